@@ -1,0 +1,75 @@
+# inferq developer commands. Needs only make and Python 3.11+; everything else goes into .venv.
+# `make` alone lists the targets.
+
+.DEFAULT_GOAL := help
+.PHONY: help venv venv-dev run test lint bench clean
+
+# The first of these that runs and is 3.11 or newer; override with `make PYTHON=/path/to/python`.
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+ifndef PYTHON
+PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done)
+endif
+
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.inferq-requirements.stamp
+DEV_STAMP := $(VENV)/.inferq-requirements-dev.stamp
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+help:  ## List the targets.
+	@echo "inferq make targets:"
+	@echo "  make run        start Redis, the demo models, a worker and the API on http://127.0.0.1:8000"
+	@echo "  make test       run the test suite (PYTEST_ARGS='-k name' to pick tests)"
+	@echo "  make lint       ruff check and ruff format --check"
+	@echo "  make bench      run the benchmark (BENCH_ARGS=... passed through)"
+	@echo "  make venv       create .venv with the runtime requirements (done by run)"
+	@echo "  make venv-dev   add the test and lint tools (done by test and lint)"
+	@echo "  make clean      remove var/ and the install stamps (keeps .venv)"
+	@echo "Python used to create .venv: $(if $(PYTHON),$(PYTHON),none found)"
+
+$(VENV_PYTHON):
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: inferq needs Python 3.11 or newer; none of $(PYTHON_CANDIDATES) is." >&2; \
+		echo "       Install one, or point to it: make PYTHON=/path/to/python3.11" >&2; \
+		exit 1; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: $(PYTHON) is Python %d.%d; inferq needs 3.11 or newer" % sys.version_info[:2])'
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+		echo "error: $(PYTHON) cannot create virtual environments; install its venv module" >&2; \
+		echo "       (on Debian/Ubuntu: apt install python3-venv)" >&2; \
+		exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install -r requirements.txt
+	$(VENV_PYTHON) -m pip install --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(VENV_PYTHON) -m pip install -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP)  ## Create .venv with the runtime requirements.
+
+venv-dev: $(DEV_STAMP)  ## Add the test and lint tools.
+
+run: venv  ## Run the whole service in the foreground.
+	$(VENV_PYTHON) -m inferq.launcher
+
+test: venv-dev  ## Run the tests.
+	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev  ## Check style.
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m ruff format --check .
+
+bench: venv  ## Run the benchmark.
+	@test -f bench/run.py || { echo "error: bench/run.py does not exist yet" >&2; exit 1; }
+	$(VENV_PYTHON) bench/run.py $(BENCH_ARGS)
+
+clean:  ## Remove local state and install stamps (not .venv).
+	rm -rf var
+	rm -f $(STAMP) $(DEV_STAMP)

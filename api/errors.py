@@ -1,0 +1,113 @@
+"""Every error answer as application/problem+json (RFC 9457), never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from inferq.config import get_settings
+from inferq.problems import InputProblem
+from inferq.redis_client import REDIS_UNAVAILABLE
+from models.registry import ModelNotFound
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answer: status, title, detail, and optional field errors or headers."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title or HTTPStatus(status).phrase
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json answer."""
+    body: dict[str, Any] = {
+        "type": f"https://inferq.dev/problems/{status}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def unavailable_response(detail: str) -> JSONResponse:
+    """503 asking the client to come back shortly."""
+    retry = str(get_settings().retry_after_seconds)
+    return problem_response(503, "Service Unavailable", detail, headers={"Retry-After": retry})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception an endpoint can raise to a problem+json answer."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(InputProblem)
+    async def _input(_: Request, exc: InputProblem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+
+    @app.exception_handler(ModelNotFound)
+    async def _model(_: Request, exc: ModelNotFound) -> JSONResponse:
+        return problem_response(404, "Model not found", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return problem_response(422, "Invalid request", _first(errors), errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = HTTPStatus(exc.status_code).phrase
+        return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
+
+    for exc_type in (*REDIS_UNAVAILABLE, OperationalError):
+        app.add_exception_handler(exc_type, _unavailable)
+    app.add_exception_handler(Exception, _internal)
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("dependency unavailable: %s", exc)
+    return unavailable_response("Redis is unreachable; the request was not accepted")
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal Server Error", "an unexpected error was logged")
+
+
+def _first(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "invalid request"
+    where = ".".join(str(part) for part in errors[0]["loc"])
+    return f"{where}: {errors[0]['msg']}"

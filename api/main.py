@@ -1,0 +1,73 @@
+"""Builds the FastAPI app: `uvicorn api.main:app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import health, jobs, models
+from api.schemas import JobCreate
+from api.watch import JobWatcher
+from inferq.config import Settings, get_settings
+from inferq.jobs.store import JobStore
+from inferq.redis_client import make_redis
+from inferq.storage import Storage
+from models.registry import ModelRegistry
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The inferq API for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = make_redis(settings)
+        app.state.store = JobStore(client, settings.retention_seconds)
+        app.state.registry = ModelRegistry(client, Storage(settings.data_url))
+        app.state.aredis = aioredis.Redis.from_url(
+            settings.redis_url or "", socket_connect_timeout=1.0
+        )
+        app.state.watcher = JobWatcher(app.state.aredis)
+        app.state.watcher.start()
+        yield
+        await app.state.watcher.stop()
+        await app.state.aredis.aclose()
+        client.close()
+
+    app = FastAPI(
+        title="inferq",
+        version="0.1.0",
+        summary="Queue-based asynchronous batch inference for scikit-learn models",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (jobs, models, health):
+        app.include_router(module.router)
+    _declare_schema(app, JobCreate)
+    return app
+
+
+def _declare_schema(app: FastAPI, model: type) -> None:
+    """Publish a body model that a route reads by hand (to bound its size) in /openapi.json."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        defs = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs.pop("$defs", {}))
+        components[model.__name__] = defs
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+logging.basicConfig(level=logging.INFO)
+app = create_app()

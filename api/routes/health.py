@@ -1,0 +1,41 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from api.deps import SettingsDep, StoreDep
+from inferq.jobs.keys import WORKERS_ZSET
+from inferq.redis_client import REDIS_UNAVAILABLE
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The API process is up")
+def healthz() -> dict[str, str]:
+    """Always ok while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Redis is reachable and at least one worker is alive")
+async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    """200 when jobs can be accepted and scored, else 503 saying what is missing."""
+    window = 3 * settings.worker_heartbeat_seconds
+
+    def probe() -> tuple[bool, int]:
+        try:
+            store.redis.ping()
+            alive = store.redis.zcount(WORKERS_ZSET, time.time() - window, "+inf")
+        except REDIS_UNAVAILABLE:
+            return False, 0
+        return True, int(alive)
+
+    redis_ok, workers = await run_in_threadpool(probe)
+    ready = redis_ok and workers > 0
+    body = {"ready": ready, "redis": redis_ok, "workers": workers}
+    headers = {} if ready else {"Retry-After": str(settings.retry_after_seconds)}
+    return JSONResponse(body, status_code=200 if ready else 503, headers=headers)

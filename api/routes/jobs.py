@@ -1,0 +1,210 @@
+"""Jobs: submit, read (with long-polling), list, results, errors and progress events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from api.deps import PrincipalDep, RegistryDep, SettingsDep, StoreDep
+from api.errors import Problem
+from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
+from api.schemas import JobCreate, JobList, JobPublic
+from api.submission import parse_job_body, submit_json_job
+from api.views import job_public
+from inferq.jobs.keys import job_events
+from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+FormatQuery = Annotated[Literal["json", "csv", "jsonl", "parquet"] | None, Query(alias="format")]
+_JOB_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}},
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobPublic,
+    openapi_extra=_JOB_BODY,
+    summary="Submit a job",
+    responses={413: {"description": "Body over the size limit"}, 422: {"description": "Bad input"}},
+)
+async def create_job(
+    request: Request,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    registry: RegistryDep,
+    response: Response,
+) -> JobPublic:
+    """Accept rows for a model; answers 202 with the queued job and its `Location`."""
+    body = await read_limited_body(request, settings.max_body_bytes)
+    job = parse_job_body(body)
+    record = await run_in_threadpool(submit_json_job, job, principal, settings, store, registry)
+    public = job_public(record, str(request.base_url))
+    response.headers["Location"] = public.links["self"]
+    return public
+
+
+@router.get("", response_model=JobList, summary="List jobs")
+async def list_jobs(
+    principal: PrincipalDep,
+    store: StoreDep,
+    request: Request,
+    status: JobStatus | None = None,
+    model: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(pattern=r"^job_[0-9A-Z]{26}$")] = None,
+) -> JobList:
+    """The caller's jobs, newest first, optionally filtered by status and model name."""
+    records = await run_in_threadpool(
+        store.list_records, principal.tenant, limit + 1, cursor, status, model
+    )
+    page = records[:limit]
+    base = str(request.base_url)
+    next_cursor = page[-1].id if len(records) > limit else None
+    return JobList(data=[job_public(r, base) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobPublic, summary="Show a job (optionally long-poll)")
+async def get_job(
+    job_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    wait: Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")] = 0,
+) -> JobPublic:
+    """The job; with `?wait=` the answer comes when the job ends or the time is up."""
+    wait = min(wait, settings.max_wait_seconds)
+    if wait <= 0:
+        record = await load_job(store, job_id, principal.tenant)
+    else:
+        record = await wait_for_end(request, store, job_id, principal.tenant, wait)
+    return job_public(record, str(request.base_url))
+
+
+@router.get("/{job_id}/results", summary="Download the scored rows")
+async def get_results(
+    job_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    fmt: FormatQuery = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Scored rows in input order; 409 until the job has ended with rows to serve."""
+    record = await load_job(store, job_id, principal.tenant)
+    if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
+        raise Problem(409, f"job {job_id} is {record.status.value}; results come when it ends")
+    raw = await run_in_threadpool(store.read_inline_result, job_id)
+    if raw is None:
+        raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
+    chosen = negotiate(fmt, accept)
+    body = await run_in_threadpool(render_table, raw, chosen)
+    return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
+
+
+@router.get("/{job_id}/errors", summary="Per-row errors")
+async def get_errors(
+    job_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    fmt: FormatQuery = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Rows that could not be scored, each naming its row (or CSV line), column and reason."""
+    await load_job(store, job_id, principal.tenant)
+    errors = await run_in_threadpool(store.read_errors, job_id)
+    chosen = negotiate(fmt, accept)
+    body = render_errors(errors, chosen)
+    return Response(body, media_type=MEDIA_TYPES[chosen])
+
+
+@router.get("/{job_id}/events", summary="Server-Sent Events of status and progress")
+async def job_events_stream(
+    job_id: str, request: Request, principal: PrincipalDep, store: StoreDep
+) -> StreamingResponse:
+    """An SSE stream replaying the job's history, then following it until the job ends."""
+    await load_job(store, job_id, principal.tenant)
+    client = request.app.state.aredis
+
+    async def stream() -> AsyncIterator[bytes]:
+        last_id = "0"
+        while not await request.is_disconnected():
+            reply = await client.xread({job_events(job_id): last_id}, block=15_000, count=100)
+            if not reply:
+                yield b": keep-alive\n\n"
+                continue
+            for entry_id, fields in reply[0][1]:
+                last_id = entry_id.decode()
+                data = {k.decode(): v.decode() for k, v in fields.items()}
+                kind = "status" if "status" in data else "progress"
+                payload = orjson.dumps(data).decode()
+                yield f"id: {last_id}\nevent: {kind}\ndata: {payload}\n\n".encode()
+                if data.get("status") in TERMINAL_STATUSES:
+                    return
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+async def load_job(store: StoreDep, job_id: str, tenant: str) -> JobRecord:
+    """The caller's job, or 404 (also for another tenant's job: its existence is not revealed)."""
+    record = await run_in_threadpool(store.get, job_id)
+    if record is None or record.tenant != tenant:
+        raise Problem(404, f"no job {job_id}", title="Job not found")
+    return record
+
+
+async def wait_for_end(
+    request: Request, store: StoreDep, job_id: str, tenant: str, wait: float
+) -> JobRecord:
+    """Re-read the job at each status change until it has ended or `wait` seconds passed."""
+    watcher = request.app.state.watcher
+    event = watcher.register(job_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    try:
+        while True:
+            event.clear()
+            record = await load_job(store, job_id, tenant)
+            remaining = deadline - loop.time()
+            if record.terminal or remaining <= 0:
+                return record
+            # Woken by the job's next status change; the 1 s cap covers a lost subscription.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
+    finally:
+        watcher.unregister(job_id, event)
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"body of {declared} bytes is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _download(job_id: str, fmt: str) -> dict[str, str]:
+    if fmt == "json":
+        return {}
+    return {"Content-Disposition": f'attachment; filename="{job_id}.{fmt}"'}
+
+
+__all__ = ["JobCreate", "router"]

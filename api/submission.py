@@ -1,0 +1,86 @@
+"""Turning a JSON job request into a stored, queued job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from api.deps import Principal
+from api.schemas import JobCreate
+from inferq.config import Settings
+from inferq.ids import new_job_id
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import JobStore
+from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
+from inferq.problems import InputProblem
+from inferq.queue import enqueue_job
+from inferq.timefmt import now_rfc3339
+from models.registry import ModelRegistry
+
+
+def parse_job_body(body: bytes) -> JobCreate:
+    """The request body as a JobCreate; 422 naming the place of malformed JSON or a bad field."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputProblem(
+            "Malformed JSON",
+            [{"loc": ["body", f"line {exc.lineno}", f"column {exc.colno}"], "msg": exc.msg}],
+        ) from exc
+    if not isinstance(payload, dict):
+        raise InputProblem("Malformed request", [{"loc": ["body"], "msg": "expected an object"}])
+    try:
+        return JobCreate.model_validate(payload)
+    except ValidationError as exc:
+        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        raise InputProblem("Invalid job request", errors) from exc
+
+
+def submit_json_job(
+    request: JobCreate,
+    principal: Principal,
+    settings: Settings,
+    store: JobStore,
+    registry: ModelRegistry,
+) -> JobRecord:
+    """Check the rows against the resolved model version, store the job and queue it."""
+    fmt, payload = _row_payload(request)
+    model = registry.resolve(request.model)
+    rows = rows_from_payload(fmt, payload, model.schema)
+    check_rows(rows, model.schema, request.passthrough, fmt)
+    record = JobRecord(
+        id=new_job_id(),
+        tenant=principal.tenant,
+        model_name=model.name,
+        model_version=model.version,
+        created_at=now_rfc3339(),
+        outputs=list(dict.fromkeys(request.outputs)),
+        passthrough=request.passthrough,
+        priority=request.priority,
+        max_error_rate=(
+            request.max_error_rate
+            if request.max_error_rate is not None
+            else settings.max_error_rate
+        ),
+        metadata=request.metadata,
+        webhook=request.webhook.model_dump() if request.webhook else None,
+        rows_total=len(rows.data),
+    )
+    store.create(record, inline_input=orjson.dumps(rows.to_dict()))
+    try:
+        enqueue_job(record)
+    except Exception:
+        # Not queued means never scored: take the job back rather than leave it stuck.
+        store.delete(record.id, record.tenant)
+        raise
+    return record
+
+
+def _row_payload(request: JobCreate) -> tuple[str, Any]:
+    given = [fmt for fmt in ROW_FORMATS if getattr(request, fmt) is not None]
+    if len(given) != 1:
+        msg = "give exactly one of " + ", ".join(ROW_FORMATS)
+        raise InputProblem("Rows missing or ambiguous", [{"loc": ["body"], "msg": msg}])
+    return given[0], getattr(request, given[0])

@@ -1,0 +1,74 @@
+"""Building response bodies from stored records."""
+
+from __future__ import annotations
+
+from api.schemas import (
+    FeaturePublic,
+    JobPublic,
+    ModelPublic,
+    ModelRef,
+    ModelVersionPublic,
+    Progress,
+)
+from inferq.jobs.record import JobRecord
+from models.registry import ModelRegistry, ModelVersion
+
+
+def job_public(record: JobRecord, base_url: str) -> JobPublic:
+    """The job object for a record; links are absolute URLs under `base_url`."""
+    self_url = f"{base_url.rstrip('/')}/v1/jobs/{record.id}"
+    return JobPublic(
+        id=record.id,
+        status=record.status.value,
+        model=ModelRef(name=record.model_name, version=record.model_version),
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        progress=Progress(
+            rows_total=record.rows_total,
+            rows_done=record.rows_done,
+            rows_failed=record.rows_failed,
+        ),
+        error=record.error,
+        metadata=record.metadata,
+        priority=record.priority,
+        outputs=record.outputs,
+        passthrough=record.passthrough,
+        links={
+            "self": self_url,
+            "results": f"{self_url}/results",
+            "errors": f"{self_url}/errors",
+            "events": f"{self_url}/events",
+            "cancel": f"{self_url}/cancel",
+        },
+    )
+
+
+def model_version_public(meta: ModelVersion) -> ModelVersionPublic:
+    """One version with its schema."""
+    schema = meta.schema
+    return ModelVersionPublic(
+        name=meta.name,
+        version=meta.version,
+        format=meta.format,
+        created_at=meta.created_at,
+        description=meta.description,
+        task=schema.task,
+        classes=schema.classes,
+        features=[FeaturePublic(name=f.name, type=f.type) for f in schema.features],
+        accepts_missing_values=schema.allow_nan,
+        sha256=meta.sha256,
+        size_bytes=meta.size_bytes,
+    )
+
+
+def model_public(registry: ModelRegistry, name: str) -> ModelPublic:
+    """A model with all its versions and aliases."""
+    versions = registry.versions(name)
+    return ModelPublic(
+        name=name,
+        aliases=registry.aliases(name),
+        default_version=registry.resolve(name).version,
+        latest_version=versions[-1].version,
+        versions=[model_version_public(v) for v in versions],
+    )

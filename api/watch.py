@@ -1,0 +1,67 @@
+"""Long-polling: one Redis subscription per API process wakes every request waiting on a job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+import redis.asyncio as aioredis
+
+from inferq.jobs.keys import EVENTS_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class JobWatcher:
+    """Dispatches status changes published by the job store to waiting requests."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin listening in the background (call from the app's lifespan)."""
+        self._task = asyncio.create_task(self._listen(), name="inferq-job-watcher")
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register(self, job_id: str) -> asyncio.Event:
+        """An event set at the job's next status change; register before reading the status."""
+        event = asyncio.Event()
+        self._waiters[job_id].add(event)
+        return event
+
+    def unregister(self, job_id: str, event: asyncio.Event) -> None:
+        """Stop waiting on a job."""
+        waiters = self._waiters.get(job_id)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                del self._waiters[job_id]
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(EVENTS_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._dispatch(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: waiters fall back to re-reading
+                log.warning("job watcher lost Redis (%s); reconnecting", exc)
+                await asyncio.sleep(1.0)
+
+    def _dispatch(self, data: bytes) -> None:
+        job_id = data.decode().split(" ", 1)[0]
+        for event in self._waiters.get(job_id, ()):
+            event.set()

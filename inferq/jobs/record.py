@@ -1,0 +1,105 @@
+"""The job record: what a job is, and its encoding as a Redis hash."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; see API.md for the meaning of each."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+TERMINAL_STATUSES = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+)
+
+_JSON_FIELDS = ("outputs", "passthrough", "metadata", "webhook", "error")
+_INT_FIELDS = ("model_version", "rows_done", "rows_failed")
+_FLOAT_FIELDS = ("max_error_rate",)
+
+
+@dataclass
+class JobRecord:
+    """One prediction job as stored; the API's job object is a view of it."""
+
+    id: str
+    tenant: str
+    model_name: str
+    model_version: int
+    created_at: str
+    status: JobStatus = JobStatus.QUEUED
+    input_kind: str = "inline"
+    """``inline`` (rows in Redis, small JSON jobs) or ``file`` (a file in storage)."""
+    input_location: str | None = None
+    """Storage key or URL of the input file, for file jobs."""
+    result_location: str | None = None
+    """Storage key of the scored file, for file jobs."""
+    outputs: list[str] = field(default_factory=lambda: ["prediction"])
+    passthrough: list[str] = field(default_factory=list)
+    priority: str = "normal"
+    max_error_rate: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    webhook: dict[str, Any] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    rows_total: int | None = None
+    rows_done: int = 0
+    rows_failed: int = 0
+    error: dict[str, Any] | None = None
+    """Why the job failed: ``{"code": ..., "message": ...}``."""
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job has ended for good."""
+        return self.status in TERMINAL_STATUSES
+
+    def to_hash(self) -> dict[str, str]:
+        """The record as Redis hash fields (None fields are left out)."""
+        encoded: dict[str, str] = {}
+        for name, value in asdict(self).items():
+            if value is None:
+                continue
+            if name in _JSON_FIELDS:
+                encoded[name] = orjson.dumps(value).decode()
+            else:
+                encoded[name] = str(value)
+        return encoded
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes] | dict[str, str]) -> JobRecord:
+        """Decode a record read with HGETALL."""
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        values: dict[str, Any] = {}
+        for name in cls.__dataclass_fields__:
+            if name not in fields:
+                continue
+            text = fields[name]
+            if name in _JSON_FIELDS:
+                values[name] = orjson.loads(text)
+            elif name in _INT_FIELDS:
+                values[name] = int(text)
+            elif name in _FLOAT_FIELDS:
+                values[name] = float(text)
+            elif name == "rows_total":
+                values[name] = int(text)
+            elif name == "status":
+                values[name] = JobStatus(text)
+            else:
+                values[name] = text
+        return cls(**values)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,72 @@
+"""The Celery side every process shares: broker settings, queue names and job enqueueing."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+
+from inferq.config import Settings, get_settings
+from inferq.jobs.record import JobRecord
+
+JOBS_QUEUE = "inferq.jobs"
+QUEUES = (JOBS_QUEUE,)
+SCORE_JOB_TASK = "inferq.score_job"
+#: Celery priorities on Redis: 0 is served first (kombu sorts lower numbers ahead).
+PRIORITIES = {"high": 0, "normal": 3, "low": 6}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings: our own job store keeps state, so no result backend is used."""
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "queue_order_strategy": "priority",
+            "priority_steps": list(range(10)),
+            "socket_timeout": settings.redis_socket_timeout,
+            "socket_connect_timeout": 1.0,
+        },
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_default_queue": JOBS_QUEUE,
+        "task_default_priority": PRIORITIES["normal"],
+        # A task is acknowledged after it ran, so a worker that dies mid-job gives it back.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "enable_utc": True,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured for inferq (used to publish and, in tasks/, to consume)."""
+    app = Celery("inferq")
+    app.conf.update(celery_config(settings))
+    return app
+
+
+@lru_cache
+def producer_app() -> Celery:
+    """The process-wide Celery app the API publishes with."""
+    return make_celery(get_settings())
+
+
+def enqueue_job(record: JobRecord) -> None:
+    """Hand a stored job to the workers: the message carries only the job id."""
+    producer_app().send_task(
+        SCORE_JOB_TASK,
+        args=[record.id],
+        queue=JOBS_QUEUE,
+        priority=PRIORITIES.get(record.priority, PRIORITIES["normal"]),
+    )

@@ -1,0 +1,47 @@
+"""Model artifacts as bytes: skops (safe) by default, joblib and pickle for admins only."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any, Literal
+
+import joblib
+import skops.io as sio
+
+ArtifactFormat = Literal["skops", "joblib", "pickle"]
+FORMATS: tuple[ArtifactFormat, ...] = ("skops", "joblib", "pickle")
+#: Formats whose loading runs arbitrary code: only admins may upload them.
+UNSAFE_FORMATS = frozenset({"joblib", "pickle"})
+EXTENSIONS = {"skops": "skops", "joblib": "joblib", "pickle": "pkl"}
+
+
+class ArtifactError(ValueError):
+    """The artifact cannot be read in the stated format, or holds types nobody trusted."""
+
+
+def dump_skops(estimator: Any) -> bytes:
+    """Serialize an estimator in the skops format."""
+    return sio.dumps(estimator)
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """Types inside a skops artifact that skops does not trust by default."""
+    try:
+        return sorted(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # skops raises many kinds on malformed input
+        raise ArtifactError(f"not a readable skops file: {exc}") from exc
+
+
+def load_artifact(data: bytes, fmt: ArtifactFormat, trusted_types: list[str]) -> Any:
+    """Rebuild an estimator; skops refuses any type outside its defaults and `trusted_types`."""
+    try:
+        if fmt == "skops":
+            return sio.loads(data, trusted=trusted_types)
+        if fmt == "joblib":
+            return joblib.load(io.BytesIO(data))
+        if fmt == "pickle":
+            return pickle.loads(data)  # noqa: S301 - admin-only format, checked at upload
+    except Exception as exc:  # a corrupt artifact raises whatever its loader trips on
+        raise ArtifactError(f"cannot load {fmt} artifact: {exc}") from exc
+    raise ArtifactError(f"unknown artifact format {fmt!r}")

@@ -1,0 +1,172 @@
+"""ModelRegistry: model versions and aliases in Redis, artifacts in storage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+import redis
+
+from inferq.storage import Storage
+from inferq.timefmt import now_rfc3339
+from models.artifacts import EXTENSIONS, ArtifactFormat
+from models.schema import ModelSchema
+
+_PREFIX = "inferq:model"
+_NAMES = "inferq:models"
+DEFAULT_ALIAS = "production"
+
+
+class ModelNotFound(LookupError):
+    """No model, version or alias of that name exists (for this tenant)."""
+
+
+@dataclass
+class ModelVersion:
+    """One registered version of a model: where its artifact is and what it expects."""
+
+    name: str
+    version: int
+    format: ArtifactFormat
+    artifact_key: str
+    schema: ModelSchema
+    sha256: str
+    size_bytes: int
+    created_at: str
+    tenant: str = "default"
+    shared: bool = False
+    trusted_types: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def to_json(self) -> bytes:
+        """The stored form."""
+        return orjson.dumps({**asdict(self), "schema": self.schema.to_dict()})
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> ModelVersion:
+        """Rebuild from `to_json` output."""
+        data = orjson.loads(raw)
+        return cls(**{**data, "schema": ModelSchema.from_dict(data["schema"])})
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """Split ``name``, ``name@3`` or ``name@alias`` into the name and the part after ``@``."""
+    name, _, selector = ref.partition("@")
+    return name, selector or None
+
+
+class ModelRegistry:
+    """Registers, lists and resolves model versions; shared by the API and the workers."""
+
+    def __init__(self, client: redis.Redis, storage: Storage) -> None:
+        self.redis = client
+        self.storage = storage
+
+    def register(
+        self,
+        name: str,
+        artifact: bytes,
+        fmt: ArtifactFormat,
+        schema: ModelSchema,
+        *,
+        tenant: str = "default",
+        shared: bool = False,
+        trusted_types: list[str] | None = None,
+        description: str = "",
+    ) -> ModelVersion:
+        """Store a checked artifact as the model's next version and return it."""
+        version = int(self.redis.hincrby(f"{_PREFIX}:{name}", "next_version", 1))
+        key = f"models/{name}/{version}/model.{EXTENSIONS[fmt]}"
+        self.storage.write_bytes(key, artifact)
+        record = ModelVersion(
+            name=name,
+            version=version,
+            format=fmt,
+            artifact_key=key,
+            schema=schema,
+            sha256=hashlib.sha256(artifact).hexdigest(),
+            size_bytes=len(artifact),
+            created_at=now_rfc3339(),
+            tenant=tenant,
+            shared=shared,
+            trusted_types=trusted_types or [],
+            description=description,
+        )
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(f"{_PREFIX}:{name}:versions", str(version), record.to_json())
+        pipe.hsetnx(f"{_PREFIX}:{name}", "created_at", record.created_at)
+        pipe.sadd(_NAMES, name)
+        pipe.execute()
+        return record
+
+    def names(self) -> list[str]:
+        """Every registered model name, sorted."""
+        return sorted(_text(name) for name in self.redis.smembers(_NAMES))
+
+    def exists(self, name: str) -> bool:
+        """Whether a model of that name has any version."""
+        return bool(self.redis.sismember(_NAMES, name))
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """All versions of a model, oldest first."""
+        raw = self.redis.hgetall(f"{_PREFIX}:{name}:versions")
+        return sorted((ModelVersion.from_json(v) for v in raw.values()), key=lambda m: m.version)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """The model's aliases and the versions they point at."""
+        raw = self.redis.hgetall(f"{_PREFIX}:{name}:aliases")
+        return {_text(alias): int(version) for alias, version in raw.items()}
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """One exact version; ModelNotFound when absent."""
+        raw = self.redis.hget(f"{_PREFIX}:{name}:versions", str(version))
+        if raw is None:
+            raise ModelNotFound(f"model {name!r} has no version {version}")
+        return ModelVersion.from_json(raw)
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """The exact version a reference means now.
+
+        ``name@3`` is version 3, ``name@alias`` the alias's version, and a bare ``name`` the
+        ``production`` alias when set, else the newest version.
+        """
+        name, selector = parse_ref(ref)
+        if not self.exists(name):
+            raise ModelNotFound(f"no model named {name!r}")
+        if selector is not None and selector.isdigit():
+            return self.get_version(name, int(selector))
+        aliases = self.aliases(name)
+        if selector is not None:
+            if selector not in aliases:
+                raise ModelNotFound(f"model {name!r} has no alias {selector!r}")
+            return self.get_version(name, aliases[selector])
+        if DEFAULT_ALIAS in aliases:
+            return self.get_version(name, aliases[DEFAULT_ALIAS])
+        latest = self.redis.hget(f"{_PREFIX}:{name}", "next_version")
+        return self.get_version(name, int(latest or 0))
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point an alias at an existing version; new jobs resolve to it from now on."""
+        self.get_version(name, version)
+        self.redis.hset(f"{_PREFIX}:{name}:aliases", alias, str(version))
+
+    def delete_alias(self, name: str, alias: str) -> bool:
+        """Remove an alias; False when it did not exist."""
+        return bool(self.redis.hdel(f"{_PREFIX}:{name}:aliases", alias))
+
+    def read_artifact(self, version: ModelVersion) -> bytes:
+        """The artifact bytes of a version, checked against the digest taken at upload."""
+        data = self.storage.read_bytes(version.artifact_key)
+        if hashlib.sha256(data).hexdigest() != version.sha256:
+            raise ValueError(f"artifact of {version.name}@{version.version} changed since upload")
+        return data
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """Name, versions and aliases of a model, for listings."""
+        return {"name": name, "versions": self.versions(name), "aliases": self.aliases(name)}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,14 @@
+"""Scoring tasks: thin entry points that hand job ids to worker code."""
+
+from __future__ import annotations
+
+from inferq.queue import SCORE_JOB_TASK
+from tasks.app import celery_app
+from workers.context import current_context
+from workers.inline_jobs import run_inline_job
+
+
+@celery_app.task(name=SCORE_JOB_TASK)
+def score_job(job_id: str) -> None:
+    """Score a stored JSON job; safe to run again for the same id."""
+    run_inline_job(job_id, current_context())

@@ -1,0 +1,44 @@
+"""Session fixtures: one real stack (Redis server, two worker processes, uvicorn) for the suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The shared stack: demo models registered, one worker of two processes, the API."""
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack.start_redis()
+        stack.register_demo_models()
+        stack.start_worker(concurrency=2)
+        stack.start_api()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client of the shared stack's API."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def isolated_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A stack of its own with Redis and demo models but no worker or API started yet."""
+    stack = Stack(tmp_path / "isolated")
+    try:
+        stack.start_redis()
+        stack.register_demo_models()
+        yield stack
+    finally:
+        stack.stop()

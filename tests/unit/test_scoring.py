@@ -1,0 +1,48 @@
+"""Scoring frames and describing models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from models.schema import describe
+from workers.scoring import output_columns, score_frame
+
+
+def _categorical_model() -> tuple[object, pd.DataFrame]:
+    frame = pd.DataFrame({"plan": ["a", "b", "a", "b"] * 5, "age": np.arange(20.0)})
+    target = ["yes", "no", "yes", "no"] * 5
+    encoder = make_column_transformer((OneHotEncoder(), ["plan"]), remainder="passthrough")
+    return make_pipeline(encoder, LogisticRegression()).fit(frame, target), frame
+
+
+def test_describe_reads_features_kinds_and_classes() -> None:
+    """Encoded columns are strings, the rest numbers; classes come from the estimator."""
+    model, _ = _categorical_model()
+    schema = describe(model)
+    assert [(f.name, f.type) for f in schema.features] == [("plan", "string"), ("age", "number")]
+    assert schema.task == "classification" and schema.classes == ["no", "yes"]
+
+
+def test_score_frame_matches_direct_calls_in_small_batches() -> None:
+    """Batching inside a job changes nothing: same predictions and probabilities, same order."""
+    model, frame = _categorical_model()
+    schema = describe(model)
+    rows = frame.assign(id=range(len(frame)))
+    scored = score_frame(model, schema, rows, ["prediction", "probabilities"], ["id"], batch_rows=3)
+    assert list(scored.columns) == ["id", "prediction", "proba_no", "proba_yes"]
+    assert scored["id"].tolist() == list(range(20))
+    assert scored["prediction"].tolist() == model.predict(frame).tolist()
+    np.testing.assert_allclose(scored[["proba_no", "proba_yes"]], model.predict_proba(frame))
+
+
+def test_output_columns_skip_probabilities_for_regressors() -> None:
+    """A regressor has no classes, so no proba_ columns."""
+    from sklearn.linear_model import Ridge
+
+    schema = describe(Ridge().fit(pd.DataFrame({"x": [1.0, 2.0]}), [1.0, 2.0]))
+    assert output_columns(schema, ["prediction", "probabilities"], []) == ["prediction"]

@@ -1,0 +1,50 @@
+"""Per-process worker state: Redis client, job store, registry and model cache."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from inferq.config import Settings, get_settings
+from inferq.jobs.store import JobStore
+from inferq.redis_client import make_redis
+from inferq.storage import Storage
+from models.registry import ModelRegistry
+from workers.model_cache import ModelCache
+
+
+@dataclass
+class WorkerContext:
+    """Everything a task needs, built once per worker process."""
+
+    settings: Settings
+    store: JobStore
+    registry: ModelRegistry
+    storage: Storage
+    models: ModelCache
+
+    @classmethod
+    def build(cls, settings: Settings) -> WorkerContext:
+        """Connect to Redis and storage with the given settings."""
+        client = make_redis(settings)
+        storage = Storage(settings.data_url)
+        registry = ModelRegistry(client, storage)
+        return cls(
+            settings=settings,
+            store=JobStore(client, settings.retention_seconds),
+            registry=registry,
+            storage=storage,
+            models=ModelCache(registry, settings.model_cache_size),
+        )
+
+
+_contexts: dict[int, WorkerContext] = {}
+
+
+def current_context() -> WorkerContext:
+    """This process's context; a forked child builds its own instead of sharing sockets."""
+    pid = os.getpid()
+    if pid not in _contexts:
+        _contexts.clear()
+        _contexts[pid] = WorkerContext.build(get_settings())
+    return _contexts[pid]

@@ -1,0 +1,62 @@
+"""Scoring a JSON job whose rows live in the job store: claim, score, store, finish."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pandas as pd
+
+from inferq.json_rows import Rows, check_rows
+from inferq.problems import InputProblem
+from models.artifacts import ArtifactError
+from models.registry import ModelNotFound
+from workers.context import WorkerContext
+from workers.scoring import score_frame
+
+log = logging.getLogger(__name__)
+
+
+def run_inline_job(job_id: str, ctx: WorkerContext) -> None:
+    """Score one JSON job end to end; any failure ends the job as failed with its reason."""
+    record = ctx.store.claim(job_id)
+    if record is None:
+        log.info("job %s is not runnable (ended, cancelled or deleted); skipping", job_id)
+        return
+    try:
+        loaded = ctx.models.get(record.model_name, record.model_version)
+        raw = ctx.store.read_inline_input(job_id)
+        if raw is None:
+            ctx.store.fail(job_id, "input_missing", "the job's input rows are gone (expired?)")
+            return
+        rows = Rows(**orjson.loads(raw))
+        check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
+        frame = pd.DataFrame(rows.data, columns=rows.columns)
+        scored = score_frame(
+            loaded.estimator,
+            loaded.meta.schema,
+            frame,
+            record.outputs,
+            record.passthrough,
+            ctx.settings.predict_batch_rows,
+        )
+    except (ModelNotFound, ArtifactError) as exc:
+        ctx.store.fail(job_id, "model_unavailable", str(exc))
+        return
+    except InputProblem as exc:
+        ctx.store.fail(job_id, "invalid_input", exc.detail)
+        return
+    except Exception as exc:  # the model itself raised: the job fails, the worker goes on
+        log.exception("scoring job %s failed", job_id)
+        ctx.store.fail(job_id, "scoring_failed", f"{type(exc).__name__}: {exc}")
+        return
+    ctx.store.store_inline_result(job_id, result_json(scored), errors=[])
+    ctx.store.succeed(job_id, rows_done=len(scored), rows_failed=0)
+
+
+def result_json(scored: pd.DataFrame) -> bytes:
+    """Scored rows as columns/data JSON (NaN as null, numpy values as JSON numbers)."""
+    columns = [scored[name].to_numpy().tolist() for name in scored.columns]
+    return orjson.dumps(
+        {"columns": list(scored.columns), "data": list(map(list, zip(*columns, strict=True)))}
+    )
