@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from api.errors import Problem
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
 from models.registry import ModelRegistry
@@ -35,7 +36,22 @@ def get_principal() -> Principal:
     return Principal("default", frozenset({"jobs:write", "jobs:read", "models:write", "admin"}))
 
 
+def require_scope(scope: str) -> Any:
+    """A dependency that answers 403 unless the caller's key carries `scope` (or `admin`)."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if scope not in principal.scopes and "admin" not in principal.scopes:
+            raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
+        return principal
+
+    return Depends(check)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+JobsWrite = Annotated[Principal, require_scope("jobs:write")]
+JobsRead = Annotated[Principal, require_scope("jobs:read")]
+ModelsWrite = Annotated[Principal, require_scope("models:write")]
+Admin = Annotated[Principal, require_scope("admin")]

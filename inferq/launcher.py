@@ -23,6 +23,9 @@ from inferq.redis_server import RedisServer, RedisServerError
 API_START_TIMEOUT = 90.0
 """Seconds the API may take to answer /healthz (imports scikit-learn and pandas on a cold disk)."""
 
+READY_TIMEOUT = 30.0
+"""Seconds to wait for /readyz (a worker's first heartbeat) before printing the banner anyway."""
+
 STOP_TIMEOUT = 10.0
 """Seconds a child may take to stop after SIGTERM before its process group is killed."""
 
@@ -196,20 +199,28 @@ def base_url(settings: Settings) -> str:
 
 
 def _wait_until_healthy(settings: Settings, running: Running) -> None:
-    """Wait for /healthz to answer 200, failing fast if a child dies meanwhile."""
-    url = f"{base_url(settings)}/healthz"
+    """Wait for /healthz, then give the worker a while to show up in /readyz."""
+    url = base_url(settings)
+    if not _wait_for_ok(f"{url}/healthz", running, API_START_TIMEOUT):
+        raise LaunchError(f"the API did not answer {url}/healthz within {API_START_TIMEOUT:.0f}s")
+    if not _wait_for_ok(f"{url}/readyz", running, READY_TIMEOUT):
+        _say(f"{url}/readyz is not ready yet (no worker heartbeat); jobs wait in the queue")
+
+
+def _wait_for_ok(url: str, running: Running, timeout: float) -> bool:
+    """Poll `url` until it answers 200 (True) or `timeout` passes (False); fail if a child dies."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    deadline = time.monotonic() + API_START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         running.check()
         try:
             with opener.open(url, timeout=2) as response:
                 if response.status == 200:
-                    return
+                    return True
         except (urllib.error.URLError, OSError):
-            pass
+            pass  # not listening yet, or an error status such as 503 while not ready
         time.sleep(0.25)
-    raise LaunchError(f"the API did not answer {url} within {API_START_TIMEOUT:.0f}s")
+    return False
 
 
 def banner(settings: Settings) -> str:

@@ -20,10 +20,9 @@ def _beat(hostname: str) -> None:
     settings = get_settings()
     client = make_redis(settings)
     while not _stop.is_set():
-        try:
+        # While Redis restarts a beat is lost; the next one announces us again.
+        with contextlib.suppress(*REDIS_UNAVAILABLE):
             client.zadd(WORKERS_ZSET, {hostname: time.time()})
-        except REDIS_UNAVAILABLE:
-            pass  # Redis is restarting; the next beat announces us again
         _stop.wait(settings.worker_heartbeat_seconds)
 
 

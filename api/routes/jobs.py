@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import PrincipalDep, RegistryDep, SettingsDep, StoreDep
+from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StoreDep
 from api.errors import Problem
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
@@ -41,7 +41,7 @@ _JOB_BODY = {
 )
 async def create_job(
     request: Request,
-    principal: PrincipalDep,
+    principal: JobsWrite,
     settings: SettingsDep,
     store: StoreDep,
     registry: RegistryDep,
@@ -58,7 +58,7 @@ async def create_job(
 
 @router.get("", response_model=JobList, summary="List jobs")
 async def list_jobs(
-    principal: PrincipalDep,
+    principal: JobsRead,
     store: StoreDep,
     request: Request,
     status: JobStatus | None = None,
@@ -80,7 +80,7 @@ async def list_jobs(
 async def get_job(
     job_id: str,
     request: Request,
-    principal: PrincipalDep,
+    principal: JobsRead,
     store: StoreDep,
     settings: SettingsDep,
     wait: Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")] = 0,
@@ -97,7 +97,7 @@ async def get_job(
 @router.get("/{job_id}/results", summary="Download the scored rows")
 async def get_results(
     job_id: str,
-    principal: PrincipalDep,
+    principal: JobsRead,
     store: StoreDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
@@ -117,7 +117,7 @@ async def get_results(
 @router.get("/{job_id}/errors", summary="Per-row errors")
 async def get_errors(
     job_id: str,
-    principal: PrincipalDep,
+    principal: JobsRead,
     store: StoreDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
@@ -132,7 +132,7 @@ async def get_errors(
 
 @router.get("/{job_id}/events", summary="Server-Sent Events of status and progress")
 async def job_events_stream(
-    job_id: str, request: Request, principal: PrincipalDep, store: StoreDep
+    job_id: str, request: Request, principal: JobsRead, store: StoreDep
 ) -> StreamingResponse:
     """An SSE stream replaying the job's history, then following it until the job ends."""
     await load_job(store, job_id, principal.tenant)
