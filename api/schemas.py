@@ -93,6 +93,10 @@ class JobPublic(BaseModel):
     outputs: list[str]
     passthrough: list[str]
     links: dict[str, str]
+    results: dict[str, Any] | None = Field(
+        default=None,
+        description="The scored rows (columns/data), only with `?include=results` on a small job",
+    )
 
 
 class JobList(BaseModel):

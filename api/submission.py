@@ -8,6 +8,7 @@ import orjson
 from pydantic import ValidationError
 
 from api.deps import Principal
+from api.errors import Problem
 from api.schemas import JobCreate
 from inferq.config import Settings
 from inferq.ids import new_job_id
@@ -15,7 +16,6 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
 from inferq.problems import InputProblem
-from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
 from models.registry import ModelRegistry
 
@@ -68,13 +68,14 @@ def submit_json_job(
         webhook=request.webhook.model_dump() if request.webhook else None,
         rows_total=len(rows.data),
     )
+    if store.pending.depth() >= settings.max_queued_jobs:
+        raise Problem(
+            429,
+            f"more than {settings.max_queued_jobs} jobs are waiting; try again shortly",
+            title="Too Many Requests",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+        )
     store.create(record, inline_input=orjson.dumps(rows.to_dict()))
-    try:
-        enqueue_job(record)
-    except Exception:
-        # Not queued means never scored: take the job back rather than leave it stuck.
-        store.delete(record.id, record.tenant)
-        raise
     return record
 
 

@@ -66,6 +66,27 @@ class Settings(BaseSettings):
     demo_models: bool = True
     """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""
 
+    inline_batcher: bool = True
+    """Run a batcher thread in each worker process that scores small JSON jobs in batches."""
+
+    max_batch_rows: int = 512
+    """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
+
+    max_delay_ms: float = 1.0
+    """How long a batcher that found fewer than `max_batch_rows` waits for more before scoring."""
+
+    batch_overrides: dict[str, dict[str, int]] = {}
+    """Per model name: `{"iris": {"max_batch_rows": 64}}` (JSON) overrides the batch size."""
+
+    lease_seconds: float = 30.0
+    """How long a claimed small job may go without word from its worker before it is requeued."""
+
+    max_attempts: int = 3
+    """Times a job may lose its worker before it fails instead of being requeued again."""
+
+    max_queued_jobs: int = 50_000
+    """Small jobs waiting at most; past it `POST /v1/jobs` answers 429 with Retry-After."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

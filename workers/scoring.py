@@ -43,16 +43,37 @@ def score_frame(
     batch_rows: int = 100_000,
 ) -> pd.DataFrame:
     """Score rows with one predict call per `batch_rows` slice; never row by row."""
-    features = features_frame(rows, schema)
-    parts = []
-    for start in range(0, len(features), batch_rows):
-        batch = features.iloc[start : start + batch_rows]
-        parts.append(_score_batch(estimator, schema, batch, outputs))
-    scored = pd.concat(parts) if parts else pd.DataFrame(index=rows.index)
+    predicted = predict_table(estimator, schema, features_frame(rows, schema), outputs, batch_rows)
+    return assemble(rows, predicted, outputs, passthrough, schema)
+
+
+def predict_table(
+    estimator: Any,
+    schema: ModelSchema,
+    features: pd.DataFrame,
+    outputs: list[str],
+    batch_rows: int = 100_000,
+) -> pd.DataFrame:
+    """`prediction` and `proba_<class>` columns for feature rows, vectorized per slice."""
+    parts = [
+        _score_batch(estimator, schema, features.iloc[start : start + batch_rows], outputs)
+        for start in range(0, len(features), batch_rows)
+    ]
+    return pd.concat(parts) if parts else pd.DataFrame(index=features.index)
+
+
+def assemble(
+    rows: pd.DataFrame,
+    predicted: pd.DataFrame,
+    outputs: list[str],
+    passthrough: list[str],
+    schema: ModelSchema,
+) -> pd.DataFrame:
+    """One job's result: its passthrough columns, then the outputs it asked for, in order."""
     result = rows[passthrough].copy() if passthrough else pd.DataFrame(index=rows.index)
-    for column in scored.columns:
-        result[column] = scored[column].to_numpy()
-    return result[output_columns(schema, outputs, passthrough)]
+    for column in output_columns(schema, outputs, []):
+        result[column] = predicted[column].to_numpy()
+    return result
 
 
 def _score_batch(

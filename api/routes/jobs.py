@@ -22,6 +22,10 @@ from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+WaitQuery = Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")]
+IncludeQuery = Annotated[
+    Literal["results"] | None, Query(description="`results`: inline a small job's scored rows")
+]
 FormatQuery = Annotated[Literal["json", "csv", "jsonl", "parquet"] | None, Query(alias="format")]
 _JOB_BODY = {
     "requestBody": {
@@ -46,13 +50,24 @@ async def create_job(
     store: StoreDep,
     registry: RegistryDep,
     response: Response,
+    wait: WaitQuery = 0,
+    include: IncludeQuery = None,
 ) -> JobPublic:
-    """Accept rows for a model; answers 202 with the queued job and its `Location`."""
+    """Accept rows for a model; answers 202 with the queued job and its `Location`.
+
+    With `?wait=` the answer waits for the job to end (200 with the ended job) for at most that
+    many seconds; with `?include=results` an ended small job carries its scored rows too.
+    """
     body = await read_limited_body(request, settings.max_body_bytes)
     job = parse_job_body(body)
     record = await run_in_threadpool(submit_json_job, job, principal, settings, store, registry)
-    public = job_public(record, str(request.base_url))
+    if wait > 0:
+        wait = min(wait, settings.max_wait_seconds)
+        record = await wait_for_end(request, store, record.id, principal.tenant, wait)
+    public = await present(store, record, str(request.base_url), include)
     response.headers["Location"] = public.links["self"]
+    if record.terminal:
+        response.status_code = 200
     return public
 
 
@@ -83,7 +98,8 @@ async def get_job(
     principal: JobsRead,
     store: StoreDep,
     settings: SettingsDep,
-    wait: Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")] = 0,
+    wait: WaitQuery = 0,
+    include: IncludeQuery = None,
 ) -> JobPublic:
     """The job; with `?wait=` the answer comes when the job ends or the time is up."""
     wait = min(wait, settings.max_wait_seconds)
@@ -91,7 +107,7 @@ async def get_job(
         record = await load_job(store, job_id, principal.tenant)
     else:
         record = await wait_for_end(request, store, job_id, principal.tenant, wait)
-    return job_public(record, str(request.base_url))
+    return await present(store, record, str(request.base_url), include)
 
 
 @router.get("/{job_id}/results", summary="Download the scored rows")
@@ -155,6 +171,18 @@ async def job_events_stream(
                     return
 
     return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+async def present(
+    store: StoreDep, record: JobRecord, base_url: str, include: str | None
+) -> JobPublic:
+    """The job object, with the scored rows inlined when asked for and available."""
+    public = job_public(record, base_url)
+    if include == "results" and record.status == JobStatus.SUCCEEDED:
+        raw = await run_in_threadpool(store.read_inline_result, record.id)
+        if raw is not None:
+            public.results = orjson.loads(raw)
+    return public
 
 
 async def load_job(store: StoreDep, job_id: str, tenant: str) -> JobRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -10,6 +11,7 @@ import redis
 
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
+from inferq.jobs.pending import PendingJobs
 from inferq.jobs.record import JobRecord, JobStatus
 from inferq.timefmt import now_rfc3339
 
@@ -37,6 +39,16 @@ return {done, failed}
 EVENTS_MAXLEN = 1000
 
 
+@dataclass
+class InlineOutcome:
+    """How one claimed JSON job ended: its result JSON and row count, or an error."""
+
+    job_id: str
+    result: bytes = b""
+    rows: int = 0
+    error: dict[str, str] | None = None
+
+
 class JobStore:
     """Reads and changes job state; every change of status is atomic and announced."""
 
@@ -45,11 +57,18 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self._transition = client.register_script(_TRANSITION)
         self._progress = client.register_script(_PROGRESS)
+        self.pending = PendingJobs(client)
 
     # -- creation and reading -------------------------------------------------------------
 
-    def create(self, record: JobRecord, inline_input: bytes | None = None) -> None:
-        """Store a new queued job (and its inline rows) with the retention period as TTL."""
+    def create(
+        self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
+    ) -> None:
+        """Store a new queued job with the retention period as TTL.
+
+        A job given `inline_input` rows is queued for the batchers in the same transaction, so
+        no job is ever stored without being queued.
+        """
         ttl = self.retention_seconds
         created_ms = ulid_millis(record.id)
         pipe = self.redis.pipeline(transaction=True)
@@ -60,6 +79,8 @@ class JobStore:
         pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
         pipe.expire(keys.job_events(record.id), ttl)
         pipe.zadd(keys.tenant_jobs(record.tenant), {record.id: created_ms})
+        if inline_input is not None and enqueue:
+            self.pending.push(pipe, record.id, record.priority)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -136,6 +157,14 @@ class JobStore:
         self, job_id: str, allowed: Iterable[JobStatus], new: JobStatus, **fields: Any
     ) -> bool:
         """Move the job to `new` if its status is one of `allowed`; set `fields` with it."""
+        args = self._transition_args(job_id, allowed, new, **fields)
+        reply = self._transition(keys=[keys.job(job_id), keys.job_events(job_id)], args=args)
+        return reply == b"OK"
+
+    @staticmethod
+    def _transition_args(
+        job_id: str, allowed: Iterable[JobStatus], new: JobStatus, **fields: Any
+    ) -> list[str]:
         args: list[str] = [
             ",".join(status.value for status in allowed),
             new.value,
@@ -145,8 +174,7 @@ class JobStore:
         ]
         for name, value in fields.items():
             args += [name, _encode_field(value)]
-        reply = self._transition(keys=[keys.job(job_id), keys.job_events(job_id)], args=args)
-        return reply == b"OK"
+        return args
 
     def claim(self, job_id: str) -> JobRecord | None:
         """Mark a queued job running for a worker; returns it if the worker should score it.
@@ -173,6 +201,34 @@ class JobStore:
         pipe.set(keys.job_result(job_id), result_json, ex=self.retention_seconds)
         if errors:
             pipe.set(keys.job_errors(job_id), orjson.dumps(errors), ex=self.retention_seconds)
+        pipe.execute()
+
+    def finish_inline(self, outcomes: list[InlineOutcome]) -> None:
+        """End a batch of claimed JSON jobs in one round trip: results stored, status set."""
+        pipe = self.redis.pipeline(transaction=False)
+        finished = now_rfc3339()
+        for outcome in outcomes:
+            if outcome.error is None:
+                pipe.set(keys.job_result(outcome.job_id), outcome.result, ex=self.retention_seconds)
+                new, allowed, fields = (
+                    JobStatus.SUCCEEDED,
+                    [JobStatus.RUNNING],
+                    {
+                        "rows_done": outcome.rows,
+                        "rows_failed": 0,
+                    },
+                )
+            else:
+                new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
+                fields = {"error": outcome.error}
+            self._transition(
+                keys=[keys.job(outcome.job_id), keys.job_events(outcome.job_id)],
+                args=self._transition_args(
+                    outcome.job_id, allowed, new, finished_at=finished, **fields
+                ),
+                client=pipe,
+            )
+        self.pending.release(pipe, [outcome.job_id for outcome in outcomes])
         pipe.execute()
 
     def succeed(self, job_id: str, rows_done: int, rows_failed: int, **fields: Any) -> bool:

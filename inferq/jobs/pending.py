@@ -1,0 +1,141 @@
+"""The queue of small JSON jobs in Redis: priority lanes, atomic claims and leases.
+
+Small jobs skip Celery's per-task overhead: the API pushes their ids onto a lane per priority and
+rings a doorbell; batchers inside worker processes claim many at once, atomically, and hold a
+lease on each until it ends. A job whose lease runs out (its worker died) goes back to its lane.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from inferq.jobs import keys
+
+PRIORITY_LANES = ("high", "normal", "low")
+LEASES = f"{keys.PREFIX}:leases"
+DOORBELL = f"{keys.PREFIX}:doorbell"
+
+
+def lane(priority: str) -> str:
+    """The Redis list of queued job ids of one priority."""
+    return f"{keys.PREFIX}:pending:{priority}"
+
+
+# Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner.
+_CLAIM = """
+local claimed = {}
+local want = tonumber(ARGV[1])
+for lane_index = 1, 3 do
+  while #claimed < want do
+    local id = redis.call('LPOP', KEYS[lane_index])
+    if not id then break end
+    local job = ARGV[6] .. id
+    if redis.call('HGET', job, 'status') == 'queued' then
+      redis.call('HSET', job, 'status', 'running', 'started_at', ARGV[3], 'owner', ARGV[2])
+      redis.call('HINCRBY', job, 'attempts', 1)
+      redis.call('ZADD', KEYS[4], ARGV[4], id)
+      redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
+      redis.call('PUBLISH', ARGV[5], id .. ' running')
+      claimed[#claimed + 1] = id
+    end
+  end
+end
+return claimed
+"""
+
+# Puts jobs whose lease ran out back at the front of their lane, or fails them after too many tries.
+_REQUEUE_EXPIRED = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+local requeued = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local job = ARGV[2] .. id
+  if redis.call('HGET', job, 'status') == 'running' and redis.call('HGET', job, 'input_kind') == 'inline' then
+    local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
+    if attempts >= tonumber(ARGV[3]) then
+      redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[5], 'error',
+        '{"code":"worker_lost","message":"the worker scoring this job was lost ' .. attempts .. ' times"}')
+      redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
+      redis.call('PUBLISH', ARGV[4], id .. ' failed')
+    else
+      redis.call('HSET', job, 'status', 'queued')
+      local priority = redis.call('HGET', job, 'priority') or 'normal'
+      redis.call('LPUSH', ARGV[7] .. priority, id)
+      redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'queued')
+      redis.call('RPUSH', ARGV[6], '1')
+      requeued = requeued + 1
+    end
+  end
+end
+return requeued
+"""
+
+
+class PendingJobs:
+    """Enqueue, claim, renew and recover small jobs held in Redis lists."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._claim = client.register_script(_CLAIM)
+        self._requeue = client.register_script(_REQUEUE_EXPIRED)
+
+    def push(self, pipe: redis.client.Pipeline, job_id: str, priority: str) -> None:
+        """Queue a job (inside the caller's pipeline, with the job's creation) and ring."""
+        pipe.rpush(lane(priority), job_id)
+        pipe.rpush(DOORBELL, "1")
+        pipe.ltrim(DOORBELL, -64, -1)
+
+    def depth(self) -> int:
+        """Jobs waiting in every lane."""
+        pipe = self.redis.pipeline(transaction=False)
+        for priority in PRIORITY_LANES:
+            pipe.llen(lane(priority))
+        return int(sum(pipe.execute()))
+
+    def claim(self, owner: str, count: int, lease_seconds: float, started_at: str) -> list[str]:
+        """Take up to `count` queued jobs, highest priority first, leased to `owner`."""
+        lanes = [lane(p) for p in PRIORITY_LANES]
+        until = time.time() + lease_seconds
+        reply = self._claim(
+            keys=[*lanes, LEASES],
+            args=[count, owner, started_at, until, keys.EVENTS_CHANNEL, f"{keys.PREFIX}:job:"],
+        )
+        return [item.decode() if isinstance(item, bytes) else item for item in reply]
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Sleep until the doorbell rings or `timeout` seconds pass."""
+        self.redis.blpop([DOORBELL], timeout=timeout)
+
+    def ring(self) -> None:
+        """Wake another batcher: there is more queued work than one batch."""
+        self.redis.rpush(DOORBELL, "1")
+
+    def renew(self, job_ids: list[str], lease_seconds: float) -> None:
+        """Extend the leases of jobs still being scored."""
+        if job_ids:
+            until = time.time() + lease_seconds
+            self.redis.zadd(LEASES, dict.fromkeys(job_ids, until), xx=True)
+
+    def release(self, pipe: redis.client.Pipeline, job_ids: list[str]) -> None:
+        """Drop the leases of jobs that ended (inside the caller's pipeline)."""
+        if job_ids:
+            pipe.zrem(LEASES, *job_ids)
+
+    def requeue_expired(self, max_attempts: int, now_text: str) -> int:
+        """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
+        return int(
+            self._requeue(
+                keys=[LEASES],
+                args=[
+                    time.time(),
+                    f"{keys.PREFIX}:job:",
+                    max_attempts,
+                    keys.EVENTS_CHANNEL,
+                    now_text,
+                    DOORBELL,
+                    f"{keys.PREFIX}:pending:",
+                ],
+            )
+        )

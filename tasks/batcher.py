@@ -1,0 +1,31 @@
+"""Starts the small-job batcher thread in each worker process (see workers/batching.py)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from workers.batching import Batcher
+from workers.context import current_context
+
+_batchers: list[Batcher] = []
+
+
+@worker_process_init.connect
+def start_batcher(**_: Any) -> None:
+    """Each pool process scores small jobs in a background thread, if enabled."""
+    ctx = current_context()
+    if not ctx.settings.inline_batcher:
+        return
+    batcher = Batcher(ctx)
+    _batchers.append(batcher)
+    threading.Thread(target=batcher.run_forever, name="inferq-batcher", daemon=True).start()
+
+
+@worker_process_shutdown.connect
+def stop_batcher(**_: Any) -> None:
+    """Let the batcher finish its current batch and stop."""
+    for batcher in _batchers:
+        batcher.stop_event.set()

@@ -1,0 +1,164 @@
+"""Dynamic batching across small JSON jobs: claim many, score each model version at once.
+
+A batcher thread runs in every worker process. It claims up to `max_batch_rows` queued jobs
+(highest priority first), waits `max_delay_ms` for more when it found few, groups them by exact
+model version, scores each group with one predict call per slice and splits the output back per
+job. A job whose rows make the model raise is retried alone so it fails without its neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import defaultdict
+
+import orjson
+import pandas as pd
+
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import InlineOutcome
+from inferq.json_rows import Rows, check_rows
+from inferq.problems import InputProblem
+from inferq.redis_client import REDIS_UNAVAILABLE
+from inferq.timefmt import now_rfc3339
+from workers.context import WorkerContext
+from workers.inline_jobs import result_json
+from workers.model_cache import LoadedModel
+from workers.scoring import assemble, features_frame, predict_table
+
+log = logging.getLogger(__name__)
+
+
+class Batcher:
+    """Claims and scores small jobs until stopped; one per worker process."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.stop_event = threading.Event()
+        self._next_sweep = 0.0
+
+    def run_forever(self) -> None:
+        """Loop until `stop_event` is set; Redis outages are waited out, never fatal."""
+        while not self.stop_event.is_set():
+            try:
+                if self.run_once() == 0:
+                    self.ctx.store.pending.wait_for_work(timeout=1.0)
+            except REDIS_UNAVAILABLE as exc:
+                log.warning("batcher waiting for Redis: %s", exc)
+                self.stop_event.wait(1.0)
+            except Exception:  # a bug must not kill the thread and strand the queue
+                log.exception("batcher iteration failed")
+                self.stop_event.wait(1.0)
+
+    def run_once(self) -> int:
+        """Claim one batch and score it; returns how many jobs it took."""
+        self._sweep_expired_leases()
+        settings = self.ctx.settings
+        ids = self._claim(settings.max_batch_rows)
+        if ids and len(ids) < settings.max_batch_rows and settings.max_delay_ms > 0:
+            time.sleep(settings.max_delay_ms / 1000)
+            ids += self._claim(settings.max_batch_rows - len(ids))
+        if not ids:
+            return 0
+        if len(ids) == settings.max_batch_rows:
+            self.ctx.store.pending.ring()  # more may wait: wake a peer
+        records = [r for r in self.ctx.store.get_many(ids) if r.input_kind == "inline"]
+        inputs = self._read_inputs(records)
+        outcomes: list[InlineOutcome] = []
+        groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
+        for record in records:
+            groups[(record.model_name, record.model_version)].append(record)
+        for (name, version), group in groups.items():
+            outcomes += self._score_group(name, version, group, inputs)
+        self.ctx.store.finish_inline(outcomes)
+        return len(ids)
+
+    def _claim(self, count: int) -> list[str]:
+        return self.ctx.store.pending.claim(
+            self.owner, count, self.ctx.settings.lease_seconds, now_rfc3339()
+        )
+
+    def _read_inputs(self, records: list[JobRecord]) -> dict[str, bytes | None]:
+        pipe = self.ctx.store.redis.pipeline(transaction=False)
+        for record in records:
+            pipe.get(f"inferq:job:{record.id}:input")
+        return {r.id: raw for r, raw in zip(records, pipe.execute(), strict=True)}
+
+    def _sweep_expired_leases(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + max(0.5, self.ctx.settings.lease_seconds / 3)
+            self.ctx.store.pending.requeue_expired(self.ctx.settings.max_attempts, now_rfc3339())
+
+    def _score_group(
+        self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]
+    ) -> list[InlineOutcome]:
+        try:
+            loaded = self.ctx.models.get(name, version)
+        except Exception as exc:  # unreadable artifact: every job of this version fails alike
+            error = {"code": "model_unavailable", "message": f"{type(exc).__name__}: {exc}"}
+            return [InlineOutcome(r.id, error=error) for r in group]
+        frames: dict[str, pd.DataFrame] = {}
+        outcomes: list[InlineOutcome] = []
+        for record in group:
+            try:
+                frames[record.id] = job_frame(record, inputs.get(record.id), loaded)
+            except InputProblem as exc:
+                outcomes.append(
+                    InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
+                )
+        ready = [r for r in group if r.id in frames]
+        outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name))
+        return outcomes
+
+    def _batch_rows(self, name: str) -> int:
+        override = self.ctx.settings.batch_overrides.get(name, {})
+        return int(override.get("max_batch_rows", self.ctx.settings.max_batch_rows))
+
+
+def job_frame(record: JobRecord, raw: bytes | None, loaded: LoadedModel) -> pd.DataFrame:
+    """A job's stored rows as a checked DataFrame."""
+    if raw is None:
+        raise InputProblem("Input missing", [{"loc": ["input"], "msg": "the rows are gone"}])
+    rows = Rows(**orjson.loads(raw))
+    check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
+    return pd.DataFrame(rows.data, columns=rows.columns)
+
+
+def score_jobs_together(
+    loaded: LoadedModel,
+    jobs: list[JobRecord],
+    frames: dict[str, pd.DataFrame],
+    batch_rows: int,
+) -> list[InlineOutcome]:
+    """Score jobs of one model version in shared predict calls; isolate a job that breaks it."""
+    if not jobs:
+        return []
+    schema = loaded.meta.schema
+    outputs = sorted({o for job in jobs for o in job.outputs})
+    try:
+        features = pd.concat(
+            [features_frame(frames[j.id], schema) for j in jobs], ignore_index=True
+        )
+        predicted = predict_table(loaded.estimator, schema, features, outputs, batch_rows)
+    except Exception as exc:
+        if len(jobs) == 1:
+            error = {"code": "scoring_failed", "message": f"{type(exc).__name__}: {exc}"}
+            return [InlineOutcome(jobs[0].id, error=error)]
+        return [
+            outcome
+            for job in jobs
+            for outcome in score_jobs_together(loaded, [job], frames, batch_rows)
+        ]
+    outcomes, start = [], 0
+    for job in jobs:
+        rows = frames[job.id]
+        part = predicted.iloc[start : start + len(rows)]
+        start += len(rows)
+        result = assemble(rows, part, job.outputs, job.passthrough, schema)
+        outcomes.append(InlineOutcome(job.id, result=result_json(result), rows=len(result)))
+    return outcomes
