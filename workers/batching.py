@@ -160,5 +160,9 @@ def score_jobs_together(
         part = predicted.iloc[start : start + len(rows)]
         start += len(rows)
         result = assemble(rows, part, job.outputs, job.passthrough, schema)
-        outcomes.append(InlineOutcome(job.id, result=result_json(result), rows=len(result)))
+        outcomes.append(
+            InlineOutcome(
+                job.id, result=result_json(result), rows=len(result), batch_jobs=len(jobs)
+            )
+        )
     return outcomes

@@ -47,6 +47,8 @@ class InlineOutcome:
     result: bytes = b""
     rows: int = 0
     error: dict[str, str] | None = None
+    batch_jobs: int = 1
+    """How many jobs shared the predict call (kept on the job hash for metrics and tests)."""
 
 
 class JobStore:
@@ -208,16 +210,11 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=False)
         finished = now_rfc3339()
         for outcome in outcomes:
+            fields: dict[str, Any]
             if outcome.error is None:
                 pipe.set(keys.job_result(outcome.job_id), outcome.result, ex=self.retention_seconds)
-                new, allowed, fields = (
-                    JobStatus.SUCCEEDED,
-                    [JobStatus.RUNNING],
-                    {
-                        "rows_done": outcome.rows,
-                        "rows_failed": 0,
-                    },
-                )
+                new, allowed = JobStatus.SUCCEEDED, [JobStatus.RUNNING]
+                fields = {"rows_done": outcome.rows, "batch_jobs": outcome.batch_jobs}
             else:
                 new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
                 fields = {"error": outcome.error}
