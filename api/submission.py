@@ -16,6 +16,7 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
 from inferq.problems import InputProblem
+from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
 from models.registry import ModelRegistry
 
@@ -75,7 +76,10 @@ def submit_json_job(
             title="Too Many Requests",
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
-    store.create(record, inline_input=orjson.dumps(rows.to_dict()))
+    batched = settings.inline_dispatch == "batcher"
+    store.create(record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched)
+    if not batched:
+        enqueue_job(record)
     return record
 
 

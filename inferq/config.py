@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
 
     inline_batcher: bool = True
     """Run a batcher thread in each worker process that scores small JSON jobs in batches."""
+
+    inline_dispatch: Literal["batcher", "celery"] = "batcher"
+    """How small jobs reach workers: batcher lanes, or one Celery task each (the naive design)."""
 
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""

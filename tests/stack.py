@@ -90,11 +90,11 @@ class Stack:
         worker.stop(timeout=15)
         self.workers.remove(worker)
 
-    def start_api(self) -> str:
+    def start_api(self, workers: int = 1) -> str:
         """Start uvicorn on a free port and return its base URL once /healthz answers."""
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--log-level", "warning"]
+        argv += ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
         self.api = ChildProcess("api", argv, env=self.env, output=self._log("api.log"))
         self.api.start()
         self.api_url = f"http://127.0.0.1:{port}"

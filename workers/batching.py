@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 
 import orjson
-import pandas as pd
 
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
@@ -24,10 +23,15 @@ from inferq.json_rows import Rows, check_rows
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
+from models.schema import ModelSchema
 from workers.context import WorkerContext
-from workers.inline_jobs import result_json
 from workers.model_cache import LoadedModel
-from workers.scoring import assemble, features_frame, predict_table
+from workers.scoring import (
+    frame_from_values,
+    output_columns,
+    predict_table,
+    single_threaded_if_small,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +106,11 @@ class Batcher:
         except Exception as exc:  # unreadable artifact: every job of this version fails alike
             error = {"code": "model_unavailable", "message": f"{type(exc).__name__}: {exc}"}
             return [InlineOutcome(r.id, error=error) for r in group]
-        frames: dict[str, pd.DataFrame] = {}
+        frames: dict[str, Rows] = {}
         outcomes: list[InlineOutcome] = []
         for record in group:
             try:
-                frames[record.id] = job_frame(record, inputs.get(record.id), loaded)
+                frames[record.id] = job_rows(record, inputs.get(record.id), loaded)
             except InputProblem as exc:
                 outcomes.append(
                     InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
@@ -120,31 +124,34 @@ class Batcher:
         return int(override.get("max_batch_rows", self.ctx.settings.max_batch_rows))
 
 
-def job_frame(record: JobRecord, raw: bytes | None, loaded: LoadedModel) -> pd.DataFrame:
-    """A job's stored rows as a checked DataFrame."""
+def job_rows(record: JobRecord, raw: bytes | None, loaded: LoadedModel) -> Rows:
+    """A job's stored rows, checked against the model's schema."""
     if raw is None:
         raise InputProblem("Input missing", [{"loc": ["input"], "msg": "the rows are gone"}])
     rows = Rows(**orjson.loads(raw))
     check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
-    return pd.DataFrame(rows.data, columns=rows.columns)
+    return rows
 
 
 def score_jobs_together(
     loaded: LoadedModel,
     jobs: list[JobRecord],
-    frames: dict[str, pd.DataFrame],
+    inputs: dict[str, Rows],
     batch_rows: int,
 ) -> list[InlineOutcome]:
-    """Score jobs of one model version in shared predict calls; isolate a job that breaks it."""
+    """Score jobs of one model version in shared predict calls; isolate a job that breaks it.
+
+    The rows of all jobs become one DataFrame (one construction per batch, not per job); the
+    outputs are split back by row counts with plain list slicing.
+    """
     if not jobs:
         return []
     schema = loaded.meta.schema
     outputs = sorted({o for job in jobs for o in job.outputs})
     try:
-        features = pd.concat(
-            [features_frame(frames[j.id], schema) for j in jobs], ignore_index=True
-        )
-        predicted = predict_table(loaded.estimator, schema, features, outputs, batch_rows)
+        features = frame_from_values(_stack_features(jobs, inputs, schema.feature_names), schema)
+        with single_threaded_if_small(len(features)):
+            predicted = predict_table(loaded.estimator, schema, features, outputs, batch_rows)
     except Exception as exc:
         if len(jobs) == 1:
             error = {"code": "scoring_failed", "message": f"{type(exc).__name__}: {exc}"}
@@ -152,17 +159,51 @@ def score_jobs_together(
         return [
             outcome
             for job in jobs
-            for outcome in score_jobs_together(loaded, [job], frames, batch_rows)
+            for outcome in score_jobs_together(loaded, [job], inputs, batch_rows)
         ]
+    columns = {name: predicted[name].to_numpy().tolist() for name in predicted.columns}
     outcomes, start = [], 0
     for job in jobs:
-        rows = frames[job.id]
-        part = predicted.iloc[start : start + len(rows)]
-        start += len(rows)
-        result = assemble(rows, part, job.outputs, job.passthrough, schema)
+        rows = inputs[job.id]
+        end = start + len(rows.data)
+        table = job_table(rows, job, schema, columns, start, end)
         outcomes.append(
             InlineOutcome(
-                job.id, result=result_json(result), rows=len(result), batch_jobs=len(jobs)
+                job.id, result=orjson.dumps(table), rows=end - start, batch_jobs=len(jobs)
             )
         )
+        start = end
     return outcomes
+
+
+def job_table(
+    rows: Rows,
+    job: JobRecord,
+    schema: ModelSchema,
+    predicted: dict[str, list],
+    start: int,
+    end: int,
+) -> dict[str, list]:
+    """One job's result as columns/data: passthrough values, then the outputs it asked for."""
+    names = output_columns(schema, job.outputs, job.passthrough)
+    positions = [rows.columns.index(name) for name in job.passthrough]
+    outputs = [predicted[name][start:end] for name in names[len(positions) :]]
+    data = [
+        [row[p] for p in positions] + [column[i] for column in outputs]
+        for i, row in enumerate(rows.data)
+    ]
+    return {"columns": names, "data": data}
+
+
+def _stack_features(
+    jobs: list[JobRecord], inputs: dict[str, Rows], features: list[str]
+) -> list[list]:
+    data: list[list] = []
+    for job in jobs:
+        rows = inputs[job.id]
+        if rows.columns == features:
+            data += rows.data
+            continue
+        positions = [rows.columns.index(name) for name in features]
+        data += [[row[p] for p in positions] for row in rows.data]
+    return data

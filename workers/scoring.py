@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from models.schema import ModelSchema
+
+_threadpools = ThreadpoolController()
+#: Below this many rows a predict call is faster on one thread than waking a thread pool.
+SMALL_BATCH_ROWS = 2_000
+
+
+def single_threaded_if_small(rows: int) -> AbstractContextManager[object]:
+    """Limit OpenMP/BLAS to one thread for a small batch; leave big batches on every core."""
+    if rows < SMALL_BATCH_ROWS:
+        return _threadpools.limit(limits=1)
+    return nullcontext()
 
 
 def proba_column(label: Any) -> str:
@@ -32,6 +45,23 @@ def features_frame(rows: pd.DataFrame, schema: ModelSchema) -> pd.DataFrame:
     if numeric:
         frame = frame.astype(dict.fromkeys(numeric, "float64"))
     return frame
+
+
+def frame_from_values(values: list[list[Any]], schema: ModelSchema) -> pd.DataFrame:
+    """Feature rows (lists in the schema's feature order) as a typed DataFrame, built in one go."""
+    names = schema.feature_names
+    strings = schema.string_features
+    if not strings:
+        return pd.DataFrame(
+            np.array(values, dtype=np.float64).reshape(-1, len(names)), columns=names
+        )
+    columns = list(zip(*values, strict=True)) if values else [() for _ in names]
+    return pd.DataFrame(
+        {
+            name: np.array(column, dtype=object if name in strings else np.float64)
+            for name, column in zip(names, columns, strict=True)
+        }
+    )
 
 
 def score_frame(

@@ -52,11 +52,12 @@ local requeued = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local job = ARGV[2] .. id
-  if redis.call('HGET', job, 'status') == 'running' and redis.call('HGET', job, 'input_kind') == 'inline' then
+  if redis.call('HGET', job, 'status') == 'running' then
     local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
     if attempts >= tonumber(ARGV[3]) then
+      local reason = 'the worker scoring this job was lost ' .. attempts .. ' times'
       redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[5], 'error',
-        '{"code":"worker_lost","message":"the worker scoring this job was lost ' .. attempts .. ' times"}')
+        cjson.encode({code = 'worker_lost', message = reason}))
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[4], id .. ' failed')
     else

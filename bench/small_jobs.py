@@ -1,0 +1,139 @@
+"""Small-job fast path: latency and throughput of one-row jobs through the HTTP API.
+
+Run: `.venv/bin/python -m bench.small_jobs` (or `make bench BENCH=small_jobs`).
+It starts its own Redis, worker and API (like the tests), registers a HistGradientBoosting
+model, and in the same run measures:
+  - the in-process baseline: one process calling `predict` once per row;
+  - inferq with dynamic batching: latency at light load (one client) and throughput under load;
+  - the naive design: the same API with one Celery task and one predict call per job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from bench.loadgen import run_load
+from inferq.redis_client import make_redis
+from inferq.storage import Storage
+from models.artifacts import dump_skops, untrusted_types
+from models.registry import DEFAULT_ALIAS, ModelRegistry
+from models.schema import describe
+from tests.stack import Stack
+
+FEATURES = [f"f{i}" for i in range(20)]
+
+
+def train_model(seed: int = 0) -> tuple[HistGradientBoostingClassifier, pd.DataFrame]:
+    """A HistGradientBoosting classifier on 20 float features, and rows to score."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.normal(size=(20_000, 20)), columns=FEATURES)
+    y = (x["f0"] + x["f1"] * x["f2"] > 0).astype(int)
+    return HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, y), x
+
+
+def in_process_rows_per_second(model: HistGradientBoostingClassifier, rows: pd.DataFrame) -> float:
+    """The best of predicting one row at a time from a DataFrame row or a NumPy row."""
+    frames = [rows.iloc[i : i + 1] for i in range(len(rows))]
+    start = time.perf_counter()
+    for frame in frames:
+        model.predict(frame)
+    frame_rate = len(rows) / (time.perf_counter() - start)
+    arrays = rows.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # feature-name warning for the NumPy path
+        start = time.perf_counter()
+        for i in range(len(arrays)):
+            model.predict(arrays[i : i + 1])
+        array_rate = len(rows) / (time.perf_counter() - start)
+    return max(frame_rate, array_rate)
+
+
+def register(stack: Stack, model: HistGradientBoostingClassifier) -> None:
+    """Register the benchmark model as `bench_hgb` in the stack."""
+    settings = stack.settings
+    registry = ModelRegistry(make_redis(settings), Storage(settings.data_url))
+    artifact = dump_skops(model)
+    version = registry.register(
+        "bench_hgb", artifact, "skops", describe(model), trusted_types=untrusted_types(artifact)
+    )
+    registry.set_alias("bench_hgb", DEFAULT_ALIAS, version.version)
+
+
+def bodies(rows: pd.DataFrame) -> list[dict]:
+    """One job per row, in `dataframe_records` form."""
+    return [{"model": "bench_hgb", "dataframe_records": [r]} for r in rows.to_dict("records")]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile in milliseconds."""
+    return float(np.percentile(values, q) * 1000)
+
+
+def measure_stack(base: Path, model, rows, dispatch: str, args) -> dict[str, float]:
+    """Start a stack with the given small-job dispatch and measure latency and throughput."""
+    stack = Stack(base, inline_dispatch=dispatch)
+    try:
+        stack.start_redis()
+        register(stack, model)
+        stack.start_worker(concurrency=args.worker_processes)
+        url = stack.start_api(workers=args.api_workers)
+        run_load(url, bodies(rows.iloc[:100]), concurrency=4)  # warm-up: models load, pools fill
+        light, _ = run_load(url, bodies(rows.iloc[: args.light_jobs]), concurrency=1)
+        loaded = bodies(rows.iloc[: args.jobs])
+        _, seconds = run_load(url, loaded, args.concurrency, processes=args.client_processes)
+        return {
+            "p50_ms": percentile(light, 50),
+            "p99_ms": percentile(light, 99),
+            "jobs_per_s": len(loaded) / seconds,
+        }
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    """Run the benchmark and print the table and the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=5000, help="one-row jobs in the load run")
+    parser.add_argument("--light-jobs", type=int, default=300, help="jobs in the latency run")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--client-processes", type=int, default=1)
+    parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+
+    model, rows = train_model()
+    baseline = in_process_rows_per_second(model, rows.iloc[:2000])
+    print(f"in-process predict per row: {baseline:,.0f} rows/s")
+    with tempfile.TemporaryDirectory(prefix="inferq-bench-") as tmp:
+        batched = measure_stack(Path(tmp) / "batched", model, rows, "batcher", args)
+        print_result("inferq (batching)", batched)
+        naive = None
+        if not args.skip_naive:
+            naive = measure_stack(Path(tmp) / "naive", model, rows, "celery", args)
+            print_result("naive (1 Celery task + 1 predict per job)", naive)
+    print(f"ratio batching / in-process per-row: {batched['jobs_per_s'] / baseline:.2f}x")
+    if naive:
+        print(f"ratio batching / naive: {batched['jobs_per_s'] / naive['jobs_per_s']:.2f}x")
+
+
+def print_result(name: str, result: dict[str, float]) -> None:
+    """One line per measured design."""
+    print(
+        f"{name}: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (light load); "
+        f"{result['jobs_per_s']:,.0f} jobs/s under load"
+    )
+
+
+if __name__ == "__main__":
+    statistics.mean([0.0])
+    main()
