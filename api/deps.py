@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from api.errors import Problem
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.storage import Storage
 from models.registry import ModelRegistry
 
 
@@ -24,6 +25,11 @@ class Principal:
 def get_store(request: Request) -> JobStore:
     """The app's job store."""
     return request.app.state.store
+
+
+def get_storage(request: Request) -> Storage:
+    """The app's file storage."""
+    return request.app.state.storage
 
 
 def get_registry(request: Request) -> ModelRegistry:
@@ -49,6 +55,7 @@ def require_scope(scope: str) -> Any:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]

@@ -27,8 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = make_redis(settings)
-        app.state.store = JobStore(client, settings.retention_seconds)
-        app.state.registry = ModelRegistry(client, Storage(settings.data_url))
+        app.state.store = JobStore.for_settings(client, settings)
+        app.state.storage = Storage(settings.data_url)
+        app.state.registry = ModelRegistry(client, app.state.storage)
         app.state.aredis = aioredis.Redis.from_url(
             settings.redis_url or "", socket_connect_timeout=1.0
         )

@@ -31,6 +31,9 @@ class JobOptions(BaseModel):
     metadata: dict[str, Any] = Field(default={})
     webhook: WebhookSpec | None = None
     max_error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    deadline_seconds: float | None = Field(
+        default=None, gt=0, description="Fail the job if it has not ended this long after submit"
+    )
 
     @field_validator("passthrough")
     @classmethod
@@ -92,6 +95,8 @@ class JobPublic(BaseModel):
     priority: Priority
     outputs: list[str]
     passthrough: list[str]
+    expires_at: str | None = Field(description="When inputs and results are deleted")
+    attempts: int = Field(description="Times a worker took the job (over 1 after a lost worker)")
     links: dict[str, str]
     results: dict[str, Any] | None = Field(
         default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -68,6 +69,7 @@ def submit_json_job(
         metadata=request.metadata,
         webhook=request.webhook.model_dump() if request.webhook else None,
         rows_total=len(rows.data),
+        **job_clock(settings, request.deadline_seconds),
     )
     if store.pending.depth() >= settings.max_queued_jobs:
         raise Problem(
@@ -81,6 +83,15 @@ def submit_json_job(
     if not batched:
         enqueue_job(record)
     return record
+
+
+def job_clock(settings: Settings, deadline_seconds: float | None) -> dict[str, float]:
+    """When a job submitted now expires and by when it must have ended."""
+    now = time.time()
+    return {
+        "expires_at": now + settings.retention_seconds,
+        "deadline_at": now + (deadline_seconds or settings.job_deadline_seconds),
+    }
 
 
 def _row_payload(request: JobCreate) -> tuple[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from api.schemas import (
     FeaturePublic,
     JobPublic,
@@ -11,6 +13,7 @@ from api.schemas import (
     Progress,
 )
 from inferq.jobs.record import JobRecord
+from inferq.timefmt import rfc3339_from_unix
 from models.registry import ModelRegistry, ModelVersion
 
 
@@ -19,7 +22,7 @@ def job_public(record: JobRecord, base_url: str) -> JobPublic:
     self_url = f"{base_url.rstrip('/')}/v1/jobs/{record.id}"
     return JobPublic(
         id=record.id,
-        status=record.status.value,
+        status=record.visible_status(time.time()).value,
         model=ModelRef(name=record.model_name, version=record.model_version),
         created_at=record.created_at,
         started_at=record.started_at,
@@ -34,6 +37,8 @@ def job_public(record: JobRecord, base_url: str) -> JobPublic:
         priority=record.priority,
         outputs=record.outputs,
         passthrough=record.passthrough,
+        expires_at=rfc3339_from_unix(record.expires_at),
+        attempts=record.attempts,
         links={
             "self": self_url,
             "results": f"{self_url}/results",

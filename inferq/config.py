@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     retention_seconds: int = 7 * 24 * 3600
     """How long job records, inputs and results are kept after a job is created."""
 
+    record_grace_seconds: int = 7 * 24 * 3600
+    """How long a job record outlives its files, to answer `expired` instead of 404."""
+
+    job_deadline_seconds: float = 24 * 3600
+    """Default time a job may take from submission before it fails as `deadline_exceeded`."""
+
+    sweep_seconds: float = 5.0
+    """How often workers look for lost leases, passed deadlines and expired jobs."""
+
     redis_socket_timeout: float = 5.0
     """Seconds a Redis call may take before it counts as Redis being unavailable."""
 

@@ -7,4 +7,13 @@ from datetime import UTC, datetime
 
 def now_rfc3339() -> str:
     """The current time as an RFC 3339 UTC string with millisecond precision."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _format(datetime.now(UTC))
+
+
+def rfc3339_from_unix(unix: float | None) -> str | None:
+    """A Unix time as an RFC 3339 UTC string (None stays None)."""
+    return None if unix is None else _format(datetime.fromtimestamp(unix, UTC))
+
+
+def _format(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

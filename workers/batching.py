@@ -17,6 +17,7 @@ from collections import defaultdict
 
 import orjson
 
+from inferq.jobs.janitor import Janitor
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
@@ -43,7 +44,7 @@ class Batcher:
         self.ctx = ctx
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
-        self._next_sweep = 0.0
+        self.janitor = Janitor(ctx.store, ctx.storage, ctx.settings)
 
     def run_forever(self) -> None:
         """Loop until `stop_event` is set; Redis outages are waited out, never fatal."""
@@ -60,7 +61,7 @@ class Batcher:
 
     def run_once(self) -> int:
         """Claim one batch and score it; returns how many jobs it took."""
-        self._sweep_expired_leases()
+        self.janitor.sweep_if_due()
         settings = self.ctx.settings
         ids = self._claim(settings.max_batch_rows)
         if ids and len(ids) < settings.max_batch_rows and settings.max_delay_ms > 0:
@@ -91,12 +92,6 @@ class Batcher:
         for record in records:
             pipe.get(f"inferq:job:{record.id}:input")
         return {r.id: raw for r, raw in zip(records, pipe.execute(), strict=True)}
-
-    def _sweep_expired_leases(self) -> None:
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + max(0.5, self.ctx.settings.lease_seconds / 3)
-            self.ctx.store.pending.requeue_expired(self.ctx.settings.max_attempts, now_rfc3339())
 
     def _score_group(
         self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]

@@ -31,7 +31,7 @@ class WorkerContext:
         registry = ModelRegistry(client, storage)
         return cls(
             settings=settings,
-            store=JobStore(client, settings.retention_seconds),
+            store=JobStore.for_settings(client, settings),
             registry=registry,
             storage=storage,
             models=ModelCache(registry, settings.model_cache_size),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StoreDep
+from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StorageDep, StoreDep
 from api.errors import Problem
+from api.idempotency import body_digest, create_once
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submission import parse_job_body, submit_json_job
 from api.views import job_public
+from inferq.jobs.janitor import job_files_prefix
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
@@ -52,6 +55,7 @@ async def create_job(
     response: Response,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JobPublic:
     """Accept rows for a model; answers 202 with the queued job and its `Location`.
 
@@ -60,13 +64,22 @@ async def create_job(
     """
     body = await read_limited_body(request, settings.max_body_bytes)
     job = parse_job_body(body)
-    record = await run_in_threadpool(submit_json_job, job, principal, settings, store, registry)
+
+    def submit() -> JobRecord:
+        return submit_json_job(job, principal, settings, store, registry)
+
+    if idempotency_key is None:
+        record, created = await run_in_threadpool(submit), True
+    else:
+        record, created = await run_in_threadpool(
+            create_once, store, principal.tenant, idempotency_key, body_digest(body), submit
+        )
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
         record = await wait_for_end(request, store, record.id, principal.tenant, wait)
     public = await present(store, record, str(request.base_url), include)
     response.headers["Location"] = public.links["self"]
-    if record.terminal:
+    if record.terminal or not created:
         response.status_code = 200
     return public
 
@@ -120,6 +133,8 @@ async def get_results(
 ) -> Response:
     """Scored rows in input order; 409 until the job has ended with rows to serve."""
     record = await load_job(store, job_id, principal.tenant)
+    if record.visible_status(time.time()) == JobStatus.EXPIRED:
+        raise Problem(410, f"job {job_id} has expired; its results were deleted")
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
         raise Problem(409, f"job {job_id} is {record.status.value}; results come when it ends")
     raw = await run_in_threadpool(store.read_inline_result, job_id)
@@ -128,6 +143,37 @@ async def get_results(
     chosen = negotiate(fmt, accept)
     body = await run_in_threadpool(render_table, raw, chosen)
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, summary="Cancel a job")
+async def cancel_job(
+    job_id: str, request: Request, principal: JobsWrite, store: StoreDep
+) -> JobPublic:
+    """Queued work is dropped at once; running work stops at its next batch boundary.
+
+    The job goes `cancelling` then `cancelled`; rows already scored stay downloadable. A job
+    that has already ended is returned unchanged.
+    """
+    await load_job(store, job_id, principal.tenant)
+    await run_in_threadpool(store.request_cancel, job_id)
+    record = await load_job(store, job_id, principal.tenant)
+    return job_public(record, str(request.base_url))
+
+
+@router.delete("/{job_id}", status_code=204, summary="Delete a job and its files")
+async def delete_job(
+    job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep
+) -> Response:
+    """Cancel the job if it still runs, then remove its record, rows and files."""
+    await load_job(store, job_id, principal.tenant)
+
+    def remove() -> None:
+        store.request_cancel(job_id)
+        store.delete(job_id, principal.tenant)
+        storage.delete_prefix(job_files_prefix(job_id))
+
+    await run_in_threadpool(remove)
+    return Response(status_code=204)
 
 
 @router.get("/{job_id}/errors", summary="Per-row errors")

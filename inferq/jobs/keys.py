@@ -5,6 +5,8 @@ from __future__ import annotations
 PREFIX = "inferq"
 EVENTS_CHANNEL = f"{PREFIX}:events"
 WORKERS_ZSET = f"{PREFIX}:workers"
+DEADLINES_ZSET = f"{PREFIX}:deadlines"
+EXPIRY_ZSET = f"{PREFIX}:expiry"
 
 
 def job(job_id: str) -> str:
@@ -46,3 +48,8 @@ def all_job_keys(job_id: str) -> list[str]:
         job_errors(job_id),
         job_events(job_id),
     ]
+
+
+def idempotency(tenant: str, key: str) -> str:
+    """The job an Idempotency-Key created, with the digest of the body it came with."""
+    return f"{PREFIX}:idem:{tenant}:{key}"

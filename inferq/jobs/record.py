@@ -26,8 +26,8 @@ TERMINAL_STATUSES = frozenset(
 )
 
 _JSON_FIELDS = ("outputs", "passthrough", "metadata", "webhook", "error")
-_INT_FIELDS = ("model_version", "rows_done", "rows_failed")
-_FLOAT_FIELDS = ("max_error_rate",)
+_INT_FIELDS = ("model_version", "rows_done", "rows_failed", "attempts")
+_FLOAT_FIELDS = ("max_error_rate", "expires_at", "deadline_at")
 
 
 @dataclass
@@ -59,11 +59,23 @@ class JobRecord:
     rows_failed: int = 0
     error: dict[str, Any] | None = None
     """Why the job failed: ``{"code": ..., "message": ...}``."""
+    expires_at: float | None = None
+    """Unix time when the job's inputs and results are deleted and it reports `expired`."""
+    deadline_at: float | None = None
+    """Unix time by which the job must have ended, else it fails as `deadline_exceeded`."""
+    attempts: int = 0
+    """Times a worker claimed the job (more than one after a lost worker)."""
 
     @property
     def terminal(self) -> bool:
         """Whether the job has ended for good."""
         return self.status in TERMINAL_STATUSES
+
+    def visible_status(self, now: float) -> JobStatus:
+        """The status to show: `expired` once the retention period has passed."""
+        if self.expires_at is not None and now >= self.expires_at:
+            return JobStatus.EXPIRED
+        return self.status
 
     def to_hash(self) -> dict[str, str]:
         """The record as Redis hash fields (None fields are left out)."""

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import redis
 
+from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
 from inferq.jobs.pending import PendingJobs
@@ -54,12 +55,20 @@ class InlineOutcome:
 class JobStore:
     """Reads and changes job state; every change of status is atomic and announced."""
 
-    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
+    def __init__(
+        self, client: redis.Redis, retention_seconds: int, record_grace_seconds: int = 0
+    ) -> None:
         self.redis = client
         self.retention_seconds = retention_seconds
+        self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
         self._progress = client.register_script(_PROGRESS)
         self.pending = PendingJobs(client)
+
+    @classmethod
+    def for_settings(cls, client: redis.Redis, settings: Settings) -> JobStore:
+        """A store with the configured retention periods."""
+        return cls(client, settings.retention_seconds, settings.record_grace_seconds)
 
     # -- creation and reading -------------------------------------------------------------
 
@@ -75,12 +84,18 @@ class JobStore:
         created_ms = ulid_millis(record.id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(keys.job(record.id), mapping=record.to_hash())
-        pipe.expire(keys.job(record.id), ttl)
+        pipe.expire(keys.job(record.id), self.record_ttl)
         if inline_input is not None:
             pipe.set(keys.job_input(record.id), inline_input, ex=ttl)
         pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
-        pipe.expire(keys.job_events(record.id), ttl)
-        pipe.zadd(keys.tenant_jobs(record.tenant), {record.id: created_ms})
+        pipe.expire(keys.job_events(record.id), self.record_ttl)
+        tenant_jobs = keys.tenant_jobs(record.tenant)
+        pipe.zadd(tenant_jobs, {record.id: created_ms})
+        pipe.zremrangebyscore(tenant_jobs, "-inf", created_ms - self.record_ttl * 1000)
+        if record.deadline_at is not None:
+            pipe.zadd(keys.DEADLINES_ZSET, {record.id: record.deadline_at})
+        if record.expires_at is not None:
+            pipe.zadd(keys.EXPIRY_ZSET, {record.id: record.expires_at})
         if inline_input is not None and enqueue:
             self.pending.push(pipe, record.id, record.priority)
         pipe.execute()
@@ -218,13 +233,21 @@ class JobStore:
             else:
                 new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
                 fields = {"error": outcome.error}
-            self._transition(
-                keys=[keys.job(outcome.job_id), keys.job_events(outcome.job_id)],
-                args=self._transition_args(
-                    outcome.job_id, allowed, new, finished_at=finished, **fields
-                ),
-                client=pipe,
+            job_keys = [keys.job(outcome.job_id), keys.job_events(outcome.job_id)]
+            args = self._transition_args(
+                outcome.job_id, allowed, new, finished_at=finished, **fields
             )
+            self._transition(keys=job_keys, args=args, client=pipe)
+            if outcome.error is None:
+                # Cancelled while its batch was scored: it ends cancelled, its rows kept.
+                args = self._transition_args(
+                    outcome.job_id,
+                    [JobStatus.CANCELLING],
+                    JobStatus.CANCELLED,
+                    finished_at=finished,
+                    **fields,
+                )
+                self._transition(keys=job_keys, args=args, client=pipe)
         self.pending.release(pipe, [outcome.job_id for outcome in outcomes])
         pipe.execute()
 
@@ -250,12 +273,38 @@ class JobStore:
             finished_at=now_rfc3339(),
         )
 
+    def request_cancel(self, job_id: str) -> JobStatus | None:
+        """Cancel a queued job at once, or mark a running one `cancelling` for its worker.
+
+        Returns the status after the request (unchanged for a job that had already ended),
+        or None when there is no such job.
+        """
+        finished = now_rfc3339()
+        if self.transition(job_id, [JobStatus.QUEUED], JobStatus.CANCELLED, finished_at=finished):
+            return JobStatus.CANCELLED
+        self.transition(job_id, [JobStatus.RUNNING], JobStatus.CANCELLING)
+        record = self.get(job_id)
+        return record.status if record else None
+
     def delete(self, job_id: str, tenant: str) -> None:
         """Forget a job and everything it keeps in Redis."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(*keys.all_job_keys(job_id))
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
+        pipe.zrem(keys.DEADLINES_ZSET, job_id)
+        pipe.zrem(keys.EXPIRY_ZSET, job_id)
         pipe.execute()
+
+    def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:
+        """Remove and return ids whose time in `zset` has come (each taken by one sweeper)."""
+        ids = self.redis.zrangebyscore(zset, "-inf", now, start=0, num=limit)
+        if not ids:
+            return []
+        taken = []
+        for job_id in ids:
+            if self.redis.zrem(zset, job_id):
+                taken.append(_text(job_id))
+        return taken
 
 
 def _encode_field(value: Any) -> str:

@@ -1,0 +1,64 @@
+"""Periodic care of job state: lost workers, passed deadlines and the end of retention."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from inferq.config import Settings
+from inferq.jobs import keys
+from inferq.jobs.record import JobStatus
+from inferq.jobs.store import JobStore
+from inferq.storage import Storage
+from inferq.timefmt import now_rfc3339
+
+log = logging.getLogger(__name__)
+_UNENDED = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING]
+
+
+def job_files_prefix(job_id: str) -> str:
+    """Every file of a job lives under this storage prefix."""
+    return f"jobs/{job_id}"
+
+
+class Janitor:
+    """Runs the sweeps; any worker process may run them, each due item is taken once."""
+
+    def __init__(self, store: JobStore, storage: Storage, settings: Settings) -> None:
+        self.store = store
+        self.storage = storage
+        self.settings = settings
+        self._next = 0.0
+
+    def sweep_if_due(self) -> None:
+        """Sweep when `sweep_seconds` have passed since the last sweep of this process."""
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self.settings.sweep_seconds
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Requeue jobs of lost workers, fail jobs past their deadline, expire old jobs."""
+        finished = now_rfc3339()
+        self.store.pending.requeue_expired(self.settings.max_attempts, finished)
+        now = time.time()
+        for job_id in self.store.take_due(keys.DEADLINES_ZSET, now):
+            if self.store.transition(
+                job_id,
+                _UNENDED,
+                JobStatus.FAILED,
+                finished_at=finished,
+                error={"code": "deadline_exceeded", "message": "the job passed its deadline"},
+            ):
+                log.info("job %s failed: deadline passed", job_id)
+        for job_id in self.store.take_due(keys.EXPIRY_ZSET, now):
+            self.expire(job_id)
+
+    def expire(self, job_id: str) -> None:
+        """Delete a job's rows and files; the record stays a while, answering `expired`."""
+        every_other = [status for status in JobStatus if status != JobStatus.EXPIRED]
+        self.store.transition(job_id, every_other, JobStatus.EXPIRED)
+        self.store.redis.delete(
+            keys.job_input(job_id), keys.job_result(job_id), keys.job_errors(job_id)
+        )
+        self.storage.delete_prefix(job_files_prefix(job_id))
