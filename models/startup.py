@@ -30,3 +30,13 @@ def register_startup_models(settings: Settings) -> list[LoadReport]:
             )
         )
     return reports
+
+
+if __name__ == "__main__":
+    import logging
+
+    from inferq.config import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    for report in register_startup_models(get_settings()):
+        print("registered:", ", ".join(report.added) or "nothing new")

@@ -68,11 +68,15 @@ async def upload_version(
     alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
 ) -> ModelVersionPublic:
     """Check an artifact in a separate process and register it as the model's next version."""
+    too_big = Problem(413, f"the artifact is over {settings.max_model_bytes} bytes")
     if file.size is not None and file.size > settings.max_model_bytes:
-        raise Problem(413, f"the artifact is over {settings.max_model_bytes} bytes")
+        raise too_big
+    artifact = await file.read(settings.max_model_bytes + 1)
+    if len(artifact) > settings.max_model_bytes:
+        raise too_big
     upload = VersionUpload(
         name=name,
-        artifact=await file.read(),
+        artifact=artifact,
         format=format,
         description=description,
         trusted_types=_split(trusted_types),
