@@ -132,6 +132,8 @@ class ModelVersionPublic(BaseModel):
     accepts_missing_values: bool
     sha256: str
     size_bytes: int
+    shared: bool = False
+    trusted_types: list[str] = []
 
 
 class ModelPublic(BaseModel):
@@ -148,3 +150,9 @@ class ModelList(BaseModel):
     """Every model the caller can score."""
 
     data: list[ModelPublic]
+
+
+class AliasUpdate(BaseModel):
+    """The version an alias should point at."""
+
+    version: int = Field(ge=1)

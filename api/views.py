@@ -64,6 +64,8 @@ def model_version_public(meta: ModelVersion) -> ModelVersionPublic:
         accepts_missing_values=schema.allow_nan,
         sha256=meta.sha256,
         size_bytes=meta.size_bytes,
+        shared=meta.shared,
+        trusted_types=meta.trusted_types,
     )
 
 

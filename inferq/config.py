@@ -100,6 +100,21 @@ class Settings(BaseSettings):
     max_queued_jobs: int = 50_000
     """Small jobs waiting at most; past it `POST /v1/jobs` answers 429 with Retry-After."""
 
+    model_cache_max_bytes: int = 2 * 1024**3
+    """Estimated memory of the models each worker process keeps loaded, least recently used out."""
+
+    max_model_bytes: int = 512 * 1024**2
+    """Largest model artifact an upload may carry; a larger one is answered 413."""
+
+    model_check_timeout_seconds: float = 120.0
+    """Time the separate check process may take to load an upload and predict a sample row."""
+
+    model_check_memory_mb: int = 4096
+    """Address space (MiB) the check process may use; more fails the upload with 422."""
+
+    model_repository: Path | None = None
+    """Folder of `<name>/<version>/` models (artifact + model.json) registered at start."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

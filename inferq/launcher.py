@@ -114,10 +114,9 @@ def _start_all(settings: Settings, running: Running) -> None:
     if settings.redis_url is None:
         settings = _start_redis(settings, running)
     env = child_env(settings)
-    if settings.demo_models:
-        from models.demo import ensure_demo_models
+    from models.startup import register_startup_models
 
-        ensure_demo_models(settings)
+    register_startup_models(settings)
     running.spawn("worker", worker_argv(settings), env)
     running.spawn("API", api_argv(settings), env)
     _wait_until_healthy(settings, running)

@@ -14,11 +14,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from inferq.config import Settings, get_settings
-from inferq.redis_client import make_redis
-from inferq.storage import Storage
 from models.artifacts import dump_skops, untrusted_types
-from models.registry import DEFAULT_ALIAS, ModelRegistry
-from models.schema import describe
+from models.checking import CheckLimits
+from models.registry import DEFAULT_ALIAS
+from models.repository import LoadReport, load_repository, write_entry
+from models.startup import registry_for
 
 
 def _snake(name: str) -> str:
@@ -60,29 +60,27 @@ DEMO_MODELS: dict[str, tuple[Callable[[], Any], str]] = {
 }
 
 
-def ensure_demo_models(settings: Settings | None = None) -> list[str]:
-    """Train and register each demo model that is not registered yet; returns the new ones."""
+def ensure_demo_models(settings: Settings | None = None) -> LoadReport:
+    """Train each demo model not registered yet into a repository folder, then load it.
+
+    The demo models take the same path as a team's model repository: `<var_dir>/demo-models/`.
+    """
     settings = settings or get_settings()
-    registry = ModelRegistry(make_redis(settings), Storage(settings.data_url))
-    added = []
+    registry = registry_for(settings)
+    root = settings.var_dir / "demo-models"
     for name, (train, description) in DEMO_MODELS.items():
-        if registry.exists(name):
+        if registry.exists(name) or (root / name / "1").exists():
             continue
-        estimator = train()
-        artifact = dump_skops(estimator)
-        version = registry.register(
-            name,
-            artifact,
-            "skops",
-            describe(estimator),
-            shared=True,
-            trusted_types=untrusted_types(artifact),
-            description=description,
-        )
-        registry.set_alias(name, DEFAULT_ALIAS, version.version)
-        added.append(name)
-    return added
+        artifact = dump_skops(train())
+        meta = {
+            "description": description,
+            "trusted_types": untrusted_types(artifact),
+            "shared": True,
+            "aliases": [DEFAULT_ALIAS],
+        }
+        write_entry(root, name, 1, "skops", artifact, meta)
+    return load_repository(root, registry, CheckLimits.from_settings(settings))
 
 
 if __name__ == "__main__":
-    print("registered:", ", ".join(ensure_demo_models()) or "nothing new")
+    print("registered:", ", ".join(ensure_demo_models().added) or "nothing new")

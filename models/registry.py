@@ -19,6 +19,17 @@ _NAMES = "inferq:models"
 DEFAULT_ALIAS = "production"
 
 
+#: Keeps `next_version` at least the highest version stored, so numbering never reuses one.
+_RAISE_NEXT_VERSION = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'next_version') or '0')
+if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'next_version', ARGV[1]) end
+"""
+
+
+class VersionExists(ValueError):
+    """That exact version of the model is already registered."""
+
+
 class ModelNotFound(LookupError):
     """No model, version or alias of that name exists (for this tenant)."""
 
@@ -75,9 +86,16 @@ class ModelRegistry:
         shared: bool = False,
         trusted_types: list[str] | None = None,
         description: str = "",
+        version: int | None = None,
     ) -> ModelVersion:
-        """Store a checked artifact as the model's next version and return it."""
-        version = int(self.redis.hincrby(f"{_PREFIX}:{name}", "next_version", 1))
+        """Store a checked artifact as the model's next version (or as `version`) and return it.
+
+        An explicit version (from a model repository folder) must not exist yet: VersionExists.
+        """
+        if version is None:
+            version = int(self.redis.hincrby(f"{_PREFIX}:{name}", "next_version", 1))
+        elif self.redis.hexists(f"{_PREFIX}:{name}:versions", str(version)):
+            raise VersionExists(f"model {name!r} already has version {version}")
         key = f"models/{name}/{version}/model.{EXTENSIONS[fmt]}"
         self.storage.write_bytes(key, artifact)
         record = ModelVersion(
@@ -95,11 +113,22 @@ class ModelRegistry:
             description=description,
         )
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(f"{_PREFIX}:{name}:versions", str(version), record.to_json())
+        pipe.hsetnx(f"{_PREFIX}:{name}:versions", str(version), record.to_json())
         pipe.hsetnx(f"{_PREFIX}:{name}", "created_at", record.created_at)
+        pipe.hsetnx(f"{_PREFIX}:{name}", "tenant", tenant)
+        pipe.eval(_RAISE_NEXT_VERSION, 1, f"{_PREFIX}:{name}", str(version))
         pipe.sadd(_NAMES, name)
-        pipe.execute()
+        created = pipe.execute()[0]
+        if not created:
+            raise VersionExists(f"model {name!r} already has version {version}")
         return record
+
+    def owner(self, name: str) -> str | None:
+        """The tenant that registered the model's first version; None for an unknown name."""
+        raw = self.redis.hget(f"{_PREFIX}:{name}", "tenant")
+        if raw is None:
+            return "default" if self.exists(name) else None
+        return _text(raw)
 
     def names(self) -> list[str]:
         """Every registered model name, sorted."""
@@ -144,8 +173,7 @@ class ModelRegistry:
             return self.get_version(name, aliases[selector])
         if DEFAULT_ALIAS in aliases:
             return self.get_version(name, aliases[DEFAULT_ALIAS])
-        latest = self.redis.hget(f"{_PREFIX}:{name}", "next_version")
-        return self.get_version(name, int(latest or 0))
+        return self.get_version(name, max(int(v) for v in self.redis.hkeys(_versions_key(name))))
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point an alias at an existing version; new jobs resolve to it from now on."""
@@ -166,6 +194,10 @@ class ModelRegistry:
     def summary(self, name: str) -> dict[str, Any]:
         """Name, versions and aliases of a model, for listings."""
         return {"name": name, "versions": self.versions(name), "aliases": self.aliases(name)}
+
+
+def _versions_key(name: str) -> str:
+    return f"{_PREFIX}:{name}:versions"
 
 
 def _text(value: bytes | str) -> str:

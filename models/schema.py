@@ -88,15 +88,20 @@ def _fitted_feature_names(estimator: Any) -> list[str] | None:
 
 def _encoded_columns(estimator: Any) -> dict[str, FeatureType]:
     """Columns that a ColumnTransformer at the front of the model sends to an encoder."""
+    return {column: "string" for column in encoders_by_column(estimator)}
+
+
+def encoders_by_column(estimator: Any) -> dict[str, tuple[Any, int]]:
+    """Each column a front ColumnTransformer encodes, with its encoder and its place in it."""
     first = estimator.steps[0][1] if isinstance(estimator, Pipeline) else estimator
-    if not isinstance(first, ColumnTransformer):
+    if not isinstance(first, ColumnTransformer) or not hasattr(first, "transformers_"):
         return {}
-    kinds: dict[str, FeatureType] = {}
+    found: dict[str, tuple[Any, int]] = {}
     for _, transformer, columns in first.transformers_:
         last = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
         if isinstance(last, _ENCODERS) and isinstance(columns, list | tuple):
-            kinds.update({str(column): "string" for column in columns})
-    return kinds
+            found.update({str(column): (last, i) for i, column in enumerate(columns)})
+    return found
 
 
 def _allows_nan(estimator: Any) -> bool:

@@ -34,7 +34,7 @@ class WorkerContext:
             store=JobStore.for_settings(client, settings),
             registry=registry,
             storage=storage,
-            models=ModelCache(registry, settings.model_cache_size),
+            models=ModelCache(registry, settings.model_cache_size, settings.model_cache_max_bytes),
         )
 
 

@@ -1,7 +1,8 @@
-"""Loaded models kept per worker process, least recently used out."""
+"""Loaded models kept per worker process, bounded by count and memory, least recently used out."""
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ class LoadedModel:
 
     meta: ModelVersion
     estimator: Any
+    size_bytes: int = 0
+    """Estimated memory the estimator holds (see `estimate_size`)."""
 
 
 @dataclass
@@ -29,12 +32,28 @@ class CacheStats:
     evictions: int = 0
 
 
-class ModelCache:
-    """Keeps up to `capacity` models loaded; each version is loaded once per process."""
+def estimate_size(estimator: Any) -> int:
+    """Bytes an estimator holds: its pickled size, with numpy buffers counted but not copied."""
+    buffers: list[int] = []
 
-    def __init__(self, registry: ModelRegistry, capacity: int) -> None:
+    def count(buffer: pickle.PickleBuffer) -> bool:
+        buffers.append(buffer.raw().nbytes)
+        return False  # keep it out of band: counted, never copied into the pickle
+
+    try:
+        inline = len(pickle.dumps(estimator, protocol=5, buffer_callback=count))
+    except Exception:  # an estimator that cannot be pickled: count nothing rather than fail
+        return 0
+    return inline + sum(buffers)
+
+
+class ModelCache:
+    """Keeps up to `capacity` models and `max_bytes` of them loaded; a version loads once."""
+
+    def __init__(self, registry: ModelRegistry, capacity: int, max_bytes: int = 0) -> None:
         self.registry = registry
         self.capacity = max(1, capacity)
+        self.max_bytes = max_bytes
         self.stats = CacheStats()
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
@@ -50,17 +69,33 @@ class ModelCache:
             self.stats.misses += 1
             loaded = self._load(name, version)
             self._models[key] = loaded
-            while len(self._models) > self.capacity:
-                self._models.popitem(last=False)
-                self.stats.evictions += 1
+            self._evict()
             return loaded
+
+    @property
+    def loaded_bytes(self) -> int:
+        """Estimated memory of every model held now."""
+        return sum(model.size_bytes for model in self._models.values())
+
+    def keys(self) -> list[tuple[str, int]]:
+        """(name, version) of the models held, least recently used first."""
+        return list(self._models)
+
+    def _evict(self) -> None:
+        """Drop least recently used models until both bounds hold; the newest always stays."""
+        while len(self._models) > 1 and (
+            len(self._models) > self.capacity
+            or (self.max_bytes > 0 and self.loaded_bytes > self.max_bytes)
+        ):
+            self._models.popitem(last=False)
+            self.stats.evictions += 1
 
     def _load(self, name: str, version: int) -> LoadedModel:
         meta = self.registry.get_version(name, version)
         data = self.registry.read_artifact(meta)
         estimator = load_artifact(data, meta.format, meta.trusted_types)
         self.stats.loads += 1
-        return LoadedModel(meta, estimator)
+        return LoadedModel(meta, estimator, estimate_size(estimator))
 
     def __len__(self) -> int:
         return len(self._models)

@@ -1,13 +1,21 @@
-"""Listing models, their versions, aliases and input schemas."""
+"""Models: list and show versions and schemas, upload versions, move aliases."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import RegistryDep
-from api.schemas import ModelList, ModelPublic, ModelVersionPublic
+from api.deps import ModelsWrite, RegistryDep, SettingsDep
+from api.errors import Problem
+from api.model_uploads import VersionUpload, accept_upload
+from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from api.views import model_public, model_version_public
+from models.artifacts import ArtifactFormat
+from models.policy import ALIAS_NAME
+from models.schema import FeatureType
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -35,3 +43,88 @@ async def get_model_version(name: str, version: int, registry: RegistryDep) -> M
     """One exact version with its schema; 404 when unknown."""
     meta = await run_in_threadpool(registry.get_version, name, version)
     return model_version_public(meta)
+
+
+@router.post(
+    "/{name}/versions",
+    status_code=201,
+    response_model=ModelVersionPublic,
+    summary="Upload a version",
+    responses={403: {"description": "Format or sharing needs admin"}, 422: {"description": "Bad"}},
+)
+async def upload_version(
+    name: str,
+    principal: ModelsWrite,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The model artifact")],
+    format: Annotated[ArtifactFormat, Form()] = "skops",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    trusted_types: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    feature_names: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    feature_types: Annotated[str, Form(description='JSON, e.g. {"plan": "string"}')] = "{}",
+    shared: Annotated[bool, Form()] = False,
+    alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
+) -> ModelVersionPublic:
+    """Check an artifact in a separate process and register it as the model's next version."""
+    too_big = Problem(413, f"the artifact is over {settings.max_model_bytes} bytes")
+    if file.size is not None and file.size > settings.max_model_bytes:
+        raise too_big
+    artifact = await file.read(settings.max_model_bytes + 1)
+    if len(artifact) > settings.max_model_bytes:
+        raise too_big
+    upload = VersionUpload(
+        name=name,
+        artifact=artifact,
+        format=format,
+        description=description,
+        trusted_types=_split(trusted_types),
+        feature_names=_split(feature_names),
+        feature_types=_feature_types(feature_types),
+        shared=shared,
+        alias=alias or None,
+    )
+    version = await run_in_threadpool(accept_upload, upload, principal, settings, registry)
+    response.headers["Location"] = f"/v1/models/{name}/versions/{version.version}"
+    return model_version_public(version)
+
+
+@router.put("/{name}/aliases/{alias}", response_model=ModelPublic, summary="Point an alias")
+async def put_alias(
+    name: str, alias: str, body: AliasUpdate, _: ModelsWrite, registry: RegistryDep
+) -> ModelPublic:
+    """Point `alias` at an existing version; new jobs naming it resolve to that version."""
+    if not ALIAS_NAME.match(alias) or alias.isdigit():
+        raise Problem(422, f"alias names must match {ALIAS_NAME.pattern}")
+    await run_in_threadpool(registry.set_alias, name, alias, body.version)
+    return await run_in_threadpool(model_public, registry, name)
+
+
+@router.delete("/{name}/aliases/{alias}", status_code=204, summary="Remove an alias")
+async def delete_alias(name: str, alias: str, _: ModelsWrite, registry: RegistryDep) -> Response:
+    """Remove an alias; jobs already submitted keep the version they resolved to."""
+    if not await run_in_threadpool(registry.delete_alias, name, alias):
+        raise Problem(404, f"model {name!r} has no alias {alias!r}", title="Alias not found")
+    return Response(status_code=204)
+
+
+def _split(values: list[str]) -> list[str]:
+    """Form lists given as repeated fields, comma-separated, or both."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _feature_types(raw: str) -> dict[str, FeatureType]:
+    try:
+        parsed = orjson.loads(raw or "{}")
+    except orjson.JSONDecodeError as exc:
+        raise _form_error("feature_types", f"not JSON: {exc}") from exc
+    if not isinstance(parsed, dict) or any(v not in ("number", "string") for v in parsed.values()):
+        raise _form_error("feature_types", 'expected an object of "number" or "string" values')
+    return parsed
+
+
+def _form_error(field_name: str, msg: str) -> Problem:
+    return Problem(
+        422, msg, title="Invalid form", errors=[{"loc": ["body", field_name], "msg": msg}]
+    )

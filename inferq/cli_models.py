@@ -1,0 +1,157 @@
+"""`inferq models push|list|alias`: the model registry from the command line, over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+#: Uploads are checked (loaded and run) before the answer: allow for a slow model.
+UPLOAD_TIMEOUT = 300.0
+
+
+def add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `models` with its `push`, `list` and `alias` subcommands."""
+    models = commands.add_parser("models", help="Upload models, list them, move aliases.")
+    sub = models.add_subparsers(dest="models_command", required=True, metavar="SUBCOMMAND")
+    push = _sub(sub, "push", cmd_models_push)
+    push.add_argument("name", help="model name")
+    push.add_argument("file", type=Path, help="the artifact file")
+    push.add_argument(
+        "--format",
+        choices=["skops", "joblib", "pickle"],
+        default=None,
+        help="artifact format (default: from the extension, else skops)",
+    )
+    push.add_argument("--description", default="")
+    push.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="a skops type you trust (repeatable)",
+    )
+    push.add_argument(
+        "--feature",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="feature names in order, if the model lacks feature_names_in_",
+    )
+    push.add_argument(
+        "--string-feature",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a feature holding category strings (repeatable)",
+    )
+    push.add_argument("--shared", action="store_true", help="every tenant may score it (admin)")
+    push.add_argument("--alias", help="point this alias (e.g. production) at the new version")
+    listing = _sub(sub, "list", cmd_models_list)
+    listing.add_argument("name", nargs="?", help="show one model's versions")
+    alias = _sub(sub, "alias", cmd_models_alias)
+    alias.add_argument("name")
+    alias.add_argument("alias")
+    alias.add_argument("version", nargs="?", type=int, help="version to point at")
+    alias.add_argument("--delete", action="store_true", help="remove the alias instead")
+    for parser in (push, listing, alias):
+        parser.add_argument("--url", default=None, help="API base URL (env INFERQ_URL)")
+        parser.add_argument("--api-key", default=None, help="API key (env INFERQ_API_KEY)")
+
+
+def cmd_models_push(args: argparse.Namespace) -> int:
+    """Upload an artifact as the model's next version (checked by the server first)."""
+    fmt = args.format or _format_from_extension(args.file)
+    data: dict[str, Any] = {"format": fmt, "description": args.description}
+    data["trusted_types"] = args.trust
+    data["feature_names"] = args.feature
+    data["feature_types"] = json.dumps(dict.fromkeys(args.string_feature, "string"))
+    data["shared"] = str(args.shared).lower()
+    if args.alias:
+        data["alias"] = args.alias
+    with _client(args, UPLOAD_TIMEOUT) as client, args.file.open("rb") as handle:
+        files = {"file": (args.file.name, handle, "application/octet-stream")}
+        response = client.post(f"/v1/models/{args.name}/versions", data=data, files=files)
+    if not _ok(response):
+        return 1
+    version = response.json()
+    print(f"{version['name']}@{version['version']}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """List models with their versions and aliases (or one model's versions)."""
+    with _client(args) as client:
+        path = f"/v1/models/{args.name}" if args.name else "/v1/models"
+        response = client.get(path)
+    if not _ok(response):
+        return 1
+    body = response.json()
+    for model in [body] if args.name else body["data"]:
+        aliases = ", ".join(f"{a}={v}" for a, v in sorted(model["aliases"].items()))
+        print(f"{model['name']}  default={model['default_version']}  aliases: {aliases or '-'}")
+        if args.name:
+            for version in model["versions"]:
+                features = ", ".join(f"{f['name']}:{f['type']}" for f in version["features"])
+                print(
+                    f"  v{version['version']}  {version['format']}  {version['task']}  "
+                    f"{version['created_at']}  [{features}]"
+                )
+    return 0
+
+
+def cmd_models_alias(args: argparse.Namespace) -> int:
+    """Point an alias at a version, or remove it with --delete."""
+    path = f"/v1/models/{args.name}/aliases/{args.alias}"
+    if not args.delete and args.version is None:
+        print("error: give a VERSION, or --delete", file=sys.stderr)
+        return 2
+    with _client(args) as client:
+        if args.delete:
+            response = client.delete(path)
+        else:
+            response = client.put(path, json={"version": args.version})
+    if not _ok(response):
+        return 1
+    target = "removed" if args.delete else f"-> {args.version}"
+    print(f"{args.name}@{args.alias} {target}")
+    return 0
+
+
+def _sub(sub: Any, name: str, func: Any) -> argparse.ArgumentParser:
+    summary = (func.__doc__ or "").strip().splitlines()[0]
+    parser = sub.add_parser(name, help=summary, description=summary)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _client(args: argparse.Namespace, timeout: float = 30.0) -> httpx.Client:
+    url = args.url or os.environ.get("INFERQ_URL") or DEFAULT_URL
+    key = args.api_key or os.environ.get("INFERQ_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=timeout)
+
+
+def _format_from_extension(path: Path) -> str:
+    return {".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}.get(path.suffix, "skops")
+
+
+def _ok(response: httpx.Response) -> bool:
+    """True for a 2xx; otherwise print the problem's detail and field errors to stderr."""
+    if response.is_success:
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"detail": response.text}
+    print(f"error {response.status_code}: {body.get('detail', '')}", file=sys.stderr)
+    for error in body.get("errors") or []:
+        where = ".".join(str(part) for part in error.get("loc", []))
+        print(f"  {where}: {error.get('msg')}", file=sys.stderr)
+    return False
