@@ -32,7 +32,14 @@ for lane_index = 1, 3 do
     local id = redis.call('LPOP', KEYS[lane_index])
     if not id then break end
     local job = ARGV[6] .. id
-    if redis.call('HGET', job, 'status') == 'queued' then
+    local deadline = tonumber(redis.call('HGET', job, 'deadline_at') or '')
+    local queued = redis.call('HGET', job, 'status') == 'queued'
+    if queued and deadline and deadline < tonumber(ARGV[7]) then
+      redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[3], 'error',
+        cjson.encode({code = 'deadline_exceeded', message = 'the job passed its deadline'}))
+      redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
+      redis.call('PUBLISH', ARGV[5], id .. ' failed')
+    elseif queued then
       redis.call('HSET', job, 'status', 'running', 'started_at', ARGV[3], 'owner', ARGV[2])
       redis.call('HINCRBY', job, 'attempts', 1)
       redis.call('ZADD', KEYS[4], ARGV[4], id)
@@ -101,7 +108,15 @@ class PendingJobs:
         until = time.time() + lease_seconds
         reply = self._claim(
             keys=[*lanes, LEASES],
-            args=[count, owner, started_at, until, keys.EVENTS_CHANNEL, f"{keys.PREFIX}:job:"],
+            args=[
+                count,
+                owner,
+                started_at,
+                until,
+                keys.EVENTS_CHANNEL,
+                f"{keys.PREFIX}:job:",
+                time.time(),
+            ],
         )
         return [item.decode() if isinstance(item, bytes) else item for item in reply]
 
