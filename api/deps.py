@@ -10,6 +10,8 @@ from fastapi import Depends, Request
 from api.errors import Problem
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.webhooks.deliveries import DeliveryStore
+from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry
 
 
@@ -31,6 +33,16 @@ def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
+def get_deliveries(request: Request) -> DeliveryStore:
+    """Webhook deliveries, in the job store's Redis."""
+    return DeliveryStore(request.app.state.store.redis)
+
+
+def get_webhook_secrets(request: Request) -> WebhookSecrets:
+    """Webhook signing secrets, in the job store's Redis."""
+    return WebhookSecrets(request.app.state.store.redis)
+
+
 def get_principal() -> Principal:
     """The caller; every caller is the default tenant with all scopes until keys exist."""
     return Principal("default", frozenset({"jobs:write", "jobs:read", "models:write", "admin"}))
@@ -50,6 +62,8 @@ def require_scope(scope: str) -> Any:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
+WebhookSecretsDep = Annotated[WebhookSecrets, Depends(get_webhook_secrets)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
 JobsRead = Annotated[Principal, require_scope("jobs:read")]

@@ -14,7 +14,8 @@ from inferq.jobs.record import JobRecord, JobStatus
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
-# one step so that no reader sees a status without its event.
+# one step so that no reader sees a status without its event. An ending that a webhook waits for
+# (KEYS[3] given) also marks the job's delivery due in the same step, so none is ever lost.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -23,6 +24,9 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2])
 for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
+if KEYS[3] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+  redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[4])
+end
 return 'OK'
 """
 
@@ -35,6 +39,8 @@ return {done, failed}
 """
 
 EVENTS_MAXLEN = 1000
+#: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
+WEBHOOK_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 class JobStore:
@@ -145,7 +151,10 @@ class JobStore:
         ]
         for name, value in fields.items():
             args += [name, _encode_field(value)]
-        reply = self._transition(keys=[keys.job(job_id), keys.job_events(job_id)], args=args)
+        redis_keys = [keys.job(job_id), keys.job_events(job_id)]
+        if new in WEBHOOK_STATUSES:
+            redis_keys.append(keys.WEBHOOKS_DUE)
+        reply = self._transition(keys=redis_keys, args=args)
         return reply == b"OK"
 
     def claim(self, job_id: str) -> JobRecord | None:
