@@ -36,6 +36,9 @@ class WebhookDispatcher:
                 # What was leased but not published is handed out again when the lease ends.
                 log.warning("webhook dispatch paused: %s", exc)
                 handed = 0
+            except Exception:  # the loop must outlive any one bad round, or deliveries stall
+                log.exception("webhook dispatch round failed")
+                handed = 0
             if handed < BATCH:
                 stop.wait(self.settings.webhook_poll_seconds)
 
