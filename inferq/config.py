@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     webhook_inline_results_bytes: int = 64 * 1024
     """Results up to this size (JSON bytes) are included in a `job.succeeded` webhook body."""
 
-    webhook_poll_seconds: float = 1.0
+    webhook_poll_seconds: float = 0.5
     """How often each worker looks for webhook deliveries that are due."""
 
     webhook_lease_seconds: float = 300.0

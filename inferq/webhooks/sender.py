@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from inferq.webhooks.ssrf import HostAllowlist, UnsafeWebhookURL, check_webhook_
 USER_AGENT = "inferq-webhooks/1"
 #: Bytes of a receiver's answer kept with the attempt (the rest is not read).
 RESPONSE_PREVIEW_BYTES = 512
+_clients: dict[int, httpx.Client] = {}
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,22 @@ def send_signed(
     headers = webhook_headers(secrets, msg_id, int(time.time()), body)
     headers["user-agent"] = USER_AGENT
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream("POST", url, content=body, headers=headers) as answer,
-        ):
+        with _client().stream(
+            "POST", url, content=body, headers=headers, timeout=timeout
+        ) as answer:
             preview = _read_preview(answer)
     except httpx.HTTPError as exc:
         return SendResult(None, _elapsed_ms(started), f"{type(exc).__name__}: {exc}")
     return _result(answer, preview, started)
+
+
+def _client() -> httpx.Client:
+    """This process's client: building one (its TLS context) costs more than a local delivery."""
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients.clear()  # a forked child must not share its parent's connections
+        _clients[pid] = httpx.Client(follow_redirects=False)
+    return _clients[pid]
 
 
 def _read_preview(answer: httpx.Response) -> str:

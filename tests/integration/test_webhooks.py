@@ -14,7 +14,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from inferq.jobs.keys import WEBHOOKS_DUE
+from inferq.jobs.record import JobStatus
+from inferq.jobs.store import JobStore
 from inferq.redis_server import free_port
+from inferq.timefmt import now_rfc3339
 from tests.helpers import assert_problem, demo_rows, reference_model, submit, wait_for
 from tests.stack import Stack
 from tests.webhook_receiver import Receiver
@@ -249,21 +252,32 @@ def test_a_webhook_without_any_secret_is_refused(api: httpx.Client, receiver: Re
     assert_problem(api.post("/v1/jobs", json=body), 422, "webhook-secrets")
 
 
-def test_a_failed_job_sends_job_failed(isolated_stack: Stack, receiver: Receiver) -> None:
-    """A job that fails in the worker announces job.failed with its error."""
+def test_failed_and_cancelled_jobs_send_their_events(
+    isolated_stack: Stack, receiver: Receiver
+) -> None:
+    """A job failing in the worker sends job.failed; a job cancelled while queued, job.cancelled."""
+    body = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]], "webhook": {"url": receiver.url}}
     with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
         secret = client.post("/v1/webhook-secrets").json()["secret"]
-        body = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}
-        job = submit(client, {**body, "webhook": {"url": receiver.url}})
-        # Its rows vanish before any worker runs: the job fails with input_missing.
-        isolated_stack.redis().delete(f"inferq:job:{job['id']}:input")
+        failing, cancelled = submit(client, body), submit(client, body)
+        # No worker runs yet: the first job's rows vanish (it will fail with input_missing) and
+        # the second is cancelled the way the cancel route ends a queued job.
+        isolated_stack.redis().delete(f"inferq:job:{failing['id']}:input")
+        store = JobStore(isolated_stack.redis(), isolated_stack.settings.retention_seconds)
+        assert store.transition(
+            cancelled["id"], [JobStatus.QUEUED], JobStatus.CANCELLED, finished_at=now_rfc3339()
+        )
         isolated_stack.start_worker(concurrency=1)
-        assert wait_for(client, job["id"])["status"] == "failed"
-        delivery = wait_delivery(client, job["id"], ended)
-    assert delivery["status"] == "succeeded" and delivery["event"] == "job.failed"
-    payload = verify(secret, receiver.received()[0])
-    assert payload["type"] == "job.failed"
-    assert payload["data"]["error"]["code"] == "input_missing"
+        assert wait_for(client, failing["id"])["status"] == "failed"
+        deliveries = {j["id"]: wait_delivery(client, j["id"], ended) for j in (failing, cancelled)}
+    assert deliveries[failing["id"]]["event"] == "job.failed"
+    assert deliveries[cancelled["id"]]["event"] == "job.cancelled"
+    assert all(d["status"] == "succeeded" for d in deliveries.values())
+    payloads = {p["data"]["id"]: p for p in (verify(secret, r) for r in receiver.received())}
+    assert payloads[failing["id"]]["type"] == "job.failed"
+    assert payloads[failing["id"]]["data"]["error"]["code"] == "input_missing"
+    assert payloads[cancelled["id"]]["type"] == "job.cancelled"
+    assert payloads[cancelled["id"]]["data"]["status"] == "cancelled"
 
 
 def test_a_delivery_survives_a_worker_killed_mid_send(
