@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from inferq.config import Settings
 from inferq.jobs.record import JobRecord
@@ -51,7 +52,17 @@ def attempt_delivery(job_id: str, token: int, ctx: WorkerContext) -> None:
     )
     status, delay = outcome(result, delivery, manual, RetryPolicy.from_settings(ctx.settings))
     next_at = "" if delay is None else rfc3339(time.time() + delay)
-    attempt = {
+    next_due = None if delay is None else now_ms() + int(delay * 1000)
+    attempt = attempt_record(result, delivery, manual, next_at)
+    deliveries.finish(job_id, held, attempt, status, next_due, next_at)
+    log.info("webhook %s attempt %d: %s", delivery.id, attempt["number"], result.error or "ok")
+
+
+def attempt_record(
+    result: SendResult, delivery: Delivery, manual: bool, next_at: str
+) -> dict[str, Any]:
+    """One attempt as `GET .../deliveries` lists it."""
+    return {
         "number": delivery.attempts + 1,
         "at": now_rfc3339(),
         "trigger": "manual" if manual else "scheduled",
@@ -61,9 +72,6 @@ def attempt_delivery(job_id: str, token: int, ctx: WorkerContext) -> None:
         "response": result.response,
         "next_attempt_at": next_at or None,
     }
-    next_due = None if delay is None else now_ms() + int(delay * 1000)
-    deliveries.finish(job_id, held, attempt, status, next_due, next_at)
-    log.info("webhook %s attempt %d: %s", delivery.id, attempt["number"], result.error or "ok")
 
 
 def open_delivery(job_id: str, ctx: WorkerContext, deliveries: DeliveryStore) -> Delivery | None:
