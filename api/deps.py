@@ -11,6 +11,8 @@ from api.errors import Problem
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
 from inferq.storage import Storage
+from inferq.webhooks.deliveries import DeliveryStore
+from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry
 
 
@@ -37,6 +39,16 @@ def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
+def get_deliveries(request: Request) -> DeliveryStore:
+    """Webhook deliveries, in the job store's Redis."""
+    return DeliveryStore(request.app.state.store.redis)
+
+
+def get_webhook_secrets(request: Request) -> WebhookSecrets:
+    """Webhook signing secrets, in the job store's Redis."""
+    return WebhookSecrets(request.app.state.store.redis)
+
+
 def get_principal() -> Principal:
     """The caller; every caller is the default tenant with all scopes until keys exist."""
     return Principal("default", frozenset({"jobs:write", "jobs:read", "models:write", "admin"}))
@@ -57,6 +69,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
+WebhookSecretsDep = Annotated[WebhookSecrets, Depends(get_webhook_secrets)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
 JobsRead = Annotated[Principal, require_scope("jobs:read")]

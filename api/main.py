@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, jobs, models
+from api.routes import health, jobs, models, webhooks
 from api.schemas import JobCreate
 from api.watch import JobWatcher
 from inferq.config import Settings, get_settings
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (jobs, models, health):
+    for module in (jobs, models, health, webhooks):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     return app

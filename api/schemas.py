@@ -15,8 +15,10 @@ RESERVED_OUTPUT_COLUMNS = ("prediction",)
 class WebhookSpec(BaseModel):
     """Where to send a signed callback when the job ends, and for which events."""
 
-    url: str
-    events: list[WebhookEvent] = ["job.succeeded", "job.failed", "job.cancelled"]
+    url: str = Field(min_length=1, max_length=2048, examples=["https://crm.example.com/hooks"])
+    events: list[WebhookEvent] = Field(
+        default=["job.succeeded", "job.failed", "job.cancelled"], min_length=1
+    )
 
 
 class JobOptions(BaseModel):
@@ -156,3 +158,68 @@ class AliasUpdate(BaseModel):
     """The version an alias should point at."""
 
     version: int = Field(ge=1)
+
+
+class WebhookSecretCreate(BaseModel):
+    """Options of a new webhook secret (all optional)."""
+
+    previous_valid_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="How long the secrets in use keep signing too (default: the configured "
+        "overlap; 0 retires them at once)",
+    )
+
+
+class WebhookSecretPublic(BaseModel):
+    """A webhook secret as listed: never its value."""
+
+    id: str
+    created_at: str
+    expires_at: str | None
+    current: bool
+
+
+class WebhookSecretCreated(WebhookSecretPublic):
+    """A new webhook secret, with its value: shown this once."""
+
+    secret: str
+
+
+class WebhookSecretList(BaseModel):
+    """The secrets that sign the tenant's deliveries now, newest (current) first."""
+
+    data: list[WebhookSecretPublic]
+
+
+class DeliveryAttempt(BaseModel):
+    """One try at sending a webhook."""
+
+    number: int
+    at: str
+    trigger: Literal["scheduled", "manual"]
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    response: str
+    next_attempt_at: str | None
+
+
+class DeliveryPublic(BaseModel):
+    """A webhook message for a job's ending and every attempt to send it."""
+
+    id: str
+    event: WebhookEvent
+    url: str
+    status: Literal["pending", "succeeded", "failed", "gone"]
+    created_at: str
+    next_attempt_at: str | None
+    attempts: list[DeliveryAttempt]
+    links: dict[str, str]
+
+
+class DeliveryList(BaseModel):
+    """A job's webhook deliveries."""
+
+    data: list[DeliveryPublic]

@@ -19,6 +19,8 @@ from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
+from inferq.webhooks.registration import check_webhook_registration
+from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry
 
 
@@ -49,6 +51,8 @@ def submit_json_job(
 ) -> JobRecord:
     """Check the rows against the resolved model version, store the job and queue it."""
     fmt, payload = _row_payload(request)
+    webhook = request.webhook.model_dump() if request.webhook else None
+    check_webhook_registration(webhook, principal.tenant, settings, WebhookSecrets(store.redis))
     model = registry.resolve(request.model)
     rows = rows_from_payload(fmt, payload, model.schema)
     check_rows(rows, model.schema, request.passthrough, fmt)
@@ -67,7 +71,7 @@ def submit_json_job(
             else settings.max_error_rate
         ),
         metadata=request.metadata,
-        webhook=request.webhook.model_dump() if request.webhook else None,
+        webhook=webhook,
         rows_total=len(rows.data),
         **job_clock(settings, request.deadline_seconds),
     )

@@ -115,6 +115,36 @@ class Settings(BaseSettings):
     model_repository: Path | None = None
     """Folder of `<name>/<version>/` models (artifact + model.json) registered at start."""
 
+    public_url: str | None = None
+    """Base URL clients reach the API at (links in webhook bodies); unset: `http://host:port`."""
+
+    webhook_allowed_hosts: str = ""
+    """Hosts or CIDR ranges (comma-separated) webhooks may target although they are not public."""
+
+    webhook_timeout_seconds: float = 10.0
+    """Longest one webhook attempt may take (connect, send and first response bytes)."""
+
+    webhook_retry_delays: str = "5,300,1800,7200,18000,36000,36000,86400"
+    """Seconds before each retry of a failed webhook (comma-separated; default spans ~2.3 days)."""
+
+    webhook_retry_jitter: float = 0.2
+    """Random share added to or taken from each retry delay, so receivers are not hit in step."""
+
+    webhook_max_retry_after_seconds: float = 86400.0
+    """Longest `Retry-After` a receiver can ask for; a longer one is cut to this."""
+
+    webhook_inline_results_bytes: int = 64 * 1024
+    """Results up to this size (JSON bytes) are included in a `job.succeeded` webhook body."""
+
+    webhook_poll_seconds: float = 0.5
+    """How often each worker looks for webhook deliveries that are due."""
+
+    webhook_lease_seconds: float = 300.0
+    """A due delivery handed to a worker is handed out again if not finished in this time."""
+
+    webhook_secret_overlap_seconds: int = 24 * 3600
+    """How long the previous webhook secret still signs deliveries after a rotation."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

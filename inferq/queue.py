@@ -11,8 +11,10 @@ from inferq.config import Settings, get_settings
 from inferq.jobs.record import JobRecord
 
 JOBS_QUEUE = "inferq.jobs"
-QUEUES = (JOBS_QUEUE,)
+WEBHOOKS_QUEUE = "inferq.webhooks"
+QUEUES = (JOBS_QUEUE, WEBHOOKS_QUEUE)
 SCORE_JOB_TASK = "inferq.score_job"
+DELIVER_WEBHOOK_TASK = "inferq.deliver_webhook"
 #: Celery priorities on Redis: 0 is served first (kombu sorts lower numbers ahead).
 PRIORITIES = {"high": 0, "normal": 3, "low": 6}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -43,6 +44,12 @@ class Stack:
             INFERQ_REDIS_URL=self.redis_server.url,
             INFERQ_VAR_DIR=str(self.base / "var"),
             INFERQ_WORKER_HEARTBEAT_SECONDS="0.5",
+            # Webhook receivers in tests listen on 127.0.0.1; retries come fast.
+            INFERQ_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+            INFERQ_WEBHOOK_RETRY_DELAYS="0.2,0.4,0.8",
+            INFERQ_WEBHOOK_TIMEOUT_SECONDS="2",
+            INFERQ_WEBHOOK_POLL_SECONDS="0.1",
+            INFERQ_WEBHOOK_LEASE_SECONDS="5",
             PYTHONPATH=str(ROOT),
         )
         env.update({f"INFERQ_{k.upper()}": v for k, v in self.extra.items()})
@@ -73,11 +80,13 @@ class Stack:
 
         ensure_demo_models(self.settings)
 
-    def start_worker(self, concurrency: int = 2, name: str | None = None) -> ChildProcess:
+    def start_worker(
+        self, concurrency: int = 2, name: str | None = None, queues: Sequence[str] = QUEUES
+    ) -> ChildProcess:
         """Start a Celery worker process (prefork pool) and wait until it announces itself."""
         name = name or f"w{len(self.workers)}-{free_port()}"
         argv = [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker"]
-        argv += ["--pool", "prefork", "--concurrency", str(concurrency), "-Q", ",".join(QUEUES)]
+        argv += ["--pool", "prefork", "--concurrency", str(concurrency), "-Q", ",".join(queues)]
         argv += ["-n", f"{name}@test", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
         worker = ChildProcess(name, argv, env=self.env, output=self._log(f"worker-{name}.log"))
         worker.start()

@@ -7,6 +7,8 @@ EVENTS_CHANNEL = f"{PREFIX}:events"
 WORKERS_ZSET = f"{PREFIX}:workers"
 DEADLINES_ZSET = f"{PREFIX}:deadlines"
 EXPIRY_ZSET = f"{PREFIX}:expiry"
+#: Sorted set of job ids whose webhook delivery is due, scored by due time in milliseconds.
+WEBHOOKS_DUE = f"{PREFIX}:webhooks:due"
 
 
 def job(job_id: str) -> str:
@@ -34,6 +36,21 @@ def job_events(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:events"
 
 
+def job_webhook(job_id: str) -> str:
+    """The hash of the job's webhook delivery: event, URL, frozen body, status, counts."""
+    return f"{PREFIX}:job:{job_id}:webhook"
+
+
+def job_webhook_attempts(job_id: str) -> str:
+    """The list of the job's webhook delivery attempts (JSON objects, oldest first)."""
+    return f"{PREFIX}:job:{job_id}:webhook:attempts"
+
+
+def webhook_secrets(tenant: str) -> str:
+    """Hash of a tenant's webhook signing secrets, by secret id (JSON values)."""
+    return f"{PREFIX}:tenant:{tenant}:webhook_secrets"
+
+
 def tenant_jobs(tenant: str) -> str:
     """Sorted set of a tenant's job ids scored by creation time in milliseconds."""
     return f"{PREFIX}:jobs:{tenant}"
@@ -47,6 +64,8 @@ def all_job_keys(job_id: str) -> list[str]:
         job_result(job_id),
         job_errors(job_id),
         job_events(job_id),
+        job_webhook(job_id),
+        job_webhook_attempts(job_id),
     ]
 
 

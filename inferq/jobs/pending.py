@@ -39,6 +39,9 @@ for lane_index = 1, 3 do
         cjson.encode({code = 'deadline_exceeded', message = 'the job passed its deadline'}))
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[5], id .. ' failed')
+      if redis.call('HEXISTS', job, 'webhook') == 1 then
+        redis.call('ZADD', KEYS[5], 'NX', 0, id)
+      end
     elseif queued then
       redis.call('HSET', job, 'status', 'running', 'started_at', ARGV[3], 'owner', ARGV[2])
       redis.call('HINCRBY', job, 'attempts', 1)
@@ -67,6 +70,9 @@ for _, id in ipairs(ids) do
         cjson.encode({code = 'worker_lost', message = reason}))
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[4], id .. ' failed')
+      if redis.call('HEXISTS', job, 'webhook') == 1 then
+        redis.call('ZADD', KEYS[2], 'NX', 0, id)
+      end
     else
       redis.call('HSET', job, 'status', 'queued')
       local priority = redis.call('HGET', job, 'priority') or 'normal'
@@ -107,7 +113,7 @@ class PendingJobs:
         lanes = [lane(p) for p in PRIORITY_LANES]
         until = time.time() + lease_seconds
         reply = self._claim(
-            keys=[*lanes, LEASES],
+            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE],
             args=[
                 count,
                 owner,
@@ -143,7 +149,7 @@ class PendingJobs:
         """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
         return int(
             self._requeue(
-                keys=[LEASES],
+                keys=[LEASES, keys.WEBHOOKS_DUE],
                 args=[
                     time.time(),
                     f"{keys.PREFIX}:job:",

@@ -17,7 +17,8 @@ from inferq.jobs.record import JobRecord, JobStatus
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
-# one step so that no reader sees a status without its event.
+# one step so that no reader sees a status without its event. An ending that a webhook waits for
+# (KEYS[3] given) also marks the job's delivery due in the same step, so none is ever lost.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -26,6 +27,9 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2])
 for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
+if KEYS[3] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+  redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[4])
+end
 return 'OK'
 """
 
@@ -38,6 +42,8 @@ return {done, failed}
 """
 
 EVENTS_MAXLEN = 1000
+#: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
+WEBHOOK_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 @dataclass
@@ -175,8 +181,16 @@ class JobStore:
     ) -> bool:
         """Move the job to `new` if its status is one of `allowed`; set `fields` with it."""
         args = self._transition_args(job_id, allowed, new, **fields)
-        reply = self._transition(keys=[keys.job(job_id), keys.job_events(job_id)], args=args)
+        reply = self._transition(keys=self._transition_keys(job_id, new), args=args)
         return reply == b"OK"
+
+    @staticmethod
+    def _transition_keys(job_id: str, new: JobStatus) -> list[str]:
+        """The job's hash and events, plus the webhook due set when the job ends."""
+        redis_keys = [keys.job(job_id), keys.job_events(job_id)]
+        if new in WEBHOOK_STATUSES:
+            redis_keys.append(keys.WEBHOOKS_DUE)
+        return redis_keys
 
     @staticmethod
     def _transition_args(
@@ -233,11 +247,12 @@ class JobStore:
             else:
                 new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
                 fields = {"error": outcome.error}
-            job_keys = [keys.job(outcome.job_id), keys.job_events(outcome.job_id)]
             args = self._transition_args(
                 outcome.job_id, allowed, new, finished_at=finished, **fields
             )
-            self._transition(keys=job_keys, args=args, client=pipe)
+            self._transition(
+                keys=self._transition_keys(outcome.job_id, new), args=args, client=pipe
+            )
             if outcome.error is None:
                 # Cancelled while its batch was scored: it ends cancelled, its rows kept.
                 args = self._transition_args(
@@ -247,7 +262,8 @@ class JobStore:
                     finished_at=finished,
                     **fields,
                 )
-                self._transition(keys=job_keys, args=args, client=pipe)
+                cancelled_keys = self._transition_keys(outcome.job_id, JobStatus.CANCELLED)
+                self._transition(keys=cancelled_keys, args=args, client=pipe)
         self.pending.release(pipe, [outcome.job_id for outcome in outcomes])
         pipe.execute()
 

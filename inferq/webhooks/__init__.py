@@ -1,0 +1,1 @@
+"""Webhooks: signed callbacks when a job ends, with their secrets, schedule and safety checks."""
