@@ -89,7 +89,7 @@ def test_delivery_is_signed_and_carries_the_job(
     assert payload["type"] == "job.succeeded" and payload["timestamp"] == job["finished_at"]
     shown = api.get(f"/v1/jobs/{job['id']}").json()
     assert {k: v for k, v in payload["data"].items() if k not in ("links", "results")} == {
-        k: v for k, v in shown.items() if k != "links"
+        k: v for k, v in shown.items() if k not in ("links", "results")
     }
     results = payload["data"]["results"]
     assert results["columns"] == ["prediction"]
