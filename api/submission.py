@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -18,6 +19,8 @@ from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
 from models.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
 
 
 def parse_job_body(body: bytes) -> JobCreate:
@@ -75,6 +78,7 @@ def submit_json_job(
         # Not queued means never scored: take the job back rather than leave it stuck.
         store.delete(record.id, record.tenant)
         raise
+    log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})
     return record
 
 

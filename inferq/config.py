@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
 
     demo_models: bool = True
     """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""
+
+    log_format: Literal["json", "text"] = "json"
+    """Log lines of the API and workers: `json` (one object per line, with job_id) or `text`."""
+
+    log_level: str = "INFO"
+    """Lowest level logged (DEBUG, INFO, WARNING, ERROR)."""
+
+    web_dir: Path | None = None
+    """Folder of the dashboard's static files served at /ui; unset: the `web/` folder shipped."""
 
     @property
     def data_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,13 +42,19 @@ def score_frame(
     outputs: list[str],
     passthrough: list[str],
     batch_rows: int = 100_000,
+    on_batch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """Score rows with one predict call per `batch_rows` slice; never row by row."""
+    """Score rows with one predict call per `batch_rows` slice; never row by row.
+
+    `on_batch` is told each slice's row count (for the batch size metric).
+    """
     features = features_frame(rows, schema)
     parts = []
     for start in range(0, len(features), batch_rows):
         batch = features.iloc[start : start + batch_rows]
         parts.append(_score_batch(estimator, schema, batch, outputs))
+        if on_batch is not None:
+            on_batch(len(batch))
     scored = pd.concat(parts) if parts else pd.DataFrame(index=rows.index)
     result = rows[passthrough].copy() if passthrough else pd.DataFrame(index=rows.index)
     for column in scored.columns:

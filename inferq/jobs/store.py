@@ -10,7 +10,8 @@ import redis
 
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
-from inferq.jobs.record import JobRecord, JobStatus
+from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
+from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
@@ -20,6 +21,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
+redis.call('HINCRBY', KEYS[3], status, -1)
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
@@ -60,6 +63,7 @@ class JobStore:
         pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
         pipe.expire(keys.job_events(record.id), ttl)
         pipe.zadd(keys.tenant_jobs(record.tenant), {record.id: created_ms})
+        pipe.hincrby(metric_keys.JOB_STATUS, record.status.value, 1)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -145,7 +149,9 @@ class JobStore:
         ]
         for name, value in fields.items():
             args += [name, _encode_field(value)]
-        reply = self._transition(keys=[keys.job(job_id), keys.job_events(job_id)], args=args)
+        reply = self._transition(
+            keys=[keys.job(job_id), keys.job_events(job_id), metric_keys.JOB_STATUS], args=args
+        )
         return reply == b"OK"
 
     def claim(self, job_id: str) -> JobRecord | None:
@@ -197,9 +203,23 @@ class JobStore:
             finished_at=now_rfc3339(),
         )
 
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued job at once; ask a running one to stop (`cancelling`)."""
+        self.transition(job_id, [JobStatus.QUEUED], JobStatus.CANCELLED, finished_at=now_rfc3339())
+        self.transition(job_id, [JobStatus.RUNNING], JobStatus.CANCELLING)
+
+    def finish_cancel(self, job_id: str) -> bool:
+        """End a `cancelling` job as cancelled (its worker has stopped)."""
+        return self.transition(
+            job_id, [JobStatus.CANCELLING], JobStatus.CANCELLED, finished_at=now_rfc3339()
+        )
+
     def delete(self, job_id: str, tenant: str) -> None:
         """Forget a job and everything it keeps in Redis."""
+        status = self.redis.hget(keys.job(job_id), "status")
         pipe = self.redis.pipeline(transaction=True)
+        if status is not None and _text(status) not in TERMINAL_STATUSES:
+            pipe.hincrby(metric_keys.JOB_STATUS, _text(status), -1)
         pipe.delete(*keys.all_job_keys(job_id))
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.execute()
