@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.dashboard import mount_dashboard
 from api.errors import install_error_handlers
+from api.openapi_examples import add_examples
 from api.routes import health, job_control, jobs, metrics, models
 from api.schemas import JobCreate
 from api.watch import JobWatcher
@@ -66,7 +67,7 @@ def _declare_schema(app: FastAPI, model: type) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.pop("$defs", {}))
         components[model.__name__] = defs
-        return schema
+        return add_examples(schema)
 
     app.openapi = openapi  # type: ignore[method-assign]
 
