@@ -18,7 +18,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, which would break later tests that call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Chromium from the system (`apt-get install chromium`), skipped with the reason if absent."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
