@@ -43,9 +43,10 @@ class TransferBar:
 
     def update(self, done: int, total: int | None) -> None:
         """Show `done` of `total` bytes."""
+        self.progress.update(self.task, completed=done, total=total)
         task = self.progress.tasks[self.task]
         detail = " ".join(str(column.render(task)) for column in self._columns)
-        self.progress.update(self.task, completed=done, total=total, detail=detail)
+        self.progress.update(self.task, detail=detail)
 
 
 class RowsBar:

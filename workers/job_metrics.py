@@ -8,17 +8,24 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 
+from inferq.jobs.keys import job as job_key
 from inferq.jobs.record import JobRecord
 from workers.context import WorkerContext
 from workers.model_cache import CacheStats
 
 
 def record_job_end(ctx: WorkerContext, job_id: str) -> None:
-    """Count an ended job's rows and latencies, and this process's model cache activity."""
+    """Count an ended job's rows and latencies (once per job), and this process's cache activity.
+
+    Call it after every task that may have ended a job: an inline job, or each chunk of a file.
+    """
     flush_cache_stats(ctx)
     record = ctx.store.get(job_id)
     if record is None or not record.terminal or record.finished_at is None:
-        return  # not ended by this run (skipped, or still running in other chunks)
+        return  # not ended yet (other chunks still run) or gone
+    # Several tasks may see the ended job (late chunks, a redelivered task): count it once.
+    if not ctx.store.redis.hsetnx(job_key(job_id), "metrics_recorded", 1):
+        return
     ctx.metrics.counts({"rows_scored": record.rows_done, "rows_failed": record.rows_failed})
     ctx.metrics.observe("job_duration_seconds", _seconds(record.created_at, record.finished_at))
     if record.started_at:

@@ -11,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import demo_rows, submit, wait_for
 from tests.stack import Stack
+from workers.context import WorkerContext
+from workers.job_metrics import record_job_end
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -90,6 +92,9 @@ def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
         assert drained[("inferq_jobs", (("status", "running"),))] == 0
         assert drained[("inferq_jobs_ended_total", (("status", "succeeded"),))] == 3
         assert drained[("inferq_model_cache_loads_total", ())] == 1
+        # A task that sees an already counted job again (redelivery, a late chunk) adds nothing.
+        record_job_end(WorkerContext.build(isolated_stack.settings), jobs[0]["id"])
+        assert scrape(api)[("inferq_rows_scored_total", ())] == 9
 
 
 def test_api_and_worker_log_json_lines_with_job_and_tenant(isolated_stack: Stack) -> None:
