@@ -11,6 +11,8 @@ import httpx
 import pandas as pd
 from playwright.sync_api import expect
 
+from inferq.storage import Storage
+from models.registry import ModelRegistry
 from tests.file_upload import require_file_upload
 from tests.helpers import demo_rows, reference_model, submit
 from tests.stack import Stack
@@ -60,7 +62,9 @@ def test_a_job_goes_live_from_queued_to_succeeded_and_downloads(
 
 
 def test_models_page_lists_versions_and_aliases(stack: Stack, page: Any) -> None:
-    """Every demo model is shown with its versions, task and features."""
+    """Every demo model is shown with its versions, task and features, and its aliases."""
+    registry = ModelRegistry(stack.redis(), Storage(stack.settings.data_url))
+    registry.set_alias("diabetes", "staging", 1)
     page.goto(f"{stack.api_url}/ui/")
     page.get_by_role("button", name="Models").click()
     for name in ("iris", "diabetes", "breast_cancer"):
@@ -68,6 +72,9 @@ def test_models_page_lists_versions_and_aliases(stack: Stack, page: Any) -> None
         expect(card.locator("tbody tr").first).to_contain_text("v1")
     expect(page.locator(".model[data-model='iris']")).to_contain_text("classification")
     expect(page.locator(".model[data-model='diabetes']")).to_contain_text("regression")
+    expect(page.locator(".model[data-model='diabetes'] .alias", has_text="staging")).to_have_text(
+        "staging → v1"
+    )
 
 
 def test_a_csv_uploaded_through_the_page_is_scored_and_downloaded(
