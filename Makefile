@@ -2,7 +2,7 @@
 # `make` alone lists the targets.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-dev run test lint bench clean
+.PHONY: help venv venv-dev browser run test lint bench clean
 
 # The first of these that runs and is 3.11 or newer; override with `make PYTHON=/path/to/python`.
 PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
@@ -27,6 +27,7 @@ help:  ## List the targets.
 	@echo "  make bench      run the benchmark (BENCH_ARGS=... passed through)"
 	@echo "  make venv       create .venv with the runtime requirements (done by run)"
 	@echo "  make venv-dev   add the test and lint tools (done by test and lint)"
+	@echo "  make browser    install chromium for the dashboard tests (done by test; root only)"
 	@echo "  make clean      remove var/ and the install stamps (keeps .venv)"
 	@echo "Python used to create .venv: $(if $(PYTHON),$(PYTHON),none found)"
 
@@ -59,7 +60,19 @@ venv-dev: $(DEV_STAMP)  ## Add the test and lint tools.
 run: venv  ## Run the whole service in the foreground.
 	$(VENV_PYTHON) -m inferq.launcher
 
-test: venv-dev  ## Run the tests.
+# The dashboard tests drive Debian's chromium (never a downloaded browser). Installed when missing
+# and we are root; otherwise those tests skip and say why.
+browser:  ## Install chromium for the dashboard tests when missing (root only).
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get) for the dashboard tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+			|| echo "warning: chromium could not be installed; the dashboard tests will skip" >&2; \
+	else \
+		echo "note: no chromium and not root; the dashboard tests will skip" >&2; \
+	fi
+
+test: venv-dev browser  ## Run the tests.
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: venv-dev  ## Check style.

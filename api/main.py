@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from api.dashboard import mount_dashboard
 from api.errors import install_error_handlers
-from api.routes import health, jobs, models, webhooks
+from api.openapi_examples import add_examples
+from api.routes import health, jobs, metrics, models, webhooks
 from api.schemas import JobCreate
 from api.watch import JobWatcher
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.logs import configure_logging
 from inferq.redis_client import make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
@@ -47,9 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (jobs, models, health, webhooks):
+    for module in (jobs, models, health, webhooks, metrics):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
+    mount_dashboard(app, settings)
     return app
 
 
@@ -65,10 +68,10 @@ def _declare_schema(app: FastAPI, model: type) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.pop("$defs", {}))
         components[model.__name__] = defs
-        return schema
+        return add_examples(schema)
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-logging.basicConfig(level=logging.INFO)
+configure_logging(get_settings().log_format, get_settings().log_level)
 app = create_app()

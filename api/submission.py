@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -22,6 +23,8 @@ from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
 
 
 def parse_job_body(body: bytes) -> JobCreate:
@@ -86,6 +89,7 @@ def submit_json_job(
     store.create(record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched)
     if not batched:
         enqueue_job(record)
+    log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})
     return record
 
 

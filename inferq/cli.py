@@ -7,10 +7,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from inferq.cli_errors import ExitCode
+from inferq.cli_jobs import add_job_commands
 from inferq.cli_models import add_model_commands
 from inferq.config import get_settings, settings_field_docs
 
 Command = Callable[[argparse.Namespace], int]
+EXIT_CODES_HELP = "exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -42,13 +45,17 @@ def cmd_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one subparser per command."""
     parser = argparse.ArgumentParser(
-        prog="inferq", description="Queue-based asynchronous batch inference."
+        prog="inferq",
+        description="Queue-based asynchronous batch inference.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add(commands, "up", cmd_up)
     _add(commands, "worker", cmd_worker)
     _add(commands, "config", cmd_config)
     add_model_commands(commands)
+    add_job_commands(commands)
     return parser
 
 

@@ -145,6 +145,15 @@ class Settings(BaseSettings):
     webhook_secret_overlap_seconds: int = 24 * 3600
     """How long the previous webhook secret still signs deliveries after a rotation."""
 
+    log_format: Literal["json", "text"] = "json"
+    """Log lines of the API and workers: `json` (one object per line, with job_id) or `text`."""
+
+    log_level: str = "INFO"
+    """Lowest level logged (DEBUG, INFO, WARNING, ERROR)."""
+
+    web_dir: Path | None = None
+    """Folder of the dashboard's static files served at /ui; unset: the `web/` folder shipped."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

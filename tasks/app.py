@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inferq.config import get_settings
 from inferq.queue import QUEUES, make_celery
+from tasks import worker_logging  # noqa: F401 - connects the logging signal before start
 
 celery_app = make_celery(get_settings())
 celery_app.conf.imports = ["tasks.scoring", "tasks.heartbeat", "tasks.batcher", "tasks.webhooks"]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from inferq.logs import log_context
 from inferq.queue import SCORE_JOB_TASK
 from tasks.app import celery_app
 from workers.context import current_context
 from workers.inline_jobs import run_inline_job
+from workers.job_metrics import record_job_end
 
 
 @celery_app.task(name=SCORE_JOB_TASK)
 def score_job(job_id: str) -> None:
     """Score a stored JSON job; safe to run again for the same id."""
-    run_inline_job(job_id, current_context())
+    ctx = current_context()
+    with log_context(job_id=job_id):
+        run_inline_job(job_id, ctx)
+        record_job_end(ctx, job_id)

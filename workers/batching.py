@@ -26,6 +26,7 @@ from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from models.schema import ModelSchema
 from workers.context import WorkerContext
+from workers.job_metrics import record_inline_batch
 from workers.model_cache import LoadedModel
 from workers.scoring import (
     frame_from_values,
@@ -80,6 +81,10 @@ class Batcher:
         for (name, version), group in groups.items():
             outcomes += self._score_group(name, version, group, inputs)
         self.ctx.store.finish_inline(outcomes)
+        scored = sum(outcome.rows for outcome in outcomes)
+        record_inline_batch(
+            self.ctx, records, scored, [sum(r.rows_total or 0 for r in g) for g in groups.values()]
+        )
         return len(ids)
 
     def _claim(self, count: int) -> list[str]:

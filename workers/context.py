@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.metrics.recorder import MetricsRecorder
 from inferq.redis_client import make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
-from workers.model_cache import ModelCache
+from workers.model_cache import CacheStats, ModelCache
 
 
 @dataclass
@@ -22,6 +23,9 @@ class WorkerContext:
     registry: ModelRegistry
     storage: Storage
     models: ModelCache
+    metrics: MetricsRecorder
+    cache_stats_sent: CacheStats = field(default_factory=CacheStats)
+    """The model cache counts already added to the metrics."""
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerContext:
@@ -35,6 +39,7 @@ class WorkerContext:
             registry=registry,
             storage=storage,
             models=ModelCache(registry, settings.model_cache_size, settings.model_cache_max_bytes),
+            metrics=MetricsRecorder(client),
         )
 
 

@@ -7,11 +7,14 @@ import logging
 import orjson
 import pandas as pd
 
+from inferq.jobs.record import JobRecord
 from inferq.json_rows import Rows, check_rows
+from inferq.logs import log_context
 from inferq.problems import InputProblem
 from models.artifacts import ArtifactError
 from models.registry import ModelNotFound
 from workers.context import WorkerContext
+from workers.job_metrics import record_batch, timed_chunk
 from workers.scoring import score_frame
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,13 @@ def run_inline_job(job_id: str, ctx: WorkerContext) -> None:
     if record is None:
         log.info("job %s is not runnable (ended, cancelled or deleted); skipping", job_id)
         return
+    with log_context(tenant=record.tenant):
+        log.info("scoring job %s", job_id)
+        _score(record, ctx)
+
+
+def _score(record: JobRecord, ctx: WorkerContext) -> None:
+    job_id = record.id
     try:
         loaded = ctx.models.get(record.model_name, record.model_version)
         raw = ctx.store.read_inline_input(job_id)
@@ -32,14 +42,16 @@ def run_inline_job(job_id: str, ctx: WorkerContext) -> None:
         rows = Rows(**orjson.loads(raw))
         check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
         frame = pd.DataFrame(rows.data, columns=rows.columns)
-        scored = score_frame(
-            loaded.estimator,
-            loaded.meta.schema,
-            frame,
-            record.outputs,
-            record.passthrough,
-            ctx.settings.predict_batch_rows,
-        )
+        with timed_chunk(ctx):
+            scored = score_frame(
+                loaded.estimator,
+                loaded.meta.schema,
+                frame,
+                record.outputs,
+                record.passthrough,
+                ctx.settings.predict_batch_rows,
+                on_batch=lambda rows: record_batch(ctx, rows),
+            )
     except (ModelNotFound, ArtifactError) as exc:
         ctx.store.fail(job_id, "model_unavailable", str(exc))
         return
@@ -51,7 +63,9 @@ def run_inline_job(job_id: str, ctx: WorkerContext) -> None:
         ctx.store.fail(job_id, "scoring_failed", f"{type(exc).__name__}: {exc}")
         return
     ctx.store.store_inline_result(job_id, result_json(scored), errors=[])
-    ctx.store.succeed(job_id, rows_done=len(scored), rows_failed=0)
+    if not ctx.store.succeed(job_id, rows_done=len(scored), rows_failed=0):
+        # Cancelled while scoring: the rows are kept and the job ends cancelled.
+        ctx.store.finish_cancel(job_id)
 
 
 def result_json(scored: pd.DataFrame) -> bytes:

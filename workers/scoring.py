@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -71,9 +72,14 @@ def score_frame(
     outputs: list[str],
     passthrough: list[str],
     batch_rows: int = 100_000,
+    on_batch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """Score rows with one predict call per `batch_rows` slice; never row by row."""
-    predicted = predict_table(estimator, schema, features_frame(rows, schema), outputs, batch_rows)
+    """Score rows with one predict call per `batch_rows` slice; never row by row.
+
+    `on_batch` is told each slice's row count (for the batch size metric).
+    """
+    features = features_frame(rows, schema)
+    predicted = predict_table(estimator, schema, features, outputs, batch_rows, on_batch)
     return assemble(rows, predicted, outputs, passthrough, schema)
 
 
@@ -83,12 +89,15 @@ def predict_table(
     features: pd.DataFrame,
     outputs: list[str],
     batch_rows: int = 100_000,
+    on_batch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """`prediction` and `proba_<class>` columns for feature rows, vectorized per slice."""
-    parts = [
-        _score_batch(estimator, schema, features.iloc[start : start + batch_rows], outputs)
-        for start in range(0, len(features), batch_rows)
-    ]
+    parts = []
+    for start in range(0, len(features), batch_rows):
+        batch = features.iloc[start : start + batch_rows]
+        parts.append(_score_batch(estimator, schema, batch, outputs))
+        if on_batch is not None:
+            on_batch(len(batch))
     return pd.concat(parts) if parts else pd.DataFrame(index=features.index)
 
 

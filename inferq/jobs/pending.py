@@ -12,6 +12,7 @@ import time
 import redis
 
 from inferq.jobs import keys
+from inferq.metrics import keys as metric_keys
 
 PRIORITY_LANES = ("high", "normal", "low")
 LEASES = f"{keys.PREFIX}:leases"
@@ -37,6 +38,8 @@ for lane_index = 1, 3 do
     if queued and deadline and deadline < tonumber(ARGV[7]) then
       redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[3], 'error',
         cjson.encode({code = 'deadline_exceeded', message = 'the job passed its deadline'}))
+      redis.call('HINCRBY', KEYS[6], 'queued', -1)
+      redis.call('HINCRBY', KEYS[6], 'failed', 1)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[5], id .. ' failed')
       if redis.call('HEXISTS', job, 'webhook') == 1 then
@@ -44,6 +47,8 @@ for lane_index = 1, 3 do
       end
     elseif queued then
       redis.call('HSET', job, 'status', 'running', 'started_at', ARGV[3], 'owner', ARGV[2])
+      redis.call('HINCRBY', KEYS[6], 'queued', -1)
+      redis.call('HINCRBY', KEYS[6], 'running', 1)
       redis.call('HINCRBY', job, 'attempts', 1)
       redis.call('ZADD', KEYS[4], ARGV[4], id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
@@ -65,6 +70,8 @@ for _, id in ipairs(ids) do
   if redis.call('HGET', job, 'status') == 'running' then
     local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
     if attempts >= tonumber(ARGV[3]) then
+      redis.call('HINCRBY', KEYS[3], 'running', -1)
+      redis.call('HINCRBY', KEYS[3], 'failed', 1)
       local reason = 'the worker scoring this job was lost ' .. attempts .. ' times'
       redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[5], 'error',
         cjson.encode({code = 'worker_lost', message = reason}))
@@ -75,6 +82,8 @@ for _, id in ipairs(ids) do
       end
     else
       redis.call('HSET', job, 'status', 'queued')
+      redis.call('HINCRBY', KEYS[3], 'running', -1)
+      redis.call('HINCRBY', KEYS[3], 'queued', 1)
       local priority = redis.call('HGET', job, 'priority') or 'normal'
       redis.call('LPUSH', ARGV[7] .. priority, id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'queued')
@@ -113,7 +122,7 @@ class PendingJobs:
         lanes = [lane(p) for p in PRIORITY_LANES]
         until = time.time() + lease_seconds
         reply = self._claim(
-            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE],
+            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS],
             args=[
                 count,
                 owner,
@@ -149,7 +158,7 @@ class PendingJobs:
         """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
         return int(
             self._requeue(
-                keys=[LEASES, keys.WEBHOOKS_DUE],
+                keys=[LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS],
                 args=[
                     time.time(),
                     f"{keys.PREFIX}:job:",

@@ -13,22 +13,25 @@ from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
 from inferq.jobs.pending import PendingJobs
-from inferq.jobs.record import JobRecord, JobStatus
+from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
+from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
 # one step so that no reader sees a status without its event. An ending that a webhook waits for
-# (KEYS[3] given) also marks the job's delivery due in the same step, so none is ever lost.
+# (KEYS[4] given) also marks the job's delivery due in the same step, so none is ever lost.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
+redis.call('HINCRBY', KEYS[3], status, -1)
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
-if KEYS[3] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
-  redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[4])
+if KEYS[4] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+  redis.call('ZADD', KEYS[4], 'NX', 0, ARGV[4])
 end
 return 'OK'
 """
@@ -95,6 +98,7 @@ class JobStore:
             pipe.set(keys.job_input(record.id), inline_input, ex=ttl)
         pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
         pipe.expire(keys.job_events(record.id), self.record_ttl)
+        pipe.hincrby(metric_keys.JOB_STATUS, record.status.value, 1)
         tenant_jobs = keys.tenant_jobs(record.tenant)
         pipe.zadd(tenant_jobs, {record.id: created_ms})
         pipe.zremrangebyscore(tenant_jobs, "-inf", created_ms - self.record_ttl * 1000)
@@ -187,7 +191,7 @@ class JobStore:
     @staticmethod
     def _transition_keys(job_id: str, new: JobStatus) -> list[str]:
         """The job's hash and events, plus the webhook due set when the job ends."""
-        redis_keys = [keys.job(job_id), keys.job_events(job_id)]
+        redis_keys = [keys.job(job_id), keys.job_events(job_id), metric_keys.JOB_STATUS]
         if new in WEBHOOK_STATUSES:
             redis_keys.append(keys.WEBHOOKS_DUE)
         return redis_keys
@@ -302,9 +306,18 @@ class JobStore:
         record = self.get(job_id)
         return record.status if record else None
 
+    def finish_cancel(self, job_id: str) -> bool:
+        """End a `cancelling` job as cancelled (its worker has stopped)."""
+        return self.transition(
+            job_id, [JobStatus.CANCELLING], JobStatus.CANCELLED, finished_at=now_rfc3339()
+        )
+
     def delete(self, job_id: str, tenant: str) -> None:
         """Forget a job and everything it keeps in Redis."""
+        status = self.redis.hget(keys.job(job_id), "status")
         pipe = self.redis.pipeline(transaction=True)
+        if status is not None and _text(status) not in TERMINAL_STATUSES:
+            pipe.hincrby(metric_keys.JOB_STATUS, _text(status), -1)
         pipe.delete(*keys.all_job_keys(job_id))
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.zrem(keys.DEADLINES_ZSET, job_id)

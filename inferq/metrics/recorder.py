@@ -1,0 +1,68 @@
+"""Writing metrics to Redis from any process; a lost write never disturbs the work measured."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from inferq.metrics import keys
+from inferq.redis_client import REDIS_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+Write = Callable[[Any], object]
+"""A function that queues commands on a Redis pipeline."""
+
+
+class MetricsRecorder:
+    """Counts and observes into Redis hashes that the API's collector turns into Prometheus."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def count(self, name: str, amount: int = 1, **labels: str) -> None:
+        """Add `amount` to a counter, e.g. ``count("webhook_deliveries", outcome="success")``."""
+        field = keys.counter_field(name, **labels)
+        if amount:
+            self._send(lambda pipe: pipe.hincrby(keys.COUNTERS, field, amount))
+
+    def counts(self, amounts: dict[str, int]) -> None:
+        """Add to several unlabelled counters in one round trip."""
+
+        def write(pipe: Any) -> None:
+            for name, amount in amounts.items():
+                if amount:
+                    pipe.hincrby(keys.COUNTERS, name, amount)
+
+        self._send(write)
+
+    def observe(self, name: str, value: float) -> None:
+        """Record one observation in a histogram declared in `keys.BUCKETS`."""
+        self.observe_many({name: [value]})
+
+    def observe_many(self, observations: dict[str, list[float]]) -> None:
+        """Record many observations in several histograms in one round trip."""
+
+        def write(pipe: Any) -> None:
+            for name, values in observations.items():
+                bounds = keys.BUCKETS[name]
+                key = keys.histogram(name)
+                for value in values:
+                    index = bisect.bisect_left(bounds, value)
+                    pipe.hincrby(key, str(bounds[index]) if index < len(bounds) else "+Inf", 1)
+                if values:
+                    pipe.hincrby(key, "count", len(values))
+                    pipe.hincrbyfloat(key, "sum", sum(values))
+
+        self._send(write)
+
+    def _send(self, write: Write) -> None:
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            write(pipe)
+            pipe.execute()
+        except REDIS_UNAVAILABLE as exc:
+            log.warning("metrics not recorded: %s", exc)

@@ -1,0 +1,102 @@
+"""The dashboard at /ui in headless Chromium: live jobs, details, downloads, upload and models."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from playwright.sync_api import expect
+
+from inferq.storage import Storage
+from models.registry import ModelRegistry
+from tests.file_upload import require_file_upload
+from tests.helpers import demo_rows, reference_model, submit
+from tests.stack import Stack
+
+
+def download_csv(page: Any) -> pd.DataFrame:
+    """Click a download link in the job details and read the file the browser saved."""
+    with page.expect_download() as info:
+        page.locator("#job-detail a.download[data-format=csv]").click()
+    path = info.value.path()
+    assert info.value.suggested_filename.endswith(".csv")
+    return pd.read_csv(io.BytesIO(Path(path).read_bytes()))
+
+
+def test_a_job_goes_live_from_queued_to_succeeded_and_downloads(
+    isolated_stack: Stack, page: Any
+) -> None:
+    """With no worker the row shows queued; once a worker starts, SSE turns it succeeded.
+
+    Its details show the counts and download links, and the CSV downloaded through the page
+    holds the model's predictions. A failed job shows its error.
+    """
+    url = isolated_stack.start_api()
+    events: list[str] = []
+    page.on("request", lambda r: events.append(r.url) if r.url.endswith("/events") else None)
+    rows = demo_rows("iris", 12, seed=9)
+    with httpx.Client(base_url=url, timeout=30) as api:
+        job = submit(api, {"model": "iris", "dataframe_records": rows.to_dict("records")})
+        doomed = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
+    isolated_stack.redis().delete(f"inferq:job:{doomed['id']}:input")
+    page.goto(f"{url}/ui")
+    row = page.locator(f"tr[data-job-id='{job['id']}']")
+    expect(row.locator(".status")).to_have_text("queued")
+    isolated_stack.start_worker(concurrency=1)
+    expect(row.locator(".status")).to_have_text("succeeded")
+    expect(row.locator(".rows")).to_have_text("12 / 12")
+    assert any(job["id"] in u for u in events), "the page did not follow the job's SSE stream"
+
+    row.click()
+    detail = page.locator("#job-detail")
+    expect(detail.locator("dd[data-field=rows]")).to_have_text("12 scored, 0 failed, 12 in all")
+    scored = download_csv(page)
+    assert scored["prediction"].tolist() == reference_model("iris").predict(rows).tolist()
+
+    page.locator(f"tr[data-job-id='{doomed['id']}']").click()
+    expect(detail.locator(".job-error")).to_contain_text("input_missing")
+
+
+def test_models_page_lists_versions_and_aliases(stack: Stack, page: Any) -> None:
+    """Every demo model is shown with its versions, task and features, and its aliases."""
+    registry = ModelRegistry(stack.redis(), Storage(stack.settings.data_url))
+    registry.set_alias("diabetes", "staging", 1)
+    page.goto(f"{stack.api_url}/ui/")
+    page.get_by_role("button", name="Models").click()
+    for name in ("iris", "diabetes", "breast_cancer"):
+        card = page.locator(f".model[data-model='{name}']")
+        expect(card.locator("tbody tr").first).to_contain_text("v1")
+    expect(page.locator(".model[data-model='iris']")).to_contain_text("classification")
+    expect(page.locator(".model[data-model='diabetes']")).to_contain_text("regression")
+    expect(page.locator(".model[data-model='diabetes'] .alias", has_text="staging")).to_have_text(
+        "staging → v1"
+    )
+
+
+def test_a_csv_uploaded_through_the_page_is_scored_and_downloaded(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    """Upload a CSV with the form, watch the job finish, download the scored file."""
+    require_file_upload(stack.api_url)
+    rows = demo_rows("iris", 300, seed=10)
+    rows.insert(0, "id", range(300))
+    source = tmp_path / "upload.csv"
+    rows.to_csv(source, index=False)
+    page.goto(f"{stack.api_url}/ui/")
+    page.get_by_role("button", name="Score a file").click()
+    page.locator("#upload-file").set_input_files(str(source))
+    page.locator("#upload-model").select_option("iris")
+    page.locator("#upload-passthrough").fill("id")
+    page.get_by_role("button", name="Upload and score").click()
+    expect(page.locator("#upload-result")).to_have_attribute("data-job-id", re.compile(r"^job_"))
+    job_id = page.locator("#upload-result").get_attribute("data-job-id")
+    expect(page.locator(f"tr[data-job-id='{job_id}'] .status")).to_have_text("succeeded")
+    page.locator(f"tr[data-job-id='{job_id}']").click()
+    scored = download_csv(page)
+    assert scored["id"].tolist() == list(range(300))
+    expected = reference_model("iris").predict(rows.drop(columns="id")).tolist()
+    assert scored["prediction"].tolist() == expected

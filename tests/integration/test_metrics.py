@@ -1,0 +1,121 @@
+"""`/metrics` on the real stack, and the JSON log lines of the API and workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import orjson
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import demo_rows, submit, wait_for
+from tests.stack import Stack
+from workers.context import WorkerContext
+from workers.job_metrics import record_job_end
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(api: httpx.Client) -> Samples:
+    """Every sample of /metrics by (name, sorted labels)."""
+    response = api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30) -> None:
+    """Wait until `check()` holds (workers write metrics just after a job ends)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)
+
+
+def test_a_job_moves_rows_latency_batch_and_cache_metrics(api: httpx.Client) -> None:
+    """After a 40-row job: rows, ended jobs, both latency histograms, batch sizes and cache grow."""
+    before = scrape(api)
+    job = submit(
+        api, {"model": "iris", "dataframe_records": demo_rows("iris", 40).to_dict("records")}
+    )
+    assert wait_for(api, job["id"])["status"] == "succeeded"
+
+    def grew(name: str, labels: tuple = (), by: float = 1) -> bool:
+        return scrape(api).get((name, labels), 0) >= before.get((name, labels), 0) + by
+
+    eventually(lambda: grew("inferq_rows_scored_total", by=40))
+    after = scrape(api)
+    ended = ("inferq_jobs_ended_total", (("status", "succeeded"),))
+    assert after[ended] >= before.get(ended, 0) + 1
+    for histogram in (
+        "job_duration_seconds",
+        "job_queue_wait_seconds",
+        "chunk_duration_seconds",
+        "batch_rows",
+    ):
+        name = f"inferq_{histogram}_count"
+        assert after[(name, ())] >= before.get((name, ()), 0) + 1, name
+    inf = ("inferq_batch_rows_bucket", (("le", "+Inf"),))
+    assert after[inf] == after[("inferq_batch_rows_count", ())]
+    lookups = ("inferq_model_cache_hits_total", "inferq_model_cache_misses_total")
+    assert sum(after[(n, ())] for n in lookups) >= sum(before.get((n, ()), 0) for n in lookups) + 1
+    assert after[("inferq_workers", ())] >= 1
+
+
+def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
+    isolated_stack: Stack,
+) -> None:
+    """Three jobs of three priorities with no worker: depth 3, 3 queued; a worker drains them."""
+    with httpx.Client(base_url=isolated_stack.start_api(), timeout=30) as api:
+        rows = demo_rows("iris", 3).to_dict("records")
+        jobs = [
+            submit(api, {"model": "iris", "priority": p, "dataframe_records": rows})
+            for p in ("high", "normal", "low")
+        ]
+        waiting = scrape(api)
+        assert waiting[("inferq_queue_depth", (("queue", "inferq.jobs"),))] == 3
+        assert waiting[("inferq_jobs", (("status", "queued"),))] == 3
+        assert waiting[("inferq_workers", ())] == 0
+        assert waiting[("inferq_backlog_per_worker", ())] == 3
+        isolated_stack.start_worker(concurrency=1)
+        for job in jobs:
+            wait_for(api, job["id"])
+        eventually(lambda: scrape(api)[("inferq_rows_scored_total", ())] == 9)
+        drained = scrape(api)
+        assert drained[("inferq_queue_depth", (("queue", "inferq.jobs"),))] == 0
+        assert drained[("inferq_jobs", (("status", "queued"),))] == 0
+        assert drained[("inferq_jobs", (("status", "running"),))] == 0
+        assert drained[("inferq_jobs_ended_total", (("status", "succeeded"),))] == 3
+        assert drained[("inferq_model_cache_loads_total", ())] == 1
+        # A task that sees an already counted job again (redelivery, a late chunk) adds nothing.
+        record_job_end(WorkerContext.build(isolated_stack.settings), jobs[0]["id"])
+        assert scrape(api)[("inferq_rows_scored_total", ())] == 9
+
+
+def test_api_and_worker_log_json_lines_with_job_and_tenant(isolated_stack: Stack) -> None:
+    """The API logs the submission and the worker the scoring, each a JSON line naming the job."""
+    isolated_stack.start_worker(concurrency=1)
+    with httpx.Client(base_url=isolated_stack.start_api(), timeout=30) as api:
+        job = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
+        wait_for(api, job["id"])
+
+    def lines(pattern: str) -> list[dict]:
+        found = []
+        for path in isolated_stack.base.glob(pattern):
+            for line in path.read_bytes().splitlines():
+                if line.startswith(b"{"):
+                    entry = orjson.loads(line)
+                    if entry.get("job_id") == job["id"]:
+                        found.append(entry)
+        return found
+
+    eventually(lambda: any(e["message"].startswith("scoring job") for e in lines("worker-*.log")))
+    worker = [e for e in lines("worker-*.log") if e["message"].startswith("scoring job")]
+    assert worker[0]["tenant"] == "default" and worker[0]["level"] == "info"
+    api_lines = [e for e in lines("api.log") if e["message"] == "job submitted"]
+    assert api_lines and api_lines[0]["tenant"] == "default"
