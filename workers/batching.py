@@ -38,6 +38,9 @@ from workers.scoring import (
 log = logging.getLogger(__name__)
 
 
+INPUT_MISSING = {"code": "input_missing", "message": "the job's input rows are gone (expired?)"}
+
+
 class Batcher:
     """Claims and scores small jobs until stopped; one per worker process."""
 
@@ -78,13 +81,15 @@ class Batcher:
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
             groups[(record.model_name, record.model_version)].append(record)
+        seconds = []
         for (name, version), group in groups.items():
+            start = time.perf_counter()
             outcomes += self._score_group(name, version, group, inputs)
+            seconds.append(time.perf_counter() - start)
         self.ctx.store.finish_inline(outcomes)
         scored = sum(outcome.rows for outcome in outcomes)
-        record_inline_batch(
-            self.ctx, records, scored, [sum(r.rows_total or 0 for r in g) for g in groups.values()]
-        )
+        sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
+        record_inline_batch(self.ctx, records, scored, sizes, seconds)
         return len(ids)
 
     def _claim(self, count: int) -> list[str]:
@@ -109,8 +114,18 @@ class Batcher:
         frames: dict[str, Rows] = {}
         outcomes: list[InlineOutcome] = []
         for record in group:
+            log.info(
+                "scoring job %s in a batch of %d",
+                record.id,
+                len(group),
+                extra={"job_id": record.id, "tenant": record.tenant},
+            )
+            raw = inputs.get(record.id)
+            if raw is None:
+                outcomes.append(InlineOutcome(record.id, error=INPUT_MISSING))
+                continue
             try:
-                frames[record.id] = job_rows(record, inputs.get(record.id), loaded)
+                frames[record.id] = job_rows(record, raw, loaded)
             except InputProblem as exc:
                 outcomes.append(
                     InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
@@ -124,10 +139,8 @@ class Batcher:
         return int(override.get("max_batch_rows", self.ctx.settings.max_batch_rows))
 
 
-def job_rows(record: JobRecord, raw: bytes | None, loaded: LoadedModel) -> Rows:
+def job_rows(record: JobRecord, raw: bytes, loaded: LoadedModel) -> Rows:
     """A job's stored rows, checked against the model's schema."""
-    if raw is None:
-        raise InputProblem("Input missing", [{"loc": ["input"], "msg": "the rows are gone"}])
     rows = Rows(**orjson.loads(raw))
     check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
     return rows

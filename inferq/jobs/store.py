@@ -247,7 +247,12 @@ class JobStore:
             if outcome.error is None:
                 pipe.set(keys.job_result(outcome.job_id), outcome.result, ex=self.retention_seconds)
                 new, allowed = JobStatus.SUCCEEDED, [JobStatus.RUNNING]
-                fields = {"rows_done": outcome.rows, "batch_jobs": outcome.batch_jobs}
+                # The batcher counts the batch's metrics itself: mark them recorded.
+                fields = {
+                    "rows_done": outcome.rows,
+                    "batch_jobs": outcome.batch_jobs,
+                    "metrics_recorded": 1,
+                }
             else:
                 new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
                 fields = {"error": outcome.error}

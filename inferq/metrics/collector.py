@@ -15,7 +15,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from inferq.jobs.keys import WORKERS_ZSET
+from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.metrics import keys
+from inferq.queue import JOBS_QUEUE
 
 #: Counters recorded by workers: name -> help text (labels come from the stored fields).
 COUNTER_HELP = {
@@ -69,6 +71,8 @@ class RedisCollector(Collector):
         for queue in self.queues:
             for name in queue_lists(queue, self.priority_steps):
                 pipe.llen(name)
+        for priority in PRIORITY_LANES:
+            pipe.llen(lane(priority))
         pipe.hlen("unacked")
         pipe.zcount(WORKERS_ZSET, time.time() - self.worker_alive_seconds, "+inf")
         replies = iter(pipe.execute())
@@ -77,6 +81,8 @@ class RedisCollector(Collector):
         for name, help_text in HISTOGRAM_HELP.items():
             yield _histogram(name, help_text, _decode(next(replies)))
         depth = {queue: sum(next(replies) for _ in self.priority_steps) for queue in self.queues}
+        # Small jobs wait in the batchers' priority lanes, reported as part of the jobs queue.
+        depth[JOBS_QUEUE] = depth.get(JOBS_QUEUE, 0) + sum(next(replies) for _ in PRIORITY_LANES)
         yield from _queues(depth, unacked=next(replies), workers=next(replies))
 
 
