@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inferq.config import get_settings
+from inferq.limits import LimitExceeded
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
 from models.registry import ModelNotFound
@@ -60,6 +61,22 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring problem+json answers with these statuses."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+#: What any authenticated /v1 route may answer besides its own results.
+AUTHENTICATED_PROBLEMS = problem_responses(401, 403, 422, 429, 503)
+
+
 def unavailable_response(detail: str) -> JSONResponse:
     """503 asking the client to come back shortly."""
     retry = str(get_settings().retry_after_seconds)
@@ -76,6 +93,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InputProblem)
     async def _input(_: Request, exc: InputProblem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+
+    @app.exception_handler(LimitExceeded)
+    async def _limit(_: Request, exc: LimitExceeded) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return problem_response(
+            exc.status, HTTPStatus(exc.status).phrase, exc.detail, None, headers
+        )
 
     @app.exception_handler(ModelNotFound)
     async def _model(_: Request, exc: ModelNotFound) -> JSONResponse:

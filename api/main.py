@@ -10,11 +10,13 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, jobs, models
-from api.schemas import JobCreate
+from api.routes import health, jobs, keys, models
+from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
+from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.limits import TenantLimits
 from inferq.redis_client import make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
@@ -29,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = make_redis(settings)
         app.state.store = JobStore(client, settings.retention_seconds)
         app.state.registry = ModelRegistry(client, Storage(settings.data_url))
+        app.state.keys = KeyStore(client)
+        app.state.limits = TenantLimits(client, settings)
         app.state.aredis = aioredis.Redis.from_url(
             settings.redis_url or "", socket_connect_timeout=1.0
         )
@@ -46,9 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (jobs, models, health):
+    for module in (jobs, models, keys, health):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
+    _declare_schema(app, ProblemDetails)
     return app
 
 

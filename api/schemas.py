@@ -139,3 +139,54 @@ class ModelList(BaseModel):
     """Every model the caller can score."""
 
     data: list[ModelPublic]
+
+
+Scope = Literal["jobs:write", "jobs:read", "models:write", "admin"]
+
+
+class KeyCreate(BaseModel):
+    """A new API key: the tenant it acts for, what it may do, and a name to recognise it by."""
+
+    tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["acme"])
+    scopes: list[Scope] = Field(min_length=1, examples=[["jobs:write", "jobs:read"]])
+    name: str = Field(default="", max_length=200, examples=["crm"])
+
+
+class KeyPublic(BaseModel):
+    """An API key as listed: never the secret, only its first characters (`hint`)."""
+
+    id: str
+    tenant: str
+    scopes: list[Scope]
+    name: str
+    created_at: str
+    hint: str
+
+
+class KeyCreated(KeyPublic):
+    """A key just created; `key` is shown this once and stored only as a digest."""
+
+    key: str
+
+
+class KeyList(BaseModel):
+    """Live API keys, oldest first."""
+
+    data: list[KeyPublic]
+
+
+class ProblemError(BaseModel):
+    """One place in the request that is wrong."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457 problem details), sent as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None

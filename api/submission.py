@@ -14,6 +14,7 @@ from inferq.ids import new_job_id
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
+from inferq.limits import TenantLimits
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
@@ -44,11 +45,13 @@ def submit_json_job(
     settings: Settings,
     store: JobStore,
     registry: ModelRegistry,
+    limits: TenantLimits,
 ) -> JobRecord:
-    """Check the rows against the resolved model version, store the job and queue it."""
+    """Check the rows against the resolved model version and the tenant's limits, store, queue."""
     fmt, payload = _row_payload(request)
-    model = registry.resolve(request.model)
+    model = registry.resolve(request.model, tenant=principal.tenant)
     rows = rows_from_payload(fmt, payload, model.schema)
+    limits.check_rows(len(rows.data))
     check_rows(rows, model.schema, request.passthrough, fmt)
     record = JobRecord(
         id=new_job_id(),
@@ -68,8 +71,9 @@ def submit_json_job(
         webhook=request.webhook.model_dump() if request.webhook else None,
         rows_total=len(rows.data),
     )
-    store.create(record, inline_input=orjson.dumps(rows.to_dict()))
+    limits.admit_job(record.tenant, record.id)
     try:
+        store.create(record, inline_input=orjson.dumps(rows.to_dict()))
         enqueue_job(record)
     except Exception:
         # Not queued means never scored: take the job back rather than leave it stuck.

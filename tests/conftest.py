@@ -27,8 +27,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    """An HTTP client of the shared stack's API."""
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    """An HTTP client of the shared stack's API, calling with the admin key of tenant default."""
+    with stack.client(timeout=30) as client:
         yield client
 
 

@@ -6,11 +6,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import redis
 
+from inferq.api_keys import new_key
 from inferq.children import ChildProcess
 from inferq.config import Settings
 from inferq.jobs.keys import WORKERS_ZSET
@@ -28,6 +29,7 @@ class Stack:
         self.base.mkdir(parents=True, exist_ok=True)
         self.redis_server = RedisServer(base / "redis", appendonly=True)
         self.extra = settings
+        self.admin_key = new_key()
         self.workers: list[ChildProcess] = []
         self.api: ChildProcess | None = None
         self.api_url = ""
@@ -43,6 +45,7 @@ class Stack:
             INFERQ_REDIS_URL=self.redis_server.url,
             INFERQ_VAR_DIR=str(self.base / "var"),
             INFERQ_WORKER_HEARTBEAT_SECONDS="0.5",
+            INFERQ_ADMIN_KEY=self.admin_key,
             PYTHONPATH=str(ROOT),
         )
         env.update({f"INFERQ_{k.upper()}": v for k, v in self.extra.items()})
@@ -55,6 +58,11 @@ class Stack:
             k[len("INFERQ_") :].lower(): v for k, v in self.env.items() if k.startswith("INFERQ_")
         }
         return Settings(**values)
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        """An HTTP client of the API sending `key` (default: the stack's admin key)."""
+        headers = {"Authorization": f"Bearer {key or self.admin_key}"}
+        return httpx.Client(base_url=self.api_url, headers=headers, **kwargs)
 
     def redis(self) -> redis.Redis:
         """A client of the stack's Redis."""

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StoreDep
-from api.errors import Problem
+from api.deps import JobsRead, JobsWrite, LimitsDep, RegistryDep, SettingsDep, StoreDep
+from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submission import parse_job_body, submit_json_job
@@ -21,8 +21,12 @@ from api.views import job_public
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED_PROBLEMS)
 FormatQuery = Annotated[Literal["json", "csv", "jsonl", "parquet"] | None, Query(alias="format")]
+_TABLE_CONTENT = {
+    "description": "The rows in the asked format",
+    "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
+}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
@@ -37,7 +41,7 @@ _JOB_BODY = {
     response_model=JobPublic,
     openapi_extra=_JOB_BODY,
     summary="Submit a job",
-    responses={413: {"description": "Body over the size limit"}, 422: {"description": "Bad input"}},
+    responses=problem_responses(404, 413),
 )
 async def create_job(
     request: Request,
@@ -45,12 +49,15 @@ async def create_job(
     settings: SettingsDep,
     store: StoreDep,
     registry: RegistryDep,
+    limits: LimitsDep,
     response: Response,
 ) -> JobPublic:
     """Accept rows for a model; answers 202 with the queued job and its `Location`."""
     body = await read_limited_body(request, settings.max_body_bytes)
     job = parse_job_body(body)
-    record = await run_in_threadpool(submit_json_job, job, principal, settings, store, registry)
+    record = await run_in_threadpool(
+        submit_json_job, job, principal, settings, store, registry, limits
+    )
     public = job_public(record, str(request.base_url))
     response.headers["Location"] = public.links["self"]
     return public
@@ -76,7 +83,12 @@ async def list_jobs(
     return JobList(data=[job_public(r, base) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobPublic, summary="Show a job (optionally long-poll)")
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    summary="Show a job (optionally long-poll)",
+    responses=problem_responses(404),
+)
 async def get_job(
     job_id: str,
     request: Request,
@@ -94,7 +106,11 @@ async def get_job(
     return job_public(record, str(request.base_url))
 
 
-@router.get("/{job_id}/results", summary="Download the scored rows")
+@router.get(
+    "/{job_id}/results",
+    summary="Download the scored rows",
+    responses={200: _TABLE_CONTENT, **problem_responses(404, 409)},
+)
 async def get_results(
     job_id: str,
     principal: JobsRead,
@@ -114,7 +130,11 @@ async def get_results(
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
 
 
-@router.get("/{job_id}/errors", summary="Per-row errors")
+@router.get(
+    "/{job_id}/errors",
+    summary="Per-row errors",
+    responses={200: _TABLE_CONTENT, **problem_responses(404)},
+)
 async def get_errors(
     job_id: str,
     principal: JobsRead,
@@ -130,7 +150,14 @@ async def get_errors(
     return Response(body, media_type=MEDIA_TYPES[chosen])
 
 
-@router.get("/{job_id}/events", summary="Server-Sent Events of status and progress")
+@router.get(
+    "/{job_id}/events",
+    summary="Server-Sent Events of status and progress",
+    responses={
+        200: {"description": "The event stream", "content": {"text/event-stream": {}}},
+        **problem_responses(404),
+    },
+)
 async def job_events_stream(
     job_id: str, request: Request, principal: JobsRead, store: StoreDep
 ) -> StreamingResponse:

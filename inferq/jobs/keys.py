@@ -46,3 +46,8 @@ def all_job_keys(job_id: str) -> list[str]:
         job_errors(job_id),
         job_events(job_id),
     ]
+
+
+def tenant_inflight(tenant: str) -> str:
+    """Set of a tenant's unfinished job ids: its jobs in flight, for the admission limit."""
+    return f"{PREFIX}:inflight:{tenant}"

@@ -10,17 +10,22 @@ import redis
 
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
-from inferq.jobs.record import JobRecord, JobStatus
+from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
-# one step so that no reader sees a status without its event.
+# one step so that no reader sees a status without its event. A job that ends (ARGV[6] is the
+# in-flight set prefix) leaves its tenant's jobs in flight in the same step; that set's name
+# depends on the tenant stored in the hash, so it is built here (one Redis, not a Cluster).
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[6] ~= '' then
+  redis.call('SREM', ARGV[6] .. redis.call('HGET', KEYS[1], 'tenant'), ARGV[4])
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
 return 'OK'
@@ -60,6 +65,8 @@ class JobStore:
         pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
         pipe.expire(keys.job_events(record.id), ttl)
         pipe.zadd(keys.tenant_jobs(record.tenant), {record.id: created_ms})
+        if not record.terminal:
+            pipe.sadd(keys.tenant_inflight(record.tenant), record.id)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -142,6 +149,7 @@ class JobStore:
             keys.EVENTS_CHANNEL,
             job_id,
             str(EVENTS_MAXLEN),
+            keys.tenant_inflight("") if new in TERMINAL_STATUSES else "",
         ]
         for name, value in fields.items():
             args += [name, _encode_field(value)]
@@ -202,6 +210,7 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(*keys.all_job_keys(job_id))
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
+        pipe.srem(keys.tenant_inflight(tenant), job_id)
         pipe.execute()
 
 
