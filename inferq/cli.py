@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from inferq.cli_keys import add_keys_command
 from inferq.config import get_settings, settings_field_docs
 
 Command = Callable[[argparse.Namespace], int]
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(commands, "up", cmd_up)
     _add(commands, "worker", cmd_worker)
     _add(commands, "config", cmd_config)
+    add_keys_command(commands)
     return parser
 
 

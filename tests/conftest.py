@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import TenantClients
 from tests.stack import Stack
 
 
@@ -42,3 +43,13 @@ def isolated_stack(tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def tenant_clients(stack: Stack) -> Iterator[TenantClients]:
+    """Factory of clients of the shared stack with keys of other tenants and scopes."""
+    clients = TenantClients(stack)
+    try:
+        yield clients
+    finally:
+        clients.close()
