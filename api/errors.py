@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -111,13 +112,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(422, "Invalid request", _first(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = HTTPStatus(exc.status_code).phrase
-        return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route whose path matched.
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return problem_response(exc.status_code, title, str(exc.detail), headers=headers or None)
 
     for exc_type in (*REDIS_UNAVAILABLE, OperationalError):
         app.add_exception_handler(exc_type, _unavailable)
     app.add_exception_handler(Exception, _internal)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the published schema serves at the request's path, for a 405's Allow.
+
+    Read from the OpenAPI paths because routers nest (Starlette names only the methods of the
+    first route whose path matched, and included routers hide theirs).
+    """
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

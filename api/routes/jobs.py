@@ -18,6 +18,7 @@ from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submission import parse_job_body, submit_json_job
 from api.views import job_public
+from inferq.ids import JOB_ID_PATTERN
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
@@ -71,7 +72,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     model: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^job_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=JOB_ID_PATTERN)] = None,
 ) -> JobList:
     """The caller's jobs, newest first, optionally filtered by status and model name."""
     records = await run_in_threadpool(
