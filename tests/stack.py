@@ -29,7 +29,7 @@ class Stack:
         self.base.mkdir(parents=True, exist_ok=True)
         self.redis_server = RedisServer(base / "redis", appendonly=True)
         self.extra = settings
-        self.admin_key = new_key()
+        self.admin_key = settings.get("admin_key") or new_key()
         self.workers: list[ChildProcess] = []
         self.api: ChildProcess | None = None
         self.api_url = ""
