@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health, jobs, keys, models
+from api.routes import health, jobs, keys, models, tenants
 from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
 from inferq.api_keys import KeyStore
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (jobs, models, keys, health):
+    for module in (jobs, models, keys, tenants, health):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)

@@ -190,3 +190,32 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     errors: list[ProblemError] | None = None
+
+
+class LimitValues(BaseModel):
+    """A tenant's limits; see docs/tenants.md."""
+
+    max_rows_per_job: int
+    max_jobs_in_flight: int
+    rate_limit_per_second: float
+    rate_limit_burst: int
+
+
+class LimitsUpdate(BaseModel):
+    """Limits to give one tenant: null goes back to the default, a field left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_rows_per_job: int | None = Field(default=None, ge=1, le=10**15)
+    max_jobs_in_flight: int | None = Field(default=None, ge=1, le=10**6)
+    rate_limit_per_second: float | None = Field(default=None, ge=0.001, le=10**6)
+    rate_limit_burst: int | None = Field(default=None, ge=1, le=10**6)
+
+
+class TenantLimitsPublic(BaseModel):
+    """The limits in force for a tenant, which of them are its own, and its jobs in flight now."""
+
+    tenant: str
+    limits: LimitValues
+    own: list[str]
+    jobs_in_flight: int

@@ -51,7 +51,7 @@ def submit_json_job(
     fmt, payload = _row_payload(request)
     model = registry.resolve(request.model, tenant=principal.tenant)
     rows = rows_from_payload(fmt, payload, model.schema)
-    limits.check_rows(len(rows.data))
+    limits.check_rows(principal.tenant, len(rows.data))
     check_rows(rows, model.schema, request.passthrough, fmt)
     record = JobRecord(
         id=new_job_id(),

@@ -21,6 +21,7 @@ SCOPED_ROUTES = [
     ("POST", "/v1/keys", {"tenant": "acme", "scopes": ["jobs:read"]}, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("DELETE", "/v1/keys/key_01M83ZXD7CV4ETARR9WMYXEVV7", None, "admin"),
+    ("PUT", "/v1/tenants/acme/limits", {"max_jobs_in_flight": 5}, "admin"),
 ]
 ALL_SCOPES = ("jobs:write", "jobs:read", "models:write", "admin")
 

@@ -97,3 +97,40 @@ def test_request_rate_is_limited_per_tenant(clients: TenantClients) -> None:
     assert_problem(answers[-1], 429, "requests per second")
     assert int(answers[-1].headers["retry-after"]) >= 1
     assert calm.get("/v1/jobs").status_code == 200
+
+
+def test_an_admin_gives_one_tenant_its_own_limits(limited: Stack, clients: TenantClients) -> None:
+    """A tenant's own row limit applies to it alone, shows in its limits, and can be reset."""
+    tuned, other = clients(), clients()
+    path = f"/v1/tenants/{tuned.tenant}/limits"  # type: ignore[attr-defined]
+    with limited.client() as admin:
+        answer = admin.put(path, json={"max_rows_per_job": 2})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["own"] == ["max_rows_per_job"]
+        assert_problem(tuned.post("/v1/jobs", json=job(3)), 413, "limit is 2")
+        submit(other, job(3))
+        shown = tuned.get(path).json()
+        assert shown["limits"]["max_rows_per_job"] == 2
+        assert shown["limits"]["max_jobs_in_flight"] == MAX_IN_FLIGHT
+        admin.put(path, json={"max_rows_per_job": None})
+    submit(tuned, job(3))
+
+
+def test_a_tenant_reads_only_its_own_limits_and_cannot_change_them(
+    clients: TenantClients,
+) -> None:
+    """Another tenant's limits are a 404; changing limits needs the admin scope."""
+    first, second = clients(), clients()
+    own = f"/v1/tenants/{first.tenant}/limits"  # type: ignore[attr-defined]
+    assert first.get(own).json()["tenant"] == first.tenant  # type: ignore[attr-defined]
+    assert_problem(second.get(own), 404)
+    assert_problem(first.put(own, json={"rate_limit_burst": 1000}), 403, "admin")
+
+
+def test_a_tenants_own_burst_replaces_the_default(limited: Stack, clients: TenantClients) -> None:
+    """With its burst set to 2 a tenant's third quick request is a 429."""
+    tight = clients()
+    with limited.client() as admin:
+        path = f"/v1/tenants/{tight.tenant}/limits"  # type: ignore[attr-defined]
+        assert admin.put(path, json={"rate_limit_burst": 2}).status_code == 200
+    assert [tight.get("/v1/models").status_code for _ in range(3)] == [200, 200, 429]
