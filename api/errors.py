@@ -74,6 +74,24 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def declare_body_problems(app: FastAPI) -> None:
+    """Declare in /openapi.json the 400 every body route answers to bytes that are not text.
+
+    FastAPI answers it before any dependency runs (so before the API key is checked).
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = original()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("400", problem_responses(400)[400])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 #: What any authenticated /v1 route may answer besides its own results.
 AUTHENTICATED_PROBLEMS = problem_responses(401, 403, 422, 429, 503)
 

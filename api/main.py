@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
+from api.errors import declare_body_problems, install_error_handlers
 from api.routes import health, jobs, keys, models, tenants
 from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)
+    declare_body_problems(app)
     return app
 
 

@@ -16,13 +16,7 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=AUTHENTICATED_PRO
 TenantQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=KeyCreated,
-    summary="Create an API key",
-    responses=problem_responses(400),  # a body that is not UTF-8 text cannot be parsed
-)
+@router.post("", status_code=201, response_model=KeyCreated, summary="Create an API key")
 async def create_key(body: KeyCreate, _: Admin, keys: KeysDep) -> KeyCreated:
     """A key for a tenant with the given scopes; the key itself is in this answer only."""
     record, key = await run_in_threadpool(keys.create, body.tenant, list(body.scopes), body.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from api.main import create_app
 from inferq.api_keys import new_key
 from tests.stack import Stack
 
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+"""Examples per operation; `make test PYTEST_ARGS=...` with FUZZ_EXAMPLES=500 hunts longer."""
 
 
 @pytest.fixture(scope="module")
