@@ -23,9 +23,8 @@ if not status then return false end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if ARGV[6] ~= '' then
-  redis.call('SREM', ARGV[6] .. redis.call('HGET', KEYS[1], 'tenant'), ARGV[4])
-end
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+if ARGV[6] ~= '' and tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
 return 'OK'
