@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import Problem
+from inferq.api_keys import ADMIN_TENANT, SCOPES, KeyStore, is_admin_key
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.limits import TenantLimits
 from inferq.storage import Storage
 from inferq.webhooks.deliveries import DeliveryStore
 from inferq.webhooks.secrets import WebhookSecrets
@@ -49,9 +52,47 @@ def get_webhook_secrets(request: Request) -> WebhookSecrets:
     return WebhookSecrets(request.app.state.store.redis)
 
 
-def get_principal() -> Principal:
-    """The caller; every caller is the default tenant with all scopes until keys exist."""
-    return Principal("default", frozenset({"jobs:write", "jobs:read", "models:write", "admin"}))
+def get_keys(request: Request) -> KeyStore:
+    """The app's API key store."""
+    return request.app.state.keys
+
+
+def get_limits(request: Request) -> TenantLimits:
+    """The app's per-tenant limits."""
+    return request.app.state.limits
+
+
+bearer = HTTPBearer(auto_error=False, description="An inferq API key, `Bearer iqk_...`.")
+
+
+def get_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    keys: Annotated[KeyStore, Depends(get_keys)],
+    limits: Annotated[TenantLimits, Depends(get_limits)],
+) -> Principal:
+    """The caller named by the API key (401 without a valid one), counted against its rate."""
+    principal = authenticate(credentials.credentials if credentials else None, settings, keys)
+    limits.take_request(principal.tenant)
+    return principal
+
+
+def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
+    """Who presents `key`: the bootstrap admin, a stored key's tenant and scopes, or 401."""
+    if not settings.auth_enabled:
+        return Principal(ADMIN_TENANT, frozenset(SCOPES))
+    if not key:
+        raise _unauthorized("an API key is required: Authorization: Bearer <key>")
+    if is_admin_key(key, settings.admin_key):
+        return Principal(ADMIN_TENANT, frozenset(SCOPES))
+    found = keys.authenticate(key)
+    if found is None:
+        raise _unauthorized("the API key is not valid (unknown or revoked)")
+    return Principal(found.tenant, frozenset(found.scopes))
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="inferq"'})
 
 
 def require_scope(scope: str) -> Any:
@@ -71,6 +112,8 @@ StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
 WebhookSecretsDep = Annotated[WebhookSecrets, Depends(get_webhook_secrets)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
+LimitsDep = Annotated[TenantLimits, Depends(get_limits)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
 JobsRead = Annotated[Principal, require_scope("jobs:read")]

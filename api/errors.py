@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +14,7 @@ from kombu.exceptions import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inferq.config import get_settings
+from inferq.limits import LimitExceeded
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
 from models.registry import ModelNotFound
@@ -60,6 +62,40 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring problem+json answers with these statuses."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+def declare_body_problems(app: FastAPI) -> None:
+    """Declare in /openapi.json the 400 every body route answers to bytes that are not text.
+
+    FastAPI answers it before any dependency runs (so before the API key is checked).
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = original()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("400", problem_responses(400)[400])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: What any authenticated /v1 route may answer besides its own results.
+AUTHENTICATED_PROBLEMS = problem_responses(401, 403, 422, 429, 503)
+
+
 def unavailable_response(detail: str) -> JSONResponse:
     """503 asking the client to come back shortly."""
     retry = str(get_settings().retry_after_seconds)
@@ -77,6 +113,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _input(_: Request, exc: InputProblem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.errors)
 
+    @app.exception_handler(LimitExceeded)
+    async def _limit(_: Request, exc: LimitExceeded) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return problem_response(
+            exc.status, HTTPStatus(exc.status).phrase, exc.detail, None, headers
+        )
+
     @app.exception_handler(ModelNotFound)
     async def _model(_: Request, exc: ModelNotFound) -> JSONResponse:
         return problem_response(404, "Model not found", str(exc))
@@ -87,13 +130,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(422, "Invalid request", _first(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = HTTPStatus(exc.status_code).phrase
-        return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route whose path matched.
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return problem_response(exc.status_code, title, str(exc.detail), headers=headers or None)
 
     for exc_type in (*REDIS_UNAVAILABLE, OperationalError):
         app.add_exception_handler(exc_type, _unavailable)
     app.add_exception_handler(Exception, _internal)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the published schema serves at the request's path, for a 405's Allow.
+
+    Read from the OpenAPI paths because routers nest (Starlette names only the methods of the
+    first route whose path matched, and included routers hide theirs).
+    """
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -9,13 +9,15 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from api.dashboard import mount_dashboard
-from api.errors import install_error_handlers
+from api.errors import declare_body_problems, install_error_handlers
 from api.openapi_examples import add_examples
-from api.routes import health, jobs, metrics, models, webhooks
-from api.schemas import JobCreate
+from api.routes import health, jobs, keys, metrics, models, tenants, webhooks
+from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
+from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
 from inferq.redis_client import make_redis
 from inferq.storage import Storage
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = JobStore.for_settings(client, settings)
         app.state.storage = Storage(settings.data_url)
         app.state.registry = ModelRegistry(client, app.state.storage)
+        app.state.keys = KeyStore(client)
+        app.state.limits = TenantLimits(client, settings)
         app.state.aredis = aioredis.Redis.from_url(
             settings.redis_url or "", socket_connect_timeout=1.0
         )
@@ -49,9 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (jobs, models, health, webhooks, metrics):
+    for module in (jobs, models, keys, tenants, health, webhooks, metrics):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
+    _declare_schema(app, ProblemDetails)
+    declare_body_problems(app)
     mount_dashboard(app, settings)
     return app
 

@@ -223,3 +223,83 @@ class DeliveryList(BaseModel):
     """A job's webhook deliveries."""
 
     data: list[DeliveryPublic]
+
+
+Scope = Literal["jobs:write", "jobs:read", "models:write", "admin"]
+
+
+class KeyCreate(BaseModel):
+    """A new API key: the tenant it acts for, what it may do, and a name to recognise it by."""
+
+    tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["acme"])
+    scopes: list[Scope] = Field(min_length=1, examples=[["jobs:write", "jobs:read"]])
+    name: str = Field(default="", max_length=200, examples=["crm"])
+
+
+class KeyPublic(BaseModel):
+    """An API key as listed: never the secret, only its first characters (`hint`)."""
+
+    id: str
+    tenant: str
+    scopes: list[Scope]
+    name: str
+    created_at: str
+    hint: str
+
+
+class KeyCreated(KeyPublic):
+    """A key just created; `key` is shown this once and stored only as a digest."""
+
+    key: str
+
+
+class KeyList(BaseModel):
+    """Live API keys, oldest first."""
+
+    data: list[KeyPublic]
+
+
+class ProblemError(BaseModel):
+    """One place in the request that is wrong."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457 problem details), sent as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+
+
+class LimitValues(BaseModel):
+    """A tenant's limits; see docs/tenants.md."""
+
+    max_rows_per_job: int
+    max_jobs_in_flight: int
+    rate_limit_per_second: float
+    rate_limit_burst: int
+
+
+class LimitsUpdate(BaseModel):
+    """Limits to give one tenant: null goes back to the default, a field left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_rows_per_job: int | None = Field(default=None, ge=1, le=10**15)
+    max_jobs_in_flight: int | None = Field(default=None, ge=1, le=10**6)
+    rate_limit_per_second: float | None = Field(default=None, ge=0.001, le=10**6)
+    rate_limit_burst: int | None = Field(default=None, ge=1, le=10**6)
+
+
+class TenantLimitsPublic(BaseModel):
+    """The limits in force for a tenant, which of them are its own, and its jobs in flight now."""
+
+    tenant: str
+    limits: LimitValues
+    own: list[str]
+    jobs_in_flight: int

@@ -17,6 +17,7 @@ from inferq.ids import new_job_id
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
+from inferq.limits import TenantLimits
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
@@ -51,13 +52,15 @@ def submit_json_job(
     settings: Settings,
     store: JobStore,
     registry: ModelRegistry,
+    limits: TenantLimits,
 ) -> JobRecord:
-    """Check the rows against the resolved model version, store the job and queue it."""
+    """Check the rows against the resolved model version and the tenant's limits, store, queue."""
     fmt, payload = _row_payload(request)
     webhook = request.webhook.model_dump() if request.webhook else None
     check_webhook_registration(webhook, principal.tenant, settings, WebhookSecrets(store.redis))
-    model = registry.resolve(request.model)
+    model = registry.resolve(request.model, tenant=principal.tenant)
     rows = rows_from_payload(fmt, payload, model.schema)
+    limits.check_rows(principal.tenant, len(rows.data))
     check_rows(rows, model.schema, request.passthrough, fmt)
     record = JobRecord(
         id=new_job_id(),
@@ -85,6 +88,7 @@ def submit_json_job(
             title="Too Many Requests",
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
+    limits.admit_job(record.tenant, record.id)
     batched = settings.inline_dispatch == "batcher"
     store.create(record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched)
     if not batched:

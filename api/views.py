@@ -14,7 +14,7 @@ from api.schemas import (
 )
 from inferq.jobs.record import JobRecord
 from inferq.timefmt import rfc3339_from_unix
-from models.registry import ModelRegistry, ModelVersion
+from models.registry import ModelNotFound, ModelRegistry, ModelVersion
 
 
 def job_public(record: JobRecord, base_url: str) -> JobPublic:
@@ -69,13 +69,15 @@ def model_version_public(meta: ModelVersion) -> ModelVersionPublic:
     )
 
 
-def model_public(registry: ModelRegistry, name: str) -> ModelPublic:
-    """A model with all its versions and aliases."""
-    versions = registry.versions(name)
+def model_public(registry: ModelRegistry, name: str, tenant: str) -> ModelPublic:
+    """A model with the versions `tenant` may see and its aliases; 404 when it sees none."""
+    versions = [v for v in registry.versions(name) if v.visible_to(tenant)]
+    if not versions:
+        raise ModelNotFound(f"no model named {name!r}")
     return ModelPublic(
         name=name,
         aliases=registry.aliases(name),
-        default_version=registry.resolve(name).version,
+        default_version=registry.resolve(name, tenant).version,
         latest_version=versions[-1].version,
         versions=[model_version_public(v) for v in versions],
     )

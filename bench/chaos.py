@@ -26,9 +26,11 @@ from tests.helpers import demo_rows, reference_model
 from tests.stack import Stack
 
 
-def submit_all(url: str, sizes: list[int], accepted: dict[str, int], stop: threading.Event) -> None:
+def submit_all(
+    stack: Stack, sizes: list[int], accepted: dict[str, int], stop: threading.Event
+) -> None:
     """Submit one job per size, retrying 503s (Redis restarting) with an Idempotency-Key."""
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with stack.client(timeout=60) as client:
         for index, size in enumerate(sizes):
             rows = demo_rows("iris", size, seed=index)
             body = {
@@ -109,10 +111,10 @@ def main() -> None:
             stack.register_demo_models()
             stack.start_worker(concurrency=2)
             stack.start_worker(concurrency=1)
-            url = stack.start_api()
+            stack.start_api()
             accepted: dict[str, int] = {}
             stop = threading.Event()
-            client_thread = threading.Thread(target=submit_all, args=(url, sizes, accepted, stop))
+            client_thread = threading.Thread(target=submit_all, args=(stack, sizes, accepted, stop))
             client_thread.start()
             killed = kill_pool_processes(stack, args.kills, rng)
             for _ in range(args.redis_restarts):
@@ -120,7 +122,7 @@ def main() -> None:
                 time.sleep(rng.uniform(1.0, 2.0))
             client_thread.join(timeout=600)
             stop.set()
-            with httpx.Client(base_url=url, timeout=180) as client:
+            with stack.client(timeout=180) as client:
                 tally = check(client, accepted, sizes)
         finally:
             stack.stop()

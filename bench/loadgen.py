@@ -10,14 +10,19 @@ from typing import Any
 import httpx
 
 
-async def _run_jobs(url: str, bodies: list[dict[str, Any]], concurrency: int) -> list[float]:
+async def _run_jobs(
+    url: str, key: str, bodies: list[dict[str, Any]], concurrency: int
+) -> list[float]:
     """Latencies (s) of each job from submit to its result in the answer."""
     latencies: list[float] = []
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=limits, headers=headers
+    ) as client:
 
         async def worker() -> None:
             while not queue.empty():
@@ -35,21 +40,22 @@ async def _run_jobs(url: str, bodies: list[dict[str, Any]], concurrency: int) ->
     return latencies
 
 
-def _process_main(args: tuple[str, list[dict[str, Any]], int]) -> list[float]:
+def _process_main(args: tuple[str, str, list[dict[str, Any]], int]) -> list[float]:
     return asyncio.run(_run_jobs(*args))
 
 
 def run_load(
-    url: str, bodies: list[dict[str, Any]], concurrency: int, processes: int = 1
+    url: str, key: str, bodies: list[dict[str, Any]], concurrency: int, processes: int = 1
 ) -> tuple[list[float], float]:
     """Run every job, split over client processes; returns latencies and wall seconds."""
     shares = [bodies[i::processes] for i in range(processes)]
     per_process = max(1, concurrency // processes)
     start = time.perf_counter()
     if processes == 1:
-        latencies = _process_main((url, bodies, concurrency))
+        latencies = _process_main((url, key, bodies, concurrency))
     else:
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
-            parts = pool.map(_process_main, [(url, share, per_process) for share in shares])
+            jobs = [(url, key, share, per_process) for share in shares]
+            parts = pool.map(_process_main, jobs)
         latencies = [value for part in parts for value in part]
     return latencies, time.perf_counter() - start

@@ -86,10 +86,16 @@ def measure_stack(base: Path, model, rows, dispatch: str, args) -> dict[str, flo
         register(stack, model)
         stack.start_worker(concurrency=args.worker_processes)
         url = stack.start_api(workers=args.api_workers)
-        run_load(url, bodies(rows.iloc[:100]), concurrency=4)  # warm-up: models load, pools fill
-        light, _ = run_load(url, bodies(rows.iloc[: args.light_jobs]), concurrency=1)
+        run_load(
+            url, stack.admin_key, bodies(rows.iloc[:100]), concurrency=4
+        )  # warm-up: models load, pools fill
+        light, _ = run_load(
+            url, stack.admin_key, bodies(rows.iloc[: args.light_jobs]), concurrency=1
+        )
         loaded = bodies(rows.iloc[: args.jobs])
-        _, seconds = run_load(url, loaded, args.concurrency, processes=args.client_processes)
+        _, seconds = run_load(
+            url, stack.admin_key, loaded, args.concurrency, processes=args.client_processes
+        )
         return {
             "p50_ms": percentile(light, 50),
             "p99_ms": percentile(light, 99),

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from inferq.cli_errors import ExitCode
 from inferq.cli_jobs import add_job_commands
+from inferq.cli_keys import add_keys_command
 from inferq.cli_models import add_model_commands
 from inferq.config import get_settings, settings_field_docs
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(commands, "config", cmd_config)
     add_model_commands(commands)
     add_job_commands(commands)
+    add_keys_command(commands)
     return parser
 
 

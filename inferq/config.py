@@ -154,6 +154,24 @@ class Settings(BaseSettings):
     web_dir: Path | None = None
     """Folder of the dashboard's static files served at /ui; unset: the `web/` folder shipped."""
 
+    auth_enabled: bool = True
+    """Require an API key (`Authorization: Bearer`) on /v1 routes; off: every caller is admin."""
+
+    admin_key: str | None = None
+    """Bootstrap key accepted as an admin of tenant `default`; `make run` makes one if unset."""
+
+    max_rows_per_job: int = 100_000_000
+    """Most rows one job of a tenant may hold; a larger job is answered 413."""
+
+    max_jobs_in_flight: int = 100
+    """Unfinished jobs (queued, running, cancelling) a tenant may have at once; more is 429."""
+
+    rate_limit_per_second: float = 50.0
+    """Requests per second each tenant may sustain on /v1 routes; over it is 429 + Retry-After."""
+
+    rate_limit_burst: int = 200
+    """Requests a tenant may send at once before `rate_limit_per_second` paces it."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

@@ -6,6 +6,8 @@ import os
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+JOB_ID_PATTERN = r"^job_[0-9A-HJKMNP-TV-Z]{26}$"
+"""What `new_job_id` makes: ``job_`` and 26 Crockford base32 digits (no I, L, O or U)."""
 
 
 def ulid() -> str:

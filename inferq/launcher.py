@@ -14,8 +14,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
+from inferq.admin_key import ensure_admin_key
 from inferq.children import ChildProcess
 from inferq.config import Settings, get_settings
 from inferq.redis_server import RedisServer, RedisServerError
@@ -111,6 +113,11 @@ def _start_all(settings: Settings, running: Running) -> None:
     var_dir = settings.var_dir.resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
     settings = settings.model_copy(update={"var_dir": var_dir})
+    key_file = None
+    if settings.auth_enabled:
+        key, key_file = ensure_admin_key(var_dir)
+        os.environ["INFERQ_ADMIN_KEY"] = key  # the API child inherits it through child_env
+        settings = settings.model_copy(update={"admin_key": key})
     if settings.redis_url is None:
         settings = _start_redis(settings, running)
     env = child_env(settings)
@@ -120,7 +127,7 @@ def _start_all(settings: Settings, running: Running) -> None:
     running.spawn("worker", worker_argv(settings), env)
     running.spawn("API", api_argv(settings), env)
     _wait_until_healthy(settings, running)
-    print(banner(settings), flush=True)
+    print(banner(settings, key_file), flush=True)
 
 
 def _start_redis(settings: Settings, running: Running) -> Settings:
@@ -222,11 +229,10 @@ def _wait_for_ok(url: str, running: Running, timeout: float) -> bool:
     return False
 
 
-def banner(settings: Settings) -> str:
-    """Where the service is and a copy-pasteable first job."""
+def banner(settings: Settings, key_file: Path | None = None) -> str:
+    """Where the service is, which API key to use, and a copy-pasteable first job."""
     url = base_url(settings)
-    has_key = bool(os.environ.get("INFERQ_ADMIN_KEY"))
-    auth = ' -H "Authorization: Bearer $INFERQ_ADMIN_KEY"' if has_key else ""
+    auth = ' -H "Authorization: Bearer $INFERQ_API_KEY"' if settings.auth_enabled else ""
     row = '{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}'
     body = f'{{"model":"iris","dataframe_records":[{row}]}}'
     return "\n".join(
@@ -238,6 +244,7 @@ def banner(settings: Settings) -> str:
             f"  Ready    {url}/readyz",
             f"  Redis    {settings.redis_url}",
             f"  Storage  {settings.data_url}",
+            *_key_lines(settings, key_file),
             "",
             "Try it:",
             f"  ID=$(curl -s -X POST {url}/v1/jobs{auth} -H 'Content-Type: application/json' \\",
@@ -250,6 +257,22 @@ def banner(settings: Settings) -> str:
             "",
         ]
     )
+
+
+def _key_lines(settings: Settings, key_file: Path | None) -> list[str]:
+    """How the banner tells which API key to use (a generated key is shown: it is local)."""
+    if not settings.auth_enabled:
+        return ["  Auth     off (INFERQ_AUTH_ENABLED=false): no API key needed"]
+    if key_file is None:
+        where, export = "INFERQ_ADMIN_KEY from the environment", "$INFERQ_ADMIN_KEY"
+    else:
+        where, export = f"kept in {key_file} (owner-only)", settings.admin_key or ""
+    return [
+        f"  API key  admin of tenant default, {where}",
+        "",
+        "Use it (the inferq command and curl below read INFERQ_API_KEY):",
+        f"  export INFERQ_API_KEY={export}",
+    ]
 
 
 def _request_shutdown(signum: int, frame: FrameType | None) -> None:

@@ -51,6 +51,10 @@ class ModelVersion:
     trusted_types: list[str] = field(default_factory=list)
     description: str = ""
 
+    def visible_to(self, tenant: str) -> bool:
+        """Whether `tenant` may see and score this version: its own, or one shared with all."""
+        return self.shared or self.tenant == tenant
+
     def to_json(self) -> bytes:
         """The stored form."""
         return orjson.dumps({**asdict(self), "schema": self.schema.to_dict()})
@@ -155,12 +159,18 @@ class ModelRegistry:
             raise ModelNotFound(f"model {name!r} has no version {version}")
         return ModelVersion.from_json(raw)
 
-    def resolve(self, ref: str) -> ModelVersion:
-        """The exact version a reference means now.
+    def resolve(self, ref: str, tenant: str | None = None) -> ModelVersion:
+        """The exact version a reference means now (for `tenant`: one it may see, else 404).
 
         ``name@3`` is version 3, ``name@alias`` the alias's version, and a bare ``name`` the
         ``production`` alias when set, else the newest version.
         """
+        version = self._resolve(ref)
+        if tenant is not None and not version.visible_to(tenant):
+            raise ModelNotFound(f"no model named {version.name!r}")
+        return version
+
+    def _resolve(self, ref: str) -> ModelVersion:
         name, selector = parse_ref(ref)
         if not self.exists(name):
             raise ModelNotFound(f"no model named {name!r}")

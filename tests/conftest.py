@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import TenantClients
 from tests.stack import Stack
 
 
@@ -27,8 +28,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
-    """An HTTP client of the shared stack's API."""
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    """An HTTP client of the shared stack's API, calling with the admin key of tenant default."""
+    with stack.client(timeout=30) as client:
         yield client
 
 
@@ -42,3 +43,13 @@ def isolated_stack(tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def tenant_clients(stack: Stack) -> Iterator[TenantClients]:
+    """Factory of clients of the shared stack with keys of other tenants and scopes."""
+    clients = TenantClients(stack)
+    try:
+        yield clients
+    finally:
+        clients.close()

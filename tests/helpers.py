@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
+from inferq.api_keys import KeyStore
 from models.demo import DEMO_MODELS, demo_frame
+
+if TYPE_CHECKING:
+    from tests.stack import Stack
 
 LOADERS = {"iris": load_iris, "diabetes": load_diabetes, "breast_cancer": load_breast_cancer}
 
@@ -65,3 +70,34 @@ def assert_problem(response: httpx.Response, status: int, *mentions: str) -> dic
 def as_float_array(values: Any) -> np.ndarray:
     """Values as a float array for tolerant comparisons."""
     return np.asarray(values, dtype=float)
+
+
+class TenantClients:
+    """Makes HTTP clients calling with fresh API keys of other tenants; revokes them on close."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.keys = KeyStore(stack.redis())
+        self.made: list[tuple[str, httpx.Client]] = []
+
+    def __call__(
+        self, tenant: str | None = None, scopes: tuple[str, ...] = ("jobs:write", "jobs:read")
+    ) -> httpx.Client:
+        """A client with a new key of `tenant` (default: a new tenant of its own) and `scopes`."""
+        record, key = self.keys.create(tenant or new_tenant(), list(scopes), name="test")
+        client = self.stack.client(key, timeout=30)
+        client.tenant = record.tenant  # type: ignore[attr-defined]  # for the test's messages
+        client.key_id = record.id  # type: ignore[attr-defined]
+        self.made.append((record.id, client))
+        return client
+
+    def close(self) -> None:
+        """Close every client and revoke its key."""
+        for key_id, client in self.made:
+            client.close()
+            self.keys.revoke(key_id)
+
+
+def new_tenant() -> str:
+    """A tenant name no other test uses."""
+    return f"t-{secrets.token_hex(4)}"

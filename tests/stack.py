@@ -7,11 +7,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import redis
 
+from inferq.api_keys import new_key
 from inferq.children import ChildProcess
 from inferq.config import Settings
 from inferq.jobs.keys import WORKERS_ZSET
@@ -29,6 +30,7 @@ class Stack:
         self.base.mkdir(parents=True, exist_ok=True)
         self.redis_server = RedisServer(base / "redis", appendonly=True)
         self.extra = settings
+        self.admin_key = settings.get("admin_key") or new_key()
         self.workers: list[ChildProcess] = []
         self.api: ChildProcess | None = None
         self.api_url = ""
@@ -50,6 +52,7 @@ class Stack:
             INFERQ_WEBHOOK_TIMEOUT_SECONDS="2",
             INFERQ_WEBHOOK_POLL_SECONDS="0.1",
             INFERQ_WEBHOOK_LEASE_SECONDS="5",
+            INFERQ_ADMIN_KEY=self.admin_key,
             PYTHONPATH=str(ROOT),
         )
         env.update({f"INFERQ_{k.upper()}": v for k, v in self.extra.items()})
@@ -62,6 +65,17 @@ class Stack:
             k[len("INFERQ_") :].lower(): v for k, v in self.env.items() if k.startswith("INFERQ_")
         }
         return Settings(**values)
+
+    def api_client(self, timeout: float = 60) -> httpx.Client:
+        """Start the API unless it runs, and return a client of it sending the admin key."""
+        if self.api is None or not self.api.is_running():
+            self.start_api()
+        return self.client(timeout=timeout)
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        """An HTTP client of the API sending `key` (default: the stack's admin key)."""
+        headers = {"Authorization": f"Bearer {key or self.admin_key}"}
+        return httpx.Client(base_url=self.api_url, headers=headers, **kwargs)
 
     def redis(self) -> redis.Redis:
         """A client of the stack's Redis."""

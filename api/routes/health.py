@@ -21,7 +21,25 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Redis is reachable and at least one worker is alive")
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "ready": {"type": "boolean"},
+        "redis": {"type": "boolean"},
+        "workers": {"type": "integer"},
+    },
+    "required": ["ready", "redis", "workers"],
+}
+
+
+@router.get(
+    "/readyz",
+    summary="Redis is reachable and at least one worker is alive",
+    responses={
+        200: {"description": "Ready", "content": {"application/json": {"schema": _READINESS}}},
+        503: {"description": "Not ready", "content": {"application/json": {"schema": _READINESS}}},
+    },
+)
 async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
     """200 when jobs can be accepted and scored, else 503 saying what is missing."""
     window = 3 * settings.worker_heartbeat_seconds

@@ -13,23 +13,28 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StorageDep, StoreDep
-from api.errors import Problem
+from api.deps import JobsRead, JobsWrite, LimitsDep, RegistryDep, SettingsDep, StorageDep, StoreDep
+from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.idempotency import body_digest, create_once
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submission import parse_job_body, submit_json_job
 from api.views import job_public
+from inferq.ids import JOB_ID_PATTERN
 from inferq.jobs.janitor import job_files_prefix
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED_PROBLEMS)
 WaitQuery = Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")]
 IncludeQuery = Annotated[
     Literal["results"] | None, Query(description="`results`: inline a small job's scored rows")
 ]
 FormatQuery = Annotated[Literal["json", "csv", "jsonl", "parquet"] | None, Query(alias="format")]
+_TABLE_CONTENT = {
+    "description": "The rows in the asked format",
+    "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
+}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
@@ -44,7 +49,7 @@ _JOB_BODY = {
     response_model=JobPublic,
     openapi_extra=_JOB_BODY,
     summary="Submit a job",
-    responses={413: {"description": "Body over the size limit"}, 422: {"description": "Bad input"}},
+    responses=problem_responses(404, 413),
 )
 async def create_job(
     request: Request,
@@ -52,6 +57,7 @@ async def create_job(
     settings: SettingsDep,
     store: StoreDep,
     registry: RegistryDep,
+    limits: LimitsDep,
     response: Response,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
@@ -66,7 +72,7 @@ async def create_job(
     job = parse_job_body(body)
 
     def submit() -> JobRecord:
-        return submit_json_job(job, principal, settings, store, registry)
+        return submit_json_job(job, principal, settings, store, registry, limits)
 
     if idempotency_key is None:
         record, created = await run_in_threadpool(submit), True
@@ -92,7 +98,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     model: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^job_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=JOB_ID_PATTERN)] = None,
 ) -> JobList:
     """The caller's jobs, newest first, optionally filtered by status and model name."""
     records = await run_in_threadpool(
@@ -104,7 +110,12 @@ async def list_jobs(
     return JobList(data=[job_public(r, base) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobPublic, summary="Show a job (optionally long-poll)")
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    summary="Show a job (optionally long-poll)",
+    responses=problem_responses(404),
+)
 async def get_job(
     job_id: str,
     request: Request,
@@ -123,7 +134,11 @@ async def get_job(
     return await present(store, record, str(request.base_url), include)
 
 
-@router.get("/{job_id}/results", summary="Download the scored rows")
+@router.get(
+    "/{job_id}/results",
+    summary="Download the scored rows",
+    responses={200: _TABLE_CONTENT, **problem_responses(404, 409)},
+)
 async def get_results(
     job_id: str,
     principal: JobsRead,
@@ -176,7 +191,11 @@ async def delete_job(
     return Response(status_code=204)
 
 
-@router.get("/{job_id}/errors", summary="Per-row errors")
+@router.get(
+    "/{job_id}/errors",
+    summary="Per-row errors",
+    responses={200: _TABLE_CONTENT, **problem_responses(404)},
+)
 async def get_errors(
     job_id: str,
     principal: JobsRead,
@@ -192,7 +211,14 @@ async def get_errors(
     return Response(body, media_type=MEDIA_TYPES[chosen])
 
 
-@router.get("/{job_id}/events", summary="Server-Sent Events of status and progress")
+@router.get(
+    "/{job_id}/events",
+    summary="Server-Sent Events of status and progress",
+    responses={
+        200: {"description": "The event stream", "content": {"text/event-stream": {}}},
+        **problem_responses(404),
+    },
+)
 async def job_events_stream(
     job_id: str, request: Request, principal: JobsRead, store: StoreDep
 ) -> StreamingResponse:

@@ -8,40 +8,55 @@ import orjson
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ModelsWrite, RegistryDep, SettingsDep
-from api.errors import Problem
+from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, SettingsDep
+from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.model_uploads import VersionUpload, accept_upload
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from api.views import model_public, model_version_public
 from models.artifacts import ArtifactFormat
 from models.policy import ALIAS_NAME
+from models.registry import ModelNotFound, ModelRegistry
 from models.schema import FeatureType
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=AUTHENTICATED_PROBLEMS)
 
 
 @router.get("", response_model=ModelList, summary="List models")
-async def list_models(registry: RegistryDep) -> ModelList:
-    """Every model with its versions, aliases and input schema."""
+async def list_models(registry: RegistryDep, principal: PrincipalDep) -> ModelList:
+    """Every model the caller may score, with its versions, aliases and input schema."""
 
     def build() -> ModelList:
-        return ModelList(data=[model_public(registry, name) for name in registry.names()])
+        visible = [
+            name
+            for name in registry.names()
+            if any(v.visible_to(principal.tenant) for v in registry.versions(name))
+        ]
+        return ModelList(data=[model_public(registry, n, principal.tenant) for n in visible])
 
     return await run_in_threadpool(build)
 
 
-@router.get("/{name}", response_model=ModelPublic, summary="Show a model")
-async def get_model(name: str, registry: RegistryDep) -> ModelPublic:
-    """One model; 404 when unknown."""
-    return await run_in_threadpool(model_public, registry, name)
+@router.get(
+    "/{name}", response_model=ModelPublic, summary="Show a model", responses=problem_responses(404)
+)
+async def get_model(name: str, registry: RegistryDep, principal: PrincipalDep) -> ModelPublic:
+    """One model; 404 when unknown or another tenant's."""
+    return await run_in_threadpool(model_public, registry, name, principal.tenant)
 
 
 @router.get(
-    "/{name}/versions/{version}", response_model=ModelVersionPublic, summary="Show a version"
+    "/{name}/versions/{version}",
+    response_model=ModelVersionPublic,
+    summary="Show a version",
+    responses=problem_responses(404),
 )
-async def get_model_version(name: str, version: int, registry: RegistryDep) -> ModelVersionPublic:
-    """One exact version with its schema; 404 when unknown."""
+async def get_model_version(
+    name: str, version: int, registry: RegistryDep, principal: PrincipalDep
+) -> ModelVersionPublic:
+    """One exact version with its schema; 404 when unknown or another tenant's."""
     meta = await run_in_threadpool(registry.get_version, name, version)
+    if not meta.visible_to(principal.tenant):
+        raise ModelNotFound(f"model {name!r} has no version {version}")
     return model_version_public(meta)
 
 
@@ -92,21 +107,34 @@ async def upload_version(
 
 @router.put("/{name}/aliases/{alias}", response_model=ModelPublic, summary="Point an alias")
 async def put_alias(
-    name: str, alias: str, body: AliasUpdate, _: ModelsWrite, registry: RegistryDep
+    name: str, alias: str, body: AliasUpdate, principal: ModelsWrite, registry: RegistryDep
 ) -> ModelPublic:
     """Point `alias` at an existing version; new jobs naming it resolve to that version."""
     if not ALIAS_NAME.match(alias) or alias.isdigit():
         raise Problem(422, f"alias names must match {ALIAS_NAME.pattern}")
+    await run_in_threadpool(check_owner, registry, name, principal)
     await run_in_threadpool(registry.set_alias, name, alias, body.version)
-    return await run_in_threadpool(model_public, registry, name)
+    return await run_in_threadpool(model_public, registry, name, principal.tenant)
 
 
 @router.delete("/{name}/aliases/{alias}", status_code=204, summary="Remove an alias")
-async def delete_alias(name: str, alias: str, _: ModelsWrite, registry: RegistryDep) -> Response:
+async def delete_alias(
+    name: str, alias: str, principal: ModelsWrite, registry: RegistryDep
+) -> Response:
     """Remove an alias; jobs already submitted keep the version they resolved to."""
+    await run_in_threadpool(check_owner, registry, name, principal)
     if not await run_in_threadpool(registry.delete_alias, name, alias):
         raise Problem(404, f"model {name!r} has no alias {alias!r}", title="Alias not found")
     return Response(status_code=204)
+
+
+def check_owner(registry: ModelRegistry, name: str, principal: Principal) -> None:
+    """Aliases move only for the tenant owning the model (or an admin); others get 404 or 403."""
+    owner = registry.owner(name)
+    if owner is None or not any(v.visible_to(principal.tenant) for v in registry.versions(name)):
+        raise ModelNotFound(f"no model named {name!r}")
+    if owner != principal.tenant and "admin" not in principal.scopes:
+        raise Problem(403, f"model {name!r} belongs to another tenant", title="Forbidden")
 
 
 def _split(values: list[str]) -> list[str]:

@@ -72,3 +72,8 @@ def all_job_keys(job_id: str) -> list[str]:
 def idempotency(tenant: str, key: str) -> str:
     """The job an Idempotency-Key created, with the digest of the body it came with."""
     return f"{PREFIX}:idem:{tenant}:{key}"
+
+
+def tenant_inflight(tenant: str) -> str:
+    """Set of a tenant's unfinished job ids: its jobs in flight, for the admission limit."""
+    return f"{PREFIX}:inflight:{tenant}"

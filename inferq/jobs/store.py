@@ -19,7 +19,9 @@ from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
 # one step so that no reader sees a status without its event. An ending that a webhook waits for
-# (KEYS[4] given) also marks the job's delivery due in the same step, so none is ever lost.
+# (KEYS[4] given) also marks the job's delivery due in the same step, so none is ever lost. A job
+# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight in the same
+# step; that set's name depends on the tenant stored in the hash, so it is built here.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -27,7 +29,9 @@ if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then re
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
 redis.call('HINCRBY', KEYS[3], status, -1)
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+if ARGV[6] ~= '' and tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
 if KEYS[4] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
@@ -108,6 +112,8 @@ class JobStore:
             pipe.zadd(keys.EXPIRY_ZSET, {record.id: record.expires_at})
         if inline_input is not None and enqueue:
             self.pending.push(pipe, record.id, record.priority)
+        if not record.terminal:
+            pipe.sadd(keys.tenant_inflight(record.tenant), record.id)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -206,6 +212,7 @@ class JobStore:
             keys.EVENTS_CHANNEL,
             job_id,
             str(EVENTS_MAXLEN),
+            keys.tenant_inflight("") if new in TERMINAL_STATUSES else "",
         ]
         for name, value in fields.items():
             args += [name, _encode_field(value)]
@@ -327,6 +334,7 @@ class JobStore:
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.zrem(keys.DEADLINES_ZSET, job_id)
         pipe.zrem(keys.EXPIRY_ZSET, job_id)
+        pipe.srem(keys.tenant_inflight(tenant), job_id)
         pipe.execute()
 
     def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 from playwright.sync_api import expect
 
@@ -39,7 +38,7 @@ def test_a_job_goes_live_from_queued_to_succeeded_and_downloads(
     events: list[str] = []
     page.on("request", lambda r: events.append(r.url) if r.url.endswith("/events") else None)
     rows = demo_rows("iris", 12, seed=9)
-    with httpx.Client(base_url=url, timeout=30) as api:
+    with isolated_stack.client(timeout=30) as api:
         job = submit(api, {"model": "iris", "dataframe_records": rows.to_dict("records")})
         doomed = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
     isolated_stack.redis().delete(f"inferq:job:{doomed['id']}:input")

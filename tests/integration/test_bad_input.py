@@ -119,8 +119,8 @@ def test_unknown_job_is_404_everywhere(api: httpx.Client) -> None:
 
 def test_results_of_an_unfinished_job_are_409(isolated_stack) -> None:
     """Results of a queued job (no worker running) are a 409."""
-    url = isolated_stack.start_api()
-    with httpx.Client(base_url=url) as client:
+    isolated_stack.start_api()
+    with isolated_stack.client() as client:
         job = client.post(
             "/v1/jobs", json={"model": "iris", "dataframe_records": [IRIS_ROW]}
         ).json()

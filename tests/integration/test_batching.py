@@ -26,7 +26,7 @@ def test_a_backlog_of_small_jobs_is_scored_in_batches_equal_to_direct_prediction
     isolated_stack: Stack,
 ) -> None:
     """Jobs queued before a worker starts are batched, and each result equals scoring it alone."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         iris = _one_row_jobs(client, "iris", 60, seed=3)
         diabetes = _one_row_jobs(client, "diabetes", 40, seed=4)
         isolated_stack.start_worker(concurrency=1)
@@ -78,7 +78,7 @@ def test_mixed_models_in_flight_each_get_their_own_model(api: httpx.Client) -> N
 
 def test_a_job_whose_rows_break_the_model_fails_alone(isolated_stack: Stack) -> None:
     """A row the model rejects fails its own job; jobs batched with it succeed."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         good = _one_row_jobs(client, "iris", 10, seed=6)
         bad_row = {
             "sepal_length": 1e300,
@@ -104,7 +104,7 @@ def test_high_priority_overtakes_a_backlog_of_low(tmp_path) -> None:
     try:
         stack.start_redis()
         stack.register_demo_models()
-        with httpx.Client(base_url=stack.start_api(), timeout=60) as client:
+        with stack.api_client(timeout=60) as client:
             low = [job for job, _ in _one_row_jobs(client, "iris", 30, seed=8, priority="low")]
             high = _one_row_jobs(client, "iris", 1, seed=9, priority="high")[0][0]
             stack.start_worker(concurrency=1)
@@ -122,7 +122,7 @@ def test_a_full_queue_answers_429_and_drops_nothing(tmp_path) -> None:
     try:
         stack.start_redis()
         stack.register_demo_models()
-        with httpx.Client(base_url=stack.start_api(), timeout=60) as client:
+        with stack.api_client(timeout=60) as client:
             accepted = [job for job, _ in _one_row_jobs(client, "iris", 3, seed=10)]
             refused = client.post(
                 "/v1/jobs", json={"model": "iris", "instances": [[5.0, 3.0, 1.5, 0.2]]}

@@ -17,7 +17,8 @@ def test_healthz_and_readyz_on_a_full_stack(api: httpx.Client) -> None:
 
 def test_readyz_reports_a_missing_worker(isolated_stack: Stack) -> None:
     """No worker alive: /readyz is 503 and says workers is 0; one starts: 200."""
-    with httpx.Client(base_url=isolated_stack.start_api()) as client:
+    isolated_stack.start_api()
+    with isolated_stack.client() as client:
         response = client.get("/readyz")
         assert response.status_code == 503
         assert response.json() == {"ready": False, "redis": True, "workers": 0}
@@ -29,7 +30,8 @@ def test_readyz_reports_a_missing_worker(isolated_stack: Stack) -> None:
 def test_a_job_submitted_with_no_worker_is_scored_once_one_starts(isolated_stack: Stack) -> None:
     """A job accepted while no worker runs stays queued, then succeeds when a worker starts."""
     rows = demo_rows("iris", 6)
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    isolated_stack.start_api()
+    with isolated_stack.client(timeout=60) as client:
         job = client.post(
             "/v1/jobs", json={"model": "iris", "dataframe_records": rows.to_dict("records")}
         ).json()
@@ -44,7 +46,8 @@ def test_a_job_submitted_with_no_worker_is_scored_once_one_starts(isolated_stack
 
 def test_redis_unreachable_is_503_with_retry_after(isolated_stack: Stack) -> None:
     """With Redis stopped, submitting and reading answer 503 with Retry-After, never 500."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=30) as client:
+    isolated_stack.start_api()
+    with isolated_stack.client(timeout=30) as client:
         isolated_stack.redis_server.stop()
         submitted = client.post("/v1/jobs", json={"model": "iris", "instances": [[1, 2, 3, 4]]})
         body = assert_problem(submitted, 503, "Redis")

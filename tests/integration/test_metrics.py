@@ -71,7 +71,7 @@ def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
     isolated_stack: Stack,
 ) -> None:
     """Three jobs of three priorities with no worker: depth 3, 3 queued; a worker drains them."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=30) as api:
+    with isolated_stack.api_client(timeout=30) as api:
         rows = demo_rows("iris", 3).to_dict("records")
         jobs = [
             submit(api, {"model": "iris", "priority": p, "dataframe_records": rows})
@@ -100,7 +100,7 @@ def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
 def test_api_and_worker_log_json_lines_with_job_and_tenant(isolated_stack: Stack) -> None:
     """The API logs the submission and the worker the scoring, each a JSON line naming the job."""
     isolated_stack.start_worker(concurrency=1)
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=30) as api:
+    with isolated_stack.api_client(timeout=30) as api:
         job = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
         wait_for(api, job["id"])
 

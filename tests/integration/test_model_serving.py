@@ -26,7 +26,7 @@ def test_an_alias_move_reaches_new_jobs_while_old_ones_keep_their_version(
 ) -> None:
     """A job queued before `production` moves is scored with the version it resolved to; jobs
     after the move get the new one, and a running worker sees later moves without a restart."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         v1 = upload(client, "flowers", skops_bytes(constant_iris("setosa")), alias="production")
         assert v1.status_code == 201, v1.text
         before = submit(client, {"model": "flowers", **_rows()})
@@ -47,7 +47,7 @@ def test_an_alias_move_reaches_new_jobs_while_old_ones_keep_their_version(
 def test_the_registry_survives_restarts_of_api_worker_and_redis(isolated_stack: Stack) -> None:
     """Versions and aliases uploaded before a restart of every process serve after it."""
     model = categorical_pipeline()
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         worker = isolated_stack.start_worker(concurrency=1)
         upload(client, "plans", skops_bytes(model))
         upload(client, "plans", skops_bytes(model), alias="production")
@@ -55,7 +55,7 @@ def test_the_registry_survives_restarts_of_api_worker_and_redis(isolated_stack: 
     isolated_stack.api.stop()  # type: ignore[union-attr]
     isolated_stack.stop_worker(worker)
     isolated_stack.redis_server.restart()
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         isolated_stack.start_worker(concurrency=1)
         after = client.get("/v1/models/plans").json()
         assert after == before and after["aliases"] == {"production": 2}

@@ -59,7 +59,7 @@ def _wait_until_running(client: httpx.Client, job_id: str) -> None:
 
 def test_a_worker_killed_mid_job_loses_nothing(quick_stack: Stack) -> None:
     """SIGKILL of the process scoring a job: the job is taken again and scores every row once."""
-    with httpx.Client(base_url=quick_stack.start_api(), timeout=120) as client:
+    with quick_stack.api_client(timeout=120) as client:
         quick_stack.start_worker(concurrency=1)
         job, frame = _big_iris_job(client, 150_000)
         _wait_until_running(client, job["id"])
@@ -75,7 +75,7 @@ def test_a_worker_killed_mid_job_loses_nothing(quick_stack: Stack) -> None:
 
 def test_accepted_jobs_survive_a_redis_restart_and_workers_reconnect(quick_stack: Stack) -> None:
     """Jobs accepted before Redis restarts are scored after; a running worker reconnects."""
-    with httpx.Client(base_url=quick_stack.start_api(), timeout=60) as client:
+    with quick_stack.api_client(timeout=60) as client:
         before = [submit(client, {"model": "iris", "instances": [IRIS]})["id"] for _ in range(5)]
         quick_stack.redis_server.restart()
         quick_stack.start_worker(concurrency=1)
@@ -110,7 +110,7 @@ def test_idempotency_key_returns_the_first_job_and_refuses_another_body(api: htt
 
 def test_cancelling_a_queued_job_drops_it(isolated_stack: Stack) -> None:
     """A queued job cancelled before any worker runs ends cancelled and is never scored."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         job = submit(client, {"model": "iris", "instances": [IRIS]})
         cancelled = client.post(f"/v1/jobs/{job['id']}/cancel").json()
         assert cancelled["status"] == "cancelled" and cancelled["finished_at"]
@@ -124,7 +124,7 @@ def test_cancelling_a_queued_job_drops_it(isolated_stack: Stack) -> None:
 
 def test_cancelling_a_running_job_keeps_its_scored_rows(quick_stack: Stack) -> None:
     """A running job goes cancelling, then cancelled; the rows it scored stay downloadable."""
-    with httpx.Client(base_url=quick_stack.start_api(), timeout=120) as client:
+    with quick_stack.api_client(timeout=120) as client:
         quick_stack.start_worker(concurrency=1)
         job, frame = _big_iris_job(client, 100_000)
         _wait_until_running(client, job["id"])
@@ -161,7 +161,7 @@ def test_jobs_expire_after_retention(tmp_path: Path) -> None:
     try:
         stack.start_redis()
         stack.register_demo_models()
-        with httpx.Client(base_url=stack.start_api(), timeout=60) as client:
+        with stack.api_client(timeout=60) as client:
             stack.start_worker(concurrency=1)
             job = submit(client, {"model": "iris", "instances": [IRIS]})
             assert wait_for(client, job["id"])["status"] == "succeeded"
@@ -182,7 +182,7 @@ def test_jobs_expire_after_retention(tmp_path: Path) -> None:
 
 def test_a_job_past_its_deadline_fails_with_the_reason(isolated_stack: Stack) -> None:
     """A job whose deadline passed before a worker took it fails as deadline_exceeded."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         job = submit(client, {"model": "iris", "instances": [IRIS], "deadline_seconds": 0.2})
         time.sleep(0.5)
         isolated_stack.start_worker(concurrency=1)
@@ -195,7 +195,7 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_bounded_attempts(
 ) -> None:
     """Lost max_attempts times, a job fails with worker_lost instead of looping."""
     redis = quick_stack.redis()
-    with httpx.Client(base_url=quick_stack.start_api(), timeout=120) as client:
+    with quick_stack.api_client(timeout=120) as client:
         job, _ = _big_iris_job(client, 150_000)
         for _ in range(3):
             worker = quick_stack.start_worker(concurrency=1)

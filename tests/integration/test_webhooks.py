@@ -257,7 +257,7 @@ def test_failed_and_cancelled_jobs_send_their_events(
 ) -> None:
     """A job failing in the worker sends job.failed; a job cancelled while queued, job.cancelled."""
     body = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]], "webhook": {"url": receiver.url}}
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         secret = client.post("/v1/webhook-secrets").json()["secret"]
         failing, cancelled = submit(client, body), submit(client, body)
         # No worker runs yet: the first job's rows vanish (it will fail with input_missing) and
@@ -285,7 +285,7 @@ def test_a_delivery_survives_a_worker_killed_mid_send(
 ) -> None:
     """A worker killed while sending: another worker sends the same message once its lease ends."""
     receiver.plan({"status": 200, "delay": 30})
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         secret = client.post("/v1/webhook-secrets").json()["secret"]
         worker = isolated_stack.start_worker(concurrency=1)
         job = job_with_webhook(client, receiver.url)
@@ -307,7 +307,7 @@ def test_a_delivery_survives_a_worker_killed_mid_send(
 
 def test_a_due_delivery_survives_a_redis_restart(isolated_stack: Stack, receiver: Receiver) -> None:
     """A job that ended while no webhook worker ran is delivered after Redis restarts."""
-    with httpx.Client(base_url=isolated_stack.start_api(), timeout=60) as client:
+    with isolated_stack.api_client(timeout=60) as client:
         secret = client.post("/v1/webhook-secrets").json()["secret"]
         worker = isolated_stack.start_worker(concurrency=1, queues=["inferq.jobs"])
         job = job_with_webhook(client, receiver.url)

@@ -1,0 +1,164 @@
+"""Per-tenant limits: request rate, rows per job and jobs in flight, counted in Redis.
+
+Every tenant gets the limits in `Settings`; each tenant is counted on its own, so one team that
+floods the service is slowed down without slowing anyone else.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+
+from inferq.config import Settings
+from inferq.jobs import keys
+from inferq.jobs.record import TERMINAL_STATUSES
+
+LIMIT_NAMES = (
+    "max_rows_per_job",
+    "max_jobs_in_flight",
+    "rate_limit_per_second",
+    "rate_limit_burst",
+)
+"""The limits a tenant can be given its own values of (their defaults are in `Settings`)."""
+
+# Token bucket: `burst` tokens, refilled at `rate` per second on Redis' clock (one clock for
+# every API process); the tenant's own rate and burst (KEYS[2]) replace the defaults. Answers
+# 0 when a token was taken, else the milliseconds until one is due, with the rate and burst.
+_TAKE_TOKEN = """
+local tuned = redis.call('HMGET', KEYS[2], 'rate_limit_per_second', 'rate_limit_burst')
+local rate = tonumber(tuned[1]) or tonumber(ARGV[1])
+local burst = tonumber(tuned[2]) or tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {wait, tostring(rate), tostring(burst)}
+"""
+
+# Admits a job while the tenant has fewer unfinished jobs than its limit (its own value, else
+# ARGV[1]). The set is normally kept exact by JobStore (added on create, removed by the terminal
+# transition); at the limit it is first pruned of jobs that ended or vanished some other way
+# (expired, deleted), so a lost update can never lock a tenant out. The job hashes read here are
+# not declared in KEYS: inferq runs on one Redis, not a Cluster, and the ids are only known here.
+_ADMIT_JOB = """
+local limit = tonumber(redis.call('HGET', KEYS[2], 'max_jobs_in_flight')) or tonumber(ARGV[1])
+if redis.call('SCARD', KEYS[1]) >= limit then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    local status = redis.call('HGET', ARGV[3] .. id, 'status')
+    if not status or string.find(ARGV[4], ',' .. status .. ',', 1, true) then
+      redis.call('SREM', KEYS[1], id)
+    end
+  end
+  local count = redis.call('SCARD', KEYS[1])
+  if count >= limit then return {count, limit} end
+end
+redis.call('SADD', KEYS[1], ARGV[2])
+return {-1, limit}
+"""
+
+
+class LimitExceeded(Exception):
+    """A tenant went over a limit: 413 (too big) or 429 (too many, come back after a while)."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class TenantLimits:
+    """Checks a tenant's request against its limits and counts what it uses.
+
+    Every tenant has the defaults from `Settings`; an admin may give one tenant its own values
+    (`set_overrides`), which take effect on its next request.
+    """
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.redis = client
+        self.settings = settings
+        self._take_token = client.register_script(_TAKE_TOKEN)
+        self._admit_job = client.register_script(_ADMIT_JOB)
+
+    def take_request(self, tenant: str) -> None:
+        """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
+        wait_ms, rate, burst = self._take_token(
+            keys=[f"{keys.PREFIX}:rate:{tenant}", _overrides_key(tenant)],
+            args=[self.settings.rate_limit_per_second, self.settings.rate_limit_burst],
+        )
+        if int(wait_ms) > 0:
+            raise LimitExceeded(
+                429,
+                f"tenant {tenant!r} is over {float(rate):g} requests per second "
+                f"(burst {float(burst):g})",
+                retry_after=max(1, math.ceil(int(wait_ms) / 1000)),
+            )
+
+    def check_rows(self, tenant: str, rows: int) -> None:
+        """LimitExceeded (413) when one job holds more rows than the tenant may send at once."""
+        limit = int(self.effective(tenant)["max_rows_per_job"])
+        if rows > limit:
+            raise LimitExceeded(413, f"the job has {rows} rows; the limit is {limit} per job")
+
+    def admit_job(self, tenant: str, job_id: str) -> None:
+        """Count a new job in flight; LimitExceeded (429) when the tenant has too many already."""
+        terminal = "," + ",".join(sorted(TERMINAL_STATUSES)) + ","
+        count, limit = self._admit_job(
+            keys=[keys.tenant_inflight(tenant), _overrides_key(tenant)],
+            args=[self.settings.max_jobs_in_flight, job_id, keys.job(""), terminal],
+        )
+        if int(count) >= 0:
+            raise LimitExceeded(
+                429,
+                f"tenant {tenant!r} has {count} unfinished jobs; the limit is {limit}",
+                retry_after=self.settings.retry_after_seconds,
+            )
+
+    def effective(self, tenant: str) -> dict[str, float]:
+        """The limits in force for a tenant: its own values over the defaults."""
+        own = self.overrides(tenant)
+        return {name: own.get(name, float(getattr(self.settings, name))) for name in LIMIT_NAMES}
+
+    def overrides(self, tenant: str) -> dict[str, float]:
+        """The values set for this tenant alone."""
+        return {_text(k): float(v) for k, v in self.redis.hgetall(_overrides_key(tenant)).items()}
+
+    def set_overrides(self, tenant: str, values: dict[str, float | None]) -> None:
+        """Give a tenant its own limits; None goes back to the default."""
+        pipe = self.redis.pipeline(transaction=True)
+        for name, value in values.items():
+            if name not in LIMIT_NAMES:
+                raise ValueError(f"unknown limit {name!r}")
+            if value is None:
+                pipe.hdel(_overrides_key(tenant), name)
+            else:
+                pipe.hset(_overrides_key(tenant), name, repr(value))
+        pipe.execute()
+
+    def in_flight(self, tenant: str) -> int:
+        """How many unfinished jobs the tenant has now."""
+        return int(self.redis.scard(keys.tenant_inflight(tenant)))
+
+
+LIMIT_NAMES = (
+    "max_rows_per_job",
+    "max_jobs_in_flight",
+    "rate_limit_per_second",
+    "rate_limit_burst",
+)
+"""The limits a tenant can be given its own values of."""
+
+
+def _overrides_key(tenant: str) -> str:
+    return f"{keys.PREFIX}:limits:{tenant}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
