@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     demo_models: bool = True
     """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""
 
+    max_file_bytes: int = 50 * 1024**3
+    """Largest file a job may upload (CSV, Parquet, JSON Lines); a larger one is answered 413."""
+
+    file_chunk_bytes: int = 16 * 1024 * 1024
+    """Bytes of a CSV or JSON Lines file per chunk task (cut on line ends)."""
+
+    parquet_chunk_rows: int = 250_000
+    """Rows of a Parquet file per chunk task (whole row groups, at least one)."""
+
+    file_max_error_rate: float = 0.01
+    """Default share of a file job's rows that may fail before the job fails (1%)."""
+
+    input_roots: list[Path] = []
+    """Local folders `input_uri` may read from (file paths or file:// URLs); empty: none."""
+
+    input_uri_schemes: list[str] = []
+    """Remote fsspec schemes `input_uri` may use, e.g. `["s3", "gs"]`; empty: none."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

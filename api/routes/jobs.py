@@ -12,21 +12,41 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from api.body_stream import limited_stream
 from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StoreDep
 from api.errors import Problem
+from api.file_options import options_from_fields
+from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
+from api.file_submission import submit_file
+from api.multipart_upload import submit_multipart
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submission import parse_job_body, submit_json_job
+from api.uri_submission import submit_uri_job
 from api.views import job_public
+from inferq.files.formats import format_of_media
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 FormatQuery = Annotated[Literal["json", "csv", "jsonl", "parquet"] | None, Query(alias="format")]
+_FILE = {"schema": {"type": "string", "format": "binary"}}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}},
+            "text/csv": _FILE,
+            "application/vnd.apache.parquet": _FILE,
+            "application/x-ndjson": _FILE,
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
     }
 }
 
@@ -47,10 +67,19 @@ async def create_job(
     registry: RegistryDep,
     response: Response,
 ) -> JobPublic:
-    """Accept rows for a model; answers 202 with the queued job and its `Location`."""
-    body = await read_limited_body(request, settings.max_body_bytes)
-    job = parse_job_body(body)
-    record = await run_in_threadpool(submit_json_job, job, principal, settings, store, registry)
+    """Accept rows or a file for a model; answers 202 with the queued job and its `Location`."""
+    content_type = request.headers.get("content-type", "")
+    fmt = format_of_media(content_type)
+    if fmt is not None:
+        options = options_from_fields(request.query_params.multi_items(), "query")
+        body = limited_stream(request, settings.max_file_bytes)
+        record = await submit_file(body, fmt, options, principal, settings, store, registry)
+    elif content_type.lower().startswith("multipart/form-data"):
+        record = await submit_multipart(request, principal, settings, store, registry)
+    else:
+        job = parse_job_body(await read_limited_body(request, settings.max_body_bytes))
+        submit = submit_uri_job if job.input_uri is not None else submit_json_job
+        record = await run_in_threadpool(submit, job, principal, settings, store, registry)
     public = job_public(record, str(request.base_url))
     response.headers["Location"] = public.links["self"]
     return public
@@ -99,6 +128,7 @@ async def get_results(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -106,10 +136,19 @@ async def get_results(
     record = await load_job(store, job_id, principal.tenant)
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
         raise Problem(409, f"job {job_id} is {record.status.value}; results come when it ends")
+    chosen = negotiate(fmt, accept)
+    if record.input_kind == "file":
+        storage = registry.storage
+        if not await run_in_threadpool(has_scored_rows, storage, record):
+            raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
+        return StreamingResponse(
+            stream_results(storage, record, chosen),
+            media_type=MEDIA_TYPES[chosen],
+            headers=_download(job_id, chosen),
+        )
     raw = await run_in_threadpool(store.read_inline_result, job_id)
     if raw is None:
         raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
-    chosen = negotiate(fmt, accept)
     body = await run_in_threadpool(render_table, raw, chosen)
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
 
@@ -119,13 +158,19 @@ async def get_errors(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Rows that could not be scored, each naming its row (or CSV line), column and reason."""
-    await load_job(store, job_id, principal.tenant)
-    errors = await run_in_threadpool(store.read_errors, job_id)
+    record = await load_job(store, job_id, principal.tenant)
     chosen = negotiate(fmt, accept)
+    if record.input_kind == "file" and chosen != "parquet":
+        body = stream_errors(registry.storage, record, chosen)
+        return StreamingResponse(body, media_type=MEDIA_TYPES[chosen])
+    errors = await run_in_threadpool(store.read_errors, job_id)
+    if record.input_kind == "file":
+        errors = await run_in_threadpool(all_errors, registry.storage, record)
     body = render_errors(errors, chosen)
     return Response(body, media_type=MEDIA_TYPES[chosen])
 

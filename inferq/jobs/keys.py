@@ -32,6 +32,11 @@ def job_events(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:events"
 
 
+def job_chunks_done(job_id: str) -> str:
+    """Set of the chunk indexes of a file job already scored (each counted once)."""
+    return f"{PREFIX}:job:{job_id}:chunks_done"
+
+
 def tenant_jobs(tenant: str) -> str:
     """Sorted set of a tenant's job ids scored by creation time in milliseconds."""
     return f"{PREFIX}:jobs:{tenant}"
@@ -45,4 +50,5 @@ def all_job_keys(job_id: str) -> list[str]:
         job_result(job_id),
         job_errors(job_id),
         job_events(job_id),
+        job_chunks_done(job_id),
     ]

@@ -1,0 +1,118 @@
+"""Cutting a byte stream of records into chunks that end on record ends, as it arrives.
+
+A record ends at a newline outside double quotes, so a quoted CSV field may hold newlines. The
+quote state is the parity of the quotes seen since the chunk began (every chunk begins on a
+record start); a stray quote inside an unquoted field can mislead it, so a chunk that finds no
+record end grows at most to `MAX_GROWTH` times its target before it is cut at a plain newline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NEWLINE, CARRIAGE_RETURN, QUOTE = 10, 13, 34
+MAX_GROWTH = 4
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole records of the input: their bytes, the line they start on and how many they are."""
+
+    data: bytes
+    first_line: int
+    """1-based physical line of the input where the chunk's first line is."""
+    records: int
+    """Non-blank records in the chunk (exact unless quoting is malformed)."""
+
+
+def record_ends(data: bytes | bytearray | memoryview, quoted: bool) -> np.ndarray:
+    """Offsets of the newlines in `data` that end a record (outside quotes when `quoted`)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == NEWLINE)
+    if quoted and len(ends):
+        quotes = np.flatnonzero(arr == QUOTE)
+        if len(quotes):
+            ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
+    return ends
+
+
+def count_records(data: bytes, ends: np.ndarray) -> int:
+    """Records that are not blank (empty or a lone CR) among those ended at `ends` plus the tail."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    count = 0
+    if len(ends):
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        lengths = ends - starts
+        blank = (lengths == 0) | ((lengths == 1) & (arr[starts] == CARRIAGE_RETURN))
+        count = int(len(ends) - np.count_nonzero(blank))
+    tail = data[int(ends[-1]) + 1 :] if len(ends) else data
+    if tail and tail != b"\r":
+        count += 1
+    return count
+
+
+class RecordSplitter:
+    """Accumulates fed bytes and hands back chunks of about `target` bytes of whole records."""
+
+    def __init__(self, target: int, *, quoted: bool, first_line: int = 1) -> None:
+        self.target = max(1, target)
+        self.quoted = quoted
+        self.next_line = first_line
+        self.records = 0
+        self.chunks = 0
+        self._buffer = bytearray()
+        self._next_try = self.target
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Add bytes; returns the chunks that are complete now (often none)."""
+        self._buffer += data
+        if len(self._buffer) < self._next_try:
+            return []
+        chunk = self._cut()
+        return [chunk] if chunk else []
+
+    def finish(self) -> list[Chunk]:
+        """The rest of the input as a last chunk (none when only blank lines are left)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        ends = record_ends(data, self.quoted)
+        records = count_records(data, ends)
+        return [self._emit(data, records)] if records else []
+
+    def _cut(self) -> Chunk | None:
+        ends = record_ends(self._buffer, self.quoted)
+        if len(ends):
+            cut = int(ends[-1]) + 1
+            data = bytes(self._buffer[:cut])
+            records = count_records(data, ends)
+        elif len(self._buffer) >= MAX_GROWTH * self.target and b"\n" in self._buffer:
+            cut = self._buffer.rfind(b"\n") + 1
+            data = bytes(self._buffer[:cut])
+            records = count_records(data, record_ends(data, quoted=False))
+        else:
+            self._next_try = len(self._buffer) + self.target
+            return None
+        del self._buffer[:cut]
+        self._next_try = self.target
+        return self._emit(data, records) if records else self._skip(data)
+
+    def _emit(self, data: bytes, records: int) -> Chunk:
+        chunk = Chunk(data, self.next_line, records)
+        self.next_line += data.count(b"\n")
+        self.records += records
+        self.chunks += 1
+        return chunk
+
+    def _skip(self, data: bytes) -> None:
+        self.next_line += data.count(b"\n")
+
+
+def split_first_record(data: bytes, quoted: bool) -> tuple[bytes, bytes] | None:
+    """The first record (with its newline) and the rest, or None when it has not ended yet."""
+    ends = record_ends(data, quoted)
+    if not len(ends):
+        return None
+    cut = int(ends[0]) + 1
+    return data[:cut], data[cut:]
