@@ -63,11 +63,11 @@ def allowed_uri(uri: str, settings: Settings) -> str:
     scheme = urlsplit(uri).scheme.lower()
     if scheme in ("", "file"):
         path = Path(urlsplit(uri).path if scheme else uri).resolve()
-        for root in settings.input_roots:
-            if path.is_relative_to(Path(root).resolve()):
+        for root in settings.input_root_paths:
+            if path.is_relative_to(root):
                 return path.as_uri()
         raise _problem(["body", "input_uri"], "local paths must lie inside an allowed input root")
-    if scheme not in settings.input_uri_schemes:
+    if scheme not in settings.input_schemes:
         raise _problem(["body", "input_uri"], f"the {scheme!r} scheme is not enabled")
     return uri
 

@@ -78,11 +78,11 @@ class Settings(BaseSettings):
     file_max_error_rate: float = 0.01
     """Default share of a file job's rows that may fail before the job fails (1%)."""
 
-    input_roots: list[Path] = []
-    """Local folders `input_uri` may read from (file paths or file:// URLs); empty: none."""
+    input_roots: str = ""
+    """Local folders `input_uri` may read from, comma-separated; empty: no local paths."""
 
-    input_uri_schemes: list[str] = []
-    """Remote fsspec schemes `input_uri` may use, e.g. `["s3", "gs"]`; empty: none."""
+    input_uri_schemes: str = ""
+    """Remote fsspec schemes `input_uri` may use, comma-separated (e.g. `s3,gs`); empty: none."""
 
     @property
     def data_url(self) -> str:
@@ -90,6 +90,16 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.var_dir.resolve() / "data").as_uri()
+
+    @property
+    def input_root_paths(self) -> list[Path]:
+        """The allowed local input folders, resolved."""
+        return [Path(p.strip()).resolve() for p in self.input_roots.split(",") if p.strip()]
+
+    @property
+    def input_schemes(self) -> set[str]:
+        """The allowed remote input schemes, lower case."""
+        return {s.strip().lower() for s in self.input_uri_schemes.split(",") if s.strip()}
 
     @property
     def retry_after_seconds(self) -> int:

@@ -100,6 +100,7 @@ class StreamIngest:
             self.put(chunk)
         if not self.created:
             raise InputProblem("No rows to score", [{"loc": ["body"], "msg": "no data rows"}])
+        self.record.chunks_total, self.record.rows_total = self._stored, self._splitter.records
         self.ledger.seal(self.record.id, self._stored, self._splitter.records)
         self._release()
 

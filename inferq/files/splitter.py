@@ -70,33 +70,42 @@ class RecordSplitter:
         self._buffer += data
         if len(self._buffer) < self._next_try:
             return []
-        chunk = self._cut()
-        return [chunk] if chunk else []
+        return self._cut()
 
     def finish(self) -> list[Chunk]:
         """The rest of the input as a last chunk (none when only blank lines are left)."""
         data = bytes(self._buffer)
         self._buffer.clear()
-        ends = record_ends(data, self.quoted)
-        records = count_records(data, ends)
+        records = count_records(data, record_ends(data, self.quoted))
         return [self._emit(data, records)] if records else []
 
-    def _cut(self) -> Chunk | None:
+    def _cut(self) -> list[Chunk]:
+        """Cut as many chunks of at least `target` bytes as the buffer holds whole records for."""
         ends = record_ends(self._buffer, self.quoted)
-        if len(ends):
-            cut = int(ends[-1]) + 1
-            data = bytes(self._buffer[:cut])
-            records = count_records(data, ends)
-        elif len(self._buffer) >= MAX_GROWTH * self.target and b"\n" in self._buffer:
-            cut = self._buffer.rfind(b"\n") + 1
-            data = bytes(self._buffer[:cut])
-            records = count_records(data, record_ends(data, quoted=False))
-        else:
+        cuts, start = [], 0
+        while len(self._buffer) - start >= self.target:
+            at = int(np.searchsorted(ends, start + self.target - 1))
+            if at == len(ends):
+                break
+            cuts.append(int(ends[at]) + 1)
+            start = cuts[-1]
+        if not cuts and len(self._buffer) >= MAX_GROWTH * self.target and b"\n" in self._buffer:
+            cuts = [self._buffer.rfind(b"\n") + 1]
+            ends = record_ends(self._buffer[: cuts[0]], quoted=False)
+        if not cuts:
             self._next_try = len(self._buffer) + self.target
-            return None
-        del self._buffer[:cut]
+            return []
+        chunks = []
+        previous = 0
+        for cut in cuts:
+            data = bytes(self._buffer[previous:cut])
+            inside = ends[(ends >= previous) & (ends < cut)] - previous
+            records = count_records(data, inside)
+            chunks.append(self._emit(data, records)) if records else self._skip(data)
+            previous = cut
+        del self._buffer[:previous]
         self._next_try = self.target
-        return self._emit(data, records) if records else self._skip(data)
+        return chunks
 
     def _emit(self, data: bytes, records: int) -> Chunk:
         chunk = Chunk(data, self.next_line, records)
