@@ -30,7 +30,7 @@ def messy_csv(rows: pd.DataFrame, bad_every: int = 97, blank_every: int = 50) ->
     writer.writerow(columns)
     line, good, bad_lines = 2, [], []
     for position, (_, row) in enumerate(rows.iterrows()):
-        values = {**row.to_dict(), "note": f"said, \"hi\"\nrow {position}"}
+        values = {**row.to_dict(), "note": f'said, "hi"\nrow {position}'}
         if position % blank_every == 7:
             out.write("\r\n")
             line += 1

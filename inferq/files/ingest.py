@@ -8,6 +8,7 @@ chunks there are, so the worker that finishes the last chunk is the one that end
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -108,6 +109,8 @@ class StreamIngest:
         """The upload broke off: end the job (if created) as failed and remove its files."""
         if self.created:
             self.store.fail(self.record.id, code, message)
+        # A chunk being scored may still write its part; retention removes what is left.
+        with contextlib.suppress(OSError):
             self.storage.delete_prefix(layout.job_prefix(self.record.id))
 
     def _start(self, first: bytes, rest: bytes) -> list[Chunk]:

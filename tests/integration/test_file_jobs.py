@@ -119,7 +119,9 @@ def test_big_file_is_cut_into_many_chunks_scored_by_both_processes(
     record = files_stack.redis().hgetall(f"inferq:job:{job['id']}")
     assert int(record[b"chunks_total"]) > 10
     log = next(files_stack.base.glob("worker-*.log")).read_text()
-    chunk_lines = [line for line in log.splitlines() if "score_chunk" in line and "succeeded" in line]
+    chunk_lines = [
+        line for line in log.splitlines() if "score_chunk" in line and "succeeded" in line
+    ]
     assert {"ForkPoolWorker-1", "ForkPoolWorker-2"} <= {
         word.rstrip("]") for line in chunk_lines for word in line.split() if "ForkPool" in word
     } or {line.split("/")[1].split("]")[0] for line in chunk_lines} >= {
