@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = None
     """Worker processes per `make run` worker; unset: one per core."""
 
+    worker_threads: int | None = None
+    """OpenMP/BLAS threads per worker process; unset: the cores shared among the processes."""
+
     max_body_bytes: int = 10 * 1024 * 1024
     """Largest JSON job body accepted; a larger one is answered 413."""
 

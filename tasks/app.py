@@ -6,6 +6,6 @@ from inferq.config import get_settings
 from inferq.queue import QUEUES, make_celery
 
 celery_app = make_celery(get_settings())
-celery_app.conf.imports = ["tasks.scoring", "tasks.heartbeat", "tasks.files"]
+celery_app.conf.imports = ["tasks.scoring", "tasks.heartbeat", "tasks.files", "tasks.threads"]
 
 __all__ = ["QUEUES", "celery_app"]
