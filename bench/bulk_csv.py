@@ -23,7 +23,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -118,10 +117,10 @@ def inferq_run(api: str, path: Path, name: str, out: Path) -> tuple[float, float
         while job["status"] in ("queued", "running"):
             job = client.get(f"/v1/jobs/{job_id}", params={"wait": 60}).json()
         succeeded = time.perf_counter() - start
-        with client.stream("GET", f"/v1/jobs/{job_id}/results", params={"format": "csv"}) as r:
-            with out.open("wb") as sink:
-                for piece in r.iter_bytes(1024 * 1024):
-                    sink.write(piece)
+        url = f"/v1/jobs/{job_id}/results"
+        with client.stream("GET", url, params={"format": "csv"}) as r, out.open("wb") as sink:
+            for piece in r.iter_bytes(1024 * 1024):
+                sink.write(piece)
         downloaded = time.perf_counter() - start
     return succeeded, downloaded, job
 
@@ -206,7 +205,8 @@ def memory(work: Path) -> None:
         big = peaks[sizes[1]].get(name, float("nan"))
         verdict = "ok" if big <= 1.25 * small else "OVER 1.25x"
         print(
-            f"{name}: {small:.0f} MB at 100k rows, {big:.0f} MB at 10M ({big / small:.2f}x) {verdict}"
+            f"{name}: {small:.0f} MB at 100k rows, {big:.0f} MB at 10M "
+            f"({big / small:.2f}x) {verdict}"
         )
 
 
