@@ -19,7 +19,10 @@ def test_clean_chunk_reads_features_as_floats_and_passthrough_unchanged() -> Non
 
 def test_bad_records_and_values_are_named_by_line() -> None:
     """Wrong field counts, words, missing and infinite values each give an error at its line."""
-    data = b'x,1,2,e\r\n"q\nr",3,4,e\r\n\r\nshort,5\r\nw,abc,6,e\r\nv,,7,e\r\nu,inf,8,e\r\nok,9,9,e\r\n'
+    data = (
+        b'x,1,2,e\r\n"q\nr",3,4,e\r\n\r\nshort,5\r\n'
+        b"w,abc,6,e\r\nv,,7,e\r\nu,inf,8,e\r\nok,9,9,e\r\n"
+    )
     rows = read_csv_chunk(HEADER, data, 2, SCHEMA, ["id"])
     assert [(e["line"], e["column"]) for e in rows.errors] == [
         (6, None),
