@@ -79,9 +79,9 @@ def baseline(path: Path, model: object, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def start_stack(base: Path, models: dict[str, object]) -> Stack:
-    """A real inferq with both models registered."""
-    stack = Stack(base, demo_models="false")
+def start_stack(base: Path, models: dict[str, object], **settings: str) -> Stack:
+    """A real inferq with the models registered and the given INFERQ_ settings."""
+    stack = Stack(base, demo_models="false", **settings)
     stack.start_redis()
     registry = ModelRegistry(stack.redis(), _storage(stack))
     for name, model in models.items():
@@ -125,13 +125,14 @@ def inferq_run(api: str, path: Path, name: str, out: Path) -> tuple[float, float
     return succeeded, downloaded, job
 
 
-def speed(rows: int, work: Path) -> None:
+def speed(rows: int, work: Path, chunk_bytes: int | None) -> None:
     """Part (a) and (b) for both models, with the ratios of rows per second."""
     path = work / "input.csv"
     make_csv(path, rows)
     print(f"input: {rows:,} rows, {path.stat().st_size / 1e6:.0f} MB")
     models = train_models(path)
-    stack = start_stack(work / "stack", models)
+    settings = {"file_chunk_bytes": str(chunk_bytes)} if chunk_bytes else {}
+    stack = start_stack(work / "stack", models, **settings)
     try:
         for name, model in models.items():
             base = baseline(path, model, work / "baseline.csv")
@@ -182,16 +183,22 @@ def stack_peaks(stack: Stack) -> dict[str, float]:
     return peaks
 
 
-def memory(work: Path) -> None:
-    """Peak RSS while scoring 100,000 rows and 10,000,000 rows (LogisticRegression), compared."""
+def memory(work: Path, chunk_bytes: int) -> None:
+    """Peak RSS while scoring 100,000 rows and 10,000,000 rows (LogisticRegression), compared.
+
+    Both runs use the same chunk size, small enough that the 100,000-row file (16 MB) makes
+    several chunks and so keeps every worker process busy, as the big file does.
+    """
     sizes = (100_000, 10_000_000)
     paths = {rows: work / f"memory-{rows}.csv" for rows in sizes}
     for rows, path in paths.items():
-        make_csv(path, rows)
+        if not path.exists():
+            make_csv(path, rows)
     models = {"logistic_regression": train_models(paths[sizes[0]])["logistic_regression"]}
     peaks = {}
+    print(f"chunk size {chunk_bytes:,} bytes")
     for rows, path in paths.items():
-        stack = start_stack(work / f"stack-{rows}", models)
+        stack = start_stack(work / f"stack-{rows}", models, file_chunk_bytes=str(chunk_bytes))
         try:
             done, downloaded, job = inferq_run(
                 stack.api_url, path, "logistic_regression", work / "scored.csv"
@@ -214,14 +221,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--memory", action="store_true", help="peak RSS at 100k vs 10M rows")
+    parser.add_argument(
+        "--chunk-bytes", type=int, default=None, help="INFERQ_FILE_CHUNK_BYTES for the stack"
+    )
     parser.add_argument("--work", type=Path, default=None, help="folder for data (default: tmp)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="inferq-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     if args.memory:
-        memory(work)
+        memory(work, args.chunk_bytes or 4 * 1024 * 1024)
     else:
-        speed(args.rows, work)
+        speed(args.rows, work, args.chunk_bytes)
 
 
 if __name__ == "__main__":
