@@ -26,3 +26,8 @@ async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
             raise Problem(413, f"body is over the limit of {limit} bytes")
         if piece:
             yield piece
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The whole request body (for JSON jobs), refusing with 413 as soon as it passes `limit`."""
+    return b"".join([piece async for piece in limited_stream(request, limit)])

@@ -12,19 +12,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.body_stream import limited_stream
 from api.deps import JobsRead, JobsWrite, RegistryDep, SettingsDep, StoreDep
 from api.errors import Problem
-from api.file_options import options_from_fields
 from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
-from api.file_submission import submit_file
-from api.multipart_upload import submit_multipart
+from api.intake import take_in_job
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
-from api.submission import parse_job_body, submit_json_job
-from api.uri_submission import submit_uri_job
 from api.views import job_public
-from inferq.files.formats import format_of_media
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
@@ -68,18 +62,7 @@ async def create_job(
     response: Response,
 ) -> JobPublic:
     """Accept rows or a file for a model; answers 202 with the queued job and its `Location`."""
-    content_type = request.headers.get("content-type", "")
-    fmt = format_of_media(content_type)
-    if fmt is not None:
-        options = options_from_fields(request.query_params.multi_items(), "query")
-        body = limited_stream(request, settings.max_file_bytes)
-        record = await submit_file(body, fmt, options, principal, settings, store, registry)
-    elif content_type.lower().startswith("multipart/form-data"):
-        record = await submit_multipart(request, principal, settings, store, registry)
-    else:
-        job = parse_job_body(await read_limited_body(request, settings.max_body_bytes))
-        submit = submit_uri_job if job.input_uri is not None else submit_json_job
-        record = await run_in_threadpool(submit, job, principal, settings, store, registry)
+    record = await take_in_job(request, principal, settings, store, registry)
     public = job_public(record, str(request.base_url))
     response.headers["Location"] = public.links["self"]
     return public
@@ -230,20 +213,6 @@ async def wait_for_end(
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
     finally:
         watcher.unregister(job_id, event)
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, f"body of {declared} bytes is over the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _download(job_id: str, fmt: str) -> dict[str, str]:
