@@ -38,7 +38,7 @@ def run_chunk(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext)
     ledger = ChunkLedger(ctx.store.redis, ctx.settings.retention_seconds)
     if not ledger.is_done(job_id, index):
         try:
-            rows_done, rows_failed = _score_chunk(record, index, spec, ctx)
+            rows_done, rows_failed = write_chunk_outputs(record, index, spec, ctx)
         except (ModelNotFound, ArtifactError) as exc:
             ctx.store.fail(job_id, "model_unavailable", str(exc))
             return
@@ -56,9 +56,10 @@ def run_chunk(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext)
         end_file_job(job_id, ctx)
 
 
-def _score_chunk(
+def write_chunk_outputs(
     record: JobRecord, index: int, spec: dict[str, Any], ctx: WorkerContext
 ) -> tuple[int, int]:
+    """Score a chunk and write its part (and errors) atomically; (rows scored, rows failed)."""
     loaded = ctx.models.get(record.model_name, record.model_version)
     rows = read_chunk(record, index, spec, ctx, loaded.meta.schema)
     scored = score_frame(
