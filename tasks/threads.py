@@ -6,6 +6,7 @@ N threads each spin against each other (HistGradientBoosting slows down by half)
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -14,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from inferq.config import get_settings
 
+log = logging.getLogger(__name__)
 _processes = {"count": 1}
 
 
@@ -28,3 +30,4 @@ def limit_native_threads(**_: Any) -> None:
     """Give each process its share of the cores for OpenMP and BLAS."""
     threads = get_settings().worker_threads or max(1, (os.cpu_count() or 1) // _processes["count"])
     threadpool_limits(threads)
+    log.info("native thread pools limited to %d per process", threads)

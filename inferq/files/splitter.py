@@ -53,6 +53,16 @@ def count_records(data: bytes, ends: np.ndarray) -> int:
     return count
 
 
+def count_records_fast(data: bytes, quoted: bool) -> int:
+    """`count_records` of a chunk, by plain byte counts when no quote or blank line is in it."""
+    plain = not (quoted and b'"' in data)
+    blank_free = b"\n\n" not in data and b"\n\r\n" not in data and data[:1] not in (b"\n", b"\r")
+    if plain and blank_free:
+        tail = data[data.rfind(b"\n") + 1 :]
+        return data.count(b"\n") + (1 if tail and tail != b"\r" else 0)
+    return count_records(data, record_ends(data, quoted))
+
+
 class RecordSplitter:
     """Accumulates fed bytes and hands back chunks of about `target` bytes of whole records."""
 
@@ -76,22 +86,19 @@ class RecordSplitter:
         """The rest of the input as a last chunk (none when only blank lines are left)."""
         data = bytes(self._buffer)
         self._buffer.clear()
-        records = count_records(data, record_ends(data, self.quoted))
+        records = count_records_fast(data, self.quoted)
         return [self._emit(data, records)] if records else []
 
     def _cut(self) -> list[Chunk]:
         """Cut as many chunks of at least `target` bytes as the buffer holds whole records for."""
-        ends = record_ends(self._buffer, self.quoted)
-        cuts, start = [], 0
-        while len(self._buffer) - start >= self.target:
-            at = int(np.searchsorted(ends, start + self.target - 1))
-            if at == len(ends):
-                break
-            cuts.append(int(ends[at]) + 1)
-            start = cuts[-1]
+        ends = None
+        if self.quoted and b'"' in self._buffer:
+            ends = record_ends(self._buffer, quoted=True)
+            cuts = self._quoted_cuts(ends)
+        else:
+            cuts = self._plain_cuts()
         if not cuts and len(self._buffer) >= MAX_GROWTH * self.target and b"\n" in self._buffer:
-            cuts = [self._buffer.rfind(b"\n") + 1]
-            ends = record_ends(self._buffer[: cuts[0]], quoted=False)
+            cuts, ends = [self._buffer.rfind(b"\n") + 1], None
         if not cuts:
             self._next_try = len(self._buffer) + self.target
             return []
@@ -99,13 +106,38 @@ class RecordSplitter:
         previous = 0
         for cut in cuts:
             data = bytes(self._buffer[previous:cut])
-            inside = ends[(ends >= previous) & (ends < cut)] - previous
-            records = count_records(data, inside)
+            if ends is None:
+                records = count_records_fast(data, quoted=False)
+            else:
+                inside = ends[np.searchsorted(ends, previous) : np.searchsorted(ends, cut)]
+                records = count_records(data, inside - previous)
             chunks.append(self._emit(data, records)) if records else self._skip(data)
             previous = cut
         del self._buffer[:previous]
         self._next_try = self.target
         return chunks
+
+    def _plain_cuts(self) -> list[int]:
+        """Cut points when no quote can hide a newline: the first newline past each target."""
+        cuts, start = [], 0
+        while len(self._buffer) - start >= self.target:
+            end = self._buffer.find(b"\n", start + self.target - 1)
+            if end < 0:
+                break
+            cuts.append(end + 1)
+            start = end + 1
+        return cuts
+
+    def _quoted_cuts(self, ends: np.ndarray) -> list[int]:
+        """Cut points at the first record end past each target."""
+        cuts, start = [], 0
+        while len(self._buffer) - start >= self.target:
+            at = int(np.searchsorted(ends, start + self.target - 1))
+            if at == len(ends):
+                break
+            cuts.append(int(ends[at]) + 1)
+            start = cuts[-1]
+        return cuts
 
     def _emit(self, data: bytes, records: int) -> Chunk:
         chunk = Chunk(data, self.next_line, records)
