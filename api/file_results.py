@@ -21,6 +21,7 @@ from inferq.jobs.record import JobRecord
 from inferq.storage import Storage
 
 BATCH_ROWS = 10_000
+COPY_BYTES = 1024 * 1024
 
 
 def scored_parts(storage: Storage, record: JobRecord) -> Iterator[pa.Table]:
@@ -43,9 +44,9 @@ def has_scored_rows(storage: Storage, record: JobRecord) -> bool:
 
 def stream_results(storage: Storage, record: JobRecord, fmt: ResultFormat) -> Iterator[bytes]:
     """The job's scored rows in `fmt`, part after part."""
-    parts = _consistent(scored_parts(storage, record))
     if fmt == "csv":
-        return _csv(parts)
+        return _csv(storage, record)
+    parts = _consistent(scored_parts(storage, record))
     if fmt == "jsonl":
         return (line for table in parts for line in _jsonl_lines(table))
     if fmt == "parquet":
@@ -62,11 +63,22 @@ def _consistent(parts: Iterator[pa.Table]) -> Iterator[pa.Table]:
         yield table if table.schema == schema else table.cast(schema)
 
 
-def _csv(parts: Iterator[pa.Table]) -> Iterator[bytes]:
-    for position, table in enumerate(parts):
-        sink = io.BytesIO()
-        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=position == 0))
-        yield sink.getvalue()
+def _csv(storage: Storage, record: JobRecord) -> Iterator[bytes]:
+    """The header from the first part's schema, then each part's CSV lines copied as they are."""
+    header = False
+    for index in range(record.chunks_total or 0):
+        if not storage.exists(layout.part_key(record.id, index)):
+            continue
+        if not header:
+            with storage.open_read(layout.part_key(record.id, index)) as handle:
+                schema = pq.read_schema(handle)
+            sink = io.BytesIO()
+            pacsv.write_csv(schema.empty_table(), sink)
+            yield sink.getvalue()
+            header = True
+        with storage.open_read(layout.csv_part_key(record.id, index)) as handle:
+            while piece := handle.read(COPY_BYTES):
+                yield piece
 
 
 def _rows(table: pa.Table) -> Iterator[list[Any]]:

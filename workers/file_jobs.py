@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from inferq.files import layout
@@ -71,6 +72,9 @@ def write_chunk_outputs(
         ctx.settings.predict_batch_rows,
     )
     table = pa.Table.from_pandas(scored, preserve_index=False)
+    with ctx.storage.open_atomic(layout.csv_part_key(record.id, index)) as handle:
+        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
+    # The Parquet part is written last: its presence says the chunk's outputs are complete.
     with ctx.storage.open_atomic(layout.part_key(record.id, index)) as handle:
         pq.write_table(table, handle)
     if rows.errors:

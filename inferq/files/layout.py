@@ -28,6 +28,11 @@ def part_key(job_id: str, index: int) -> str:
     return f"jobs/{job_id}/parts/part-{index:06d}.parquet"
 
 
+def csv_part_key(job_id: str, index: int) -> str:
+    """The same scored rows as CSV lines without a header, so CSV downloads are plain copies."""
+    return f"jobs/{job_id}/parts/part-{index:06d}.csv"
+
+
 def errors_key(job_id: str, index: int) -> str:
     """The per-row errors of one chunk (JSON list)."""
     return f"jobs/{job_id}/errors/errors-{index:06d}.json"
