@@ -79,7 +79,11 @@ def write_chunk_outputs(
         pq.write_table(table, handle)
     if rows.errors:
         ctx.storage.write_bytes(layout.errors_key(record.id, index), orjson.dumps(rows.errors))
-    return len(scored), rows.failed
+    counts = len(scored), rows.failed
+    del rows, scored, table
+    # Hand Arrow's freed chunk buffers back, so a long job's peak memory stays one chunk's worth.
+    pa.default_memory_pool().release_unused()
+    return counts
 
 
 def read_chunk(
