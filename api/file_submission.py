@@ -7,6 +7,8 @@ the end of the file, so it is stored whole first and then cut into runs of row g
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +22,7 @@ from inferq.files import layout
 from inferq.files.formats import FileFormat
 from inferq.files.ingest import StreamIngest
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
+from inferq.files.splitter import Chunk
 from inferq.ids import new_job_id
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.record import JobRecord
@@ -29,6 +32,7 @@ from inferq.timefmt import now_rfc3339
 from models.registry import ModelRegistry, ModelVersion
 
 WRITE_BYTES = 4 * 1024 * 1024
+PENDING_CHUNKS = 2
 
 
 def new_file_record(
@@ -77,15 +81,52 @@ async def submit_file(
         record, model.schema, registry.storage, store, ledger, settings.file_chunk_bytes
     )
     try:
-        async for piece in body:
-            for chunk in ingest.feed(piece):
-                await run_in_threadpool(ingest.put, chunk)
-        await run_in_threadpool(ingest.close)
+        await _ingest_stream(body, ingest)
     except BaseException as exc:
         code, message = _abort_reason(exc)
         await run_in_threadpool(ingest.abort, code, message)
         raise
     return record
+
+
+async def _ingest_stream(body: AsyncIterator[bytes], ingest: StreamIngest) -> None:
+    """Feed the body to the ingest; chunks are stored by a second task while reading goes on.
+
+    At most `PENDING_CHUNKS` chunks wait to be stored, which bounds the API's memory.
+    """
+    pending: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=PENDING_CHUNKS)
+
+    async def store_chunks() -> None:
+        while (chunk := await pending.get()) is not None:
+            await run_in_threadpool(ingest.put, chunk)
+
+    storing = asyncio.create_task(store_chunks())
+    try:
+        async for piece in body:
+            for chunk in ingest.feed(piece):
+                await _hand_over(pending, chunk, storing)
+        for chunk in await run_in_threadpool(ingest.finish):
+            await _hand_over(pending, chunk, storing)
+        await _hand_over(pending, None, storing)
+        await storing
+    finally:
+        if not storing.done():
+            storing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await storing
+    await run_in_threadpool(ingest.close)
+
+
+async def _hand_over(
+    pending: asyncio.Queue[Chunk | None], chunk: Chunk | None, storing: asyncio.Task[None]
+) -> None:
+    """Queue a chunk for storing, unless storing has already failed (then raise its error)."""
+    put = asyncio.ensure_future(pending.put(chunk))
+    await asyncio.wait([put, storing], return_when=asyncio.FIRST_COMPLETED)
+    if storing.done() and not put.done():
+        put.cancel()
+    if storing.done() and storing.exception() is not None:
+        raise storing.exception()  # type: ignore[misc]
 
 
 async def _submit_parquet(

@@ -35,6 +35,8 @@ def split_input(job_id: str, ctx: WorkerContext) -> None:
             while data := handle.read(READ_BYTES):
                 for chunk in ingest.feed(data):
                     ingest.put(chunk)
+        for chunk in ingest.finish():
+            ingest.put(chunk)
         ingest.close()
     except InputProblem as exc:
         ctx.store.fail(job_id, "invalid_input", exc.detail)

@@ -56,6 +56,7 @@ class StreamIngest:
         self._splitter: RecordSplitter | None = None
         self._held: tuple[int, Chunk] | None = None
         self._stored = 0
+        self._records = 0
 
     @property
     def quoted(self) -> bool:
@@ -79,30 +80,36 @@ class StreamIngest:
         return self._start(*split)
 
     def put(self, chunk: Chunk) -> None:
-        """Store a chunk and queue the one before it (the newest waits for `close`)."""
+        """Count, store and queue a chunk (blocking: run it off the event loop).
+
+        The chunk before it is queued now; the newest waits for `close`.
+        """
         if not self.created:
             self._create()
         index, self._stored = self._stored, self._stored + 1
+        self._records += chunk.records
         self.storage.write_bytes(layout.chunk_key(self.record.id, index), chunk.data)
         self._release()
         self._held = (index, chunk)
 
-    def close(self) -> None:
-        """The stream ended: store the rest, record the totals, queue the last chunk."""
+    def finish(self) -> list[Chunk]:
+        """The stream ended: the last chunks to `put` (the columns are checked if not yet)."""
+        chunks: list[Chunk] = []
         if self._splitter is None:
             tail = bytes(self._head).removeprefix(BOM)
             if not tail.strip():
                 raise _problem("the file is empty")
             self._head.clear()
-            for chunk in self._start(tail, b""):
-                self.put(chunk)
+            chunks += self._start(tail, b"")
         assert self._splitter is not None
-        for chunk in self._splitter.finish():
-            self.put(chunk)
+        return chunks + self._splitter.finish()
+
+    def close(self) -> None:
+        """After the last `put`: record the totals, then queue the last chunk."""
         if not self.created:
             raise InputProblem("No rows to score", [{"loc": ["body"], "msg": "no data rows"}])
-        self.record.chunks_total, self.record.rows_total = self._stored, self._splitter.records
-        self.ledger.seal(self.record.id, self._stored, self._splitter.records)
+        self.record.chunks_total, self.record.rows_total = self._stored, self._records
+        self.ledger.seal(self.record.id, self._stored, self._records)
         self._release()
 
     def abort(self, code: str, message: str) -> None:

@@ -4,11 +4,15 @@ A record ends at a newline outside double quotes, so a quoted CSV field may hold
 quote state is the parity of the quotes seen since the chunk began (every chunk begins on a
 record start); a stray quote inside an unquoted field can mislead it, so a chunk that finds no
 record end grows at most to `MAX_GROWTH` times its target before it is cut at a plain newline.
+
+Cutting uses only byte counts (C speed, on the API's event loop); counting a chunk's records
+needs the parity at every newline (numpy) and is left to `Chunk.records`, which the caller
+computes off the event loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -16,15 +20,22 @@ NEWLINE, CARRIAGE_RETURN, QUOTE = 10, 13, 34
 MAX_GROWTH = 4
 
 
-@dataclass(frozen=True)
 class Chunk:
-    """Whole records of the input: their bytes, the line they start on and how many they are."""
+    """Whole records of the input: their bytes and the line they start on."""
 
-    data: bytes
-    first_line: int
-    """1-based physical line of the input where the chunk's first line is."""
-    records: int
-    """Non-blank records in the chunk (exact unless quoting is malformed)."""
+    def __init__(self, data: bytes, first_line: int, quoted: bool) -> None:
+        self.data = data
+        self.first_line = first_line
+        """1-based physical line of the input where the chunk's first line is."""
+        self.quoted = quoted
+
+    @cached_property
+    def records(self) -> int:
+        """Non-blank records in the chunk (exact unless quoting is malformed)."""
+        return count_records_fast(self.data, self.quoted)
+
+    def __repr__(self) -> str:
+        return f"Chunk({len(self.data)} bytes from line {self.first_line})"
 
 
 def record_ends(data: bytes | bytearray | memoryview, quoted: bool) -> np.ndarray:
@@ -70,7 +81,6 @@ class RecordSplitter:
         self.target = max(1, target)
         self.quoted = quoted
         self.next_line = first_line
-        self.records = 0
         self.chunks = 0
         self._buffer = bytearray()
         self._next_try = self.target
@@ -84,70 +94,52 @@ class RecordSplitter:
 
     def finish(self) -> list[Chunk]:
         """The rest of the input as a last chunk (none when only blank lines are left)."""
-        data = bytes(self._buffer)
+        chunk = Chunk(bytes(self._buffer), self.next_line, self.quoted)
         self._buffer.clear()
-        records = count_records_fast(data, self.quoted)
-        return [self._emit(data, records)] if records else []
+        return [self._emit(chunk)] if chunk.records else []
 
     def _cut(self) -> list[Chunk]:
         """Cut as many chunks of at least `target` bytes as the buffer holds whole records for."""
-        ends = None
-        if self.quoted and b'"' in self._buffer:
-            ends = record_ends(self._buffer, quoted=True)
-            cuts = self._quoted_cuts(ends)
-        else:
-            cuts = self._plain_cuts()
+        cuts, start = [], 0
+        while len(self._buffer) - start >= self.target:
+            end = self._record_end(start, start + self.target - 1)
+            if end < 0:
+                break
+            cuts.append(end + 1)
+            start = end + 1
         if not cuts and len(self._buffer) >= MAX_GROWTH * self.target and b"\n" in self._buffer:
-            cuts, ends = [self._buffer.rfind(b"\n") + 1], None
+            cuts = [self._buffer.rfind(b"\n") + 1]
         if not cuts:
             self._next_try = len(self._buffer) + self.target
             return []
-        chunks = []
-        previous = 0
+        chunks, previous = [], 0
         for cut in cuts:
             data = bytes(self._buffer[previous:cut])
-            if ends is None:
-                records = count_records_fast(data, quoted=False)
-            else:
-                inside = ends[np.searchsorted(ends, previous) : np.searchsorted(ends, cut)]
-                records = count_records(data, inside - previous)
-            chunks.append(self._emit(data, records)) if records else self._skip(data)
+            chunks.append(self._emit(Chunk(data, self.next_line, self.quoted)))
             previous = cut
         del self._buffer[:previous]
         self._next_try = self.target
         return chunks
 
-    def _plain_cuts(self) -> list[int]:
-        """Cut points when no quote can hide a newline: the first newline past each target."""
-        cuts, start = [], 0
-        while len(self._buffer) - start >= self.target:
-            end = self._buffer.find(b"\n", start + self.target - 1)
+    def _record_end(self, start: int, at: int) -> int:
+        """The first newline at or after `at` with an even count of quotes since `start`, or -1."""
+        buffer = self._buffer
+        end = buffer.find(b"\n", at)
+        if not self.quoted or end < 0:
+            return end
+        quotes, counted = buffer.count(b'"', start, end), end
+        while quotes % 2:
+            end = buffer.find(b"\n", end + 1)
             if end < 0:
-                break
-            cuts.append(end + 1)
-            start = end + 1
-        return cuts
+                return -1
+            quotes += buffer.count(b'"', counted, end)
+            counted = end
+        return end
 
-    def _quoted_cuts(self, ends: np.ndarray) -> list[int]:
-        """Cut points at the first record end past each target."""
-        cuts, start = [], 0
-        while len(self._buffer) - start >= self.target:
-            at = int(np.searchsorted(ends, start + self.target - 1))
-            if at == len(ends):
-                break
-            cuts.append(int(ends[at]) + 1)
-            start = cuts[-1]
-        return cuts
-
-    def _emit(self, data: bytes, records: int) -> Chunk:
-        chunk = Chunk(data, self.next_line, records)
-        self.next_line += data.count(b"\n")
-        self.records += records
+    def _emit(self, chunk: Chunk) -> Chunk:
+        self.next_line += chunk.data.count(b"\n")
         self.chunks += 1
         return chunk
-
-    def _skip(self, data: bytes) -> None:
-        self.next_line += data.count(b"\n")
 
 
 def split_first_record(data: bytes, quoted: bool) -> tuple[bytes, bytes] | None:

@@ -36,6 +36,8 @@ def test_rescored_chunks_change_nothing_and_the_job_ends_once(isolated_stack: St
     )
     for chunk in ingest.feed(demo_rows("iris", 60).to_csv(index=False).encode()):
         ingest.put(chunk)
+    for chunk in ingest.finish():
+        ingest.put(chunk)
     ingest.close()
     assert len(queued) == record.chunks_total and len(queued) > 3
 
