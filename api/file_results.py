@@ -31,7 +31,7 @@ def scored_parts(storage: Storage, record: JobRecord) -> Iterator[pa.Table]:
         if not storage.exists(key):
             continue
         with storage.open_read(key) as handle:
-            table = pq.read_table(handle)
+            table = pa.ipc.open_file(handle).read_all()
         if table.num_rows:
             yield table
 
@@ -71,7 +71,7 @@ def _csv(storage: Storage, record: JobRecord) -> Iterator[bytes]:
             continue
         if not header:
             with storage.open_read(layout.part_key(record.id, index)) as handle:
-                schema = pq.read_schema(handle)
+                schema = pa.ipc.open_file(handle).schema
             sink = io.BytesIO()
             pacsv.write_csv(schema.empty_table(), sink)
             yield sink.getvalue()

@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from inferq.files import layout
 from inferq.jobs.chunks import ChunkLedger
@@ -74,9 +73,12 @@ def write_chunk_outputs(
     table = pa.Table.from_pandas(scored, preserve_index=False)
     with ctx.storage.open_atomic(layout.csv_part_key(record.id, index)) as handle:
         pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
-    # The Parquet part is written last: its presence says the chunk's outputs are complete.
-    with ctx.storage.open_atomic(layout.part_key(record.id, index)) as handle:
-        pq.write_table(table, handle)
+    # The Arrow part is written last: its presence says the chunk's outputs are complete.
+    with (
+        ctx.storage.open_atomic(layout.part_key(record.id, index)) as handle,
+        pa.ipc.new_file(handle, table.schema) as writer,
+    ):
+        writer.write_table(table)
     if rows.errors:
         ctx.storage.write_bytes(layout.errors_key(record.id, index), orjson.dumps(rows.errors))
     counts = len(scored), rows.failed

@@ -2,8 +2,8 @@
 
 Scoring starts while the stream is still arriving: each chunk is queued as soon as it is stored.
 The job record is created with the first chunk, after the columns passed the model's checks, so a
-refused upload leaves no job behind. The last chunk is queued only after the ledger knows how many
-chunks there are, so the worker that finishes the last chunk is the one that ends the job.
+refused upload leaves no job behind. When the stream ends the ledger learns how many chunks there
+are; the worker that then completes the set ends the job.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class StreamIngest:
         self.created = created
         self._head = bytearray()
         self._splitter: RecordSplitter | None = None
-        self._held: tuple[int, Chunk] | None = None
+        self._last: tuple[int, Chunk] | None = None
         self._stored = 0
         self._records = 0
 
@@ -80,17 +80,14 @@ class StreamIngest:
         return self._start(*split)
 
     def put(self, chunk: Chunk) -> None:
-        """Count, store and queue a chunk (blocking: run it off the event loop).
-
-        The chunk before it is queued now; the newest waits for `close`.
-        """
+        """Count, store and queue a chunk (blocking: run it off the event loop)."""
         if not self.created:
             self._create()
         index, self._stored = self._stored, self._stored + 1
         self._records += chunk.records
         self.storage.write_bytes(layout.chunk_key(self.record.id, index), chunk.data)
-        self._release()
-        self._held = (index, chunk)
+        self.enqueue(self.record, index, {"first_line": chunk.first_line})
+        self._last = (index, chunk)
 
     def finish(self) -> list[Chunk]:
         """The stream ended: the last chunks to `put` (the columns are checked if not yet)."""
@@ -105,12 +102,16 @@ class StreamIngest:
         return chunks + self._splitter.finish()
 
     def close(self) -> None:
-        """After the last `put`: record the totals, then queue the last chunk."""
+        """After the last `put`: record the totals (and end the job if it is already scored)."""
         if not self.created:
             raise InputProblem("No rows to score", [{"loc": ["body"], "msg": "no data rows"}])
         self.record.chunks_total, self.record.rows_total = self._stored, self._records
-        self.ledger.seal(self.record.id, self._stored, self._records)
-        self._release()
+        complete = self.ledger.seal(self.record.id, self._stored, self._records)
+        if complete and self._last is not None:
+            # Every chunk was scored before the totals were known, so no worker saw the job
+            # complete: the last chunk's task again (a no-op for a scored chunk) ends the job.
+            index, chunk = self._last
+            self.enqueue(self.record, index, {"first_line": chunk.first_line})
 
     def abort(self, code: str, message: str) -> None:
         """The upload broke off: end the job (if created) as failed and remove its files."""
@@ -135,12 +136,6 @@ class StreamIngest:
         self.record.result_location = layout.parts_prefix(self.record.id)
         self.store.create(self.record)
         self.created = True
-
-    def _release(self) -> None:
-        if self._held is not None:
-            index, chunk = self._held
-            self.enqueue(self.record, index, {"first_line": chunk.first_line})
-            self._held = None
 
 
 def check_first_record(first: bytes, fmt: str, schema: ModelSchema, record: JobRecord) -> None:

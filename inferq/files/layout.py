@@ -24,8 +24,8 @@ def chunk_key(job_id: str, index: int) -> str:
 
 
 def part_key(job_id: str, index: int) -> str:
-    """The scored rows of one chunk (Parquet), in input order within the chunk."""
-    return f"jobs/{job_id}/parts/part-{index:06d}.parquet"
+    """The scored rows of one chunk (Arrow IPC file), in input order within the chunk."""
+    return f"jobs/{job_id}/parts/part-{index:06d}.arrow"
 
 
 def csv_part_key(job_id: str, index: int) -> str:

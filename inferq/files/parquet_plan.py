@@ -45,7 +45,7 @@ def plan_parquet(
 def queue_parquet(
     record: JobRecord, specs: list[dict[str, Any]], rows: int, ledger: ChunkLedger, enqueue: Any
 ) -> None:
-    """Record the totals, then queue every chunk."""
+    """Record the totals, then queue every chunk (none can be scored before the totals)."""
     ledger.seal(record.id, len(specs), rows)
     for index, spec in enumerate(specs):
         enqueue(record, index, spec)

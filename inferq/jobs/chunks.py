@@ -36,6 +36,7 @@ local done = redis.call('HGET', KEYS[1], 'rows_done') or '0'
 local failed = redis.call('HGET', KEYS[1], 'rows_failed') or '0'
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
   'rows_done', done, 'rows_failed', failed, 'rows_total', ARGV[2])
+if redis.call('SCARD', KEYS[3]) == tonumber(ARGV[1]) then return 2 end
 return 1
 """
 
@@ -59,13 +60,12 @@ class ChunkLedger:
         self._seal = client.register_script(_SEAL)
 
     def seal(self, job_id: str, chunks_total: int, rows_total: int) -> bool:
-        """Record that the input is fully cut: how many chunks and rows there are."""
-        return bool(
-            self._seal(
-                keys=[keys.job(job_id), keys.job_events(job_id)],
-                args=[chunks_total, rows_total, EVENTS_MAXLEN],
-            )
+        """Record how many chunks and rows the input holds; True when all are scored already."""
+        reply = self._seal(
+            keys=[keys.job(job_id), keys.job_events(job_id), keys.job_chunks_done(job_id)],
+            args=[chunks_total, rows_total, EVENTS_MAXLEN],
         )
+        return reply == 2
 
     def finish_chunk(
         self, job_id: str, index: int, rows_done: int, rows_failed: int
