@@ -10,7 +10,6 @@ import logging
 import os
 from typing import Any
 
-import pyarrow as pa
 from celery.signals import worker_init, worker_process_init
 from threadpoolctl import threadpool_limits
 
@@ -28,8 +27,7 @@ def remember_concurrency(sender: Any = None, **_: Any) -> None:
 
 @worker_process_init.connect
 def limit_native_threads(**_: Any) -> None:
-    """Give each process its share of the cores for OpenMP, BLAS and Arrow."""
+    """Give each process its share of the cores for OpenMP and BLAS."""
     threads = get_settings().worker_threads or max(1, (os.cpu_count() or 1) // _processes["count"])
     threadpool_limits(threads)
-    pa.set_cpu_count(threads)
     log.info("native thread pools limited to %d per process", threads)
