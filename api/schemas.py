@@ -61,6 +61,15 @@ class JobCreate(JobOptions):
     )
     dataframe_records: list[Any] | None = None
     instances: list[Any] | None = None
+    input_uri: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A file the workers read instead of rows: a path under an allowed root, "
+        "or a URL of a configured fsspec scheme (e.g. s3://bucket/key.csv).",
+    )
+    input_format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        default=None, description="Format of `input_uri`; default: from its suffix."
+    )
 
 
 class ModelRef(BaseModel):

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = None
     """Worker processes per `make run` worker; unset: one per core."""
 
+    worker_threads: int | None = None
+    """OpenMP/BLAS threads per worker process; unset: the cores shared among the processes."""
+
     max_body_bytes: int = 10 * 1024 * 1024
     """Largest JSON job body accepted; a larger one is answered 413."""
 
@@ -172,12 +175,40 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 200
     """Requests a tenant may send at once before `rate_limit_per_second` paces it."""
 
+    max_file_bytes: int = 50 * 1024**3
+    """Largest file a job may upload (CSV, Parquet, JSON Lines); a larger one is answered 413."""
+
+    file_chunk_bytes: int = 16 * 1024 * 1024
+    """Bytes of a CSV or JSON Lines file per chunk task (cut on line ends)."""
+
+    parquet_chunk_rows: int = 250_000
+    """Rows of a Parquet file per chunk task (whole row groups, at least one)."""
+
+    file_max_error_rate: float = 0.01
+    """Default share of a file job's rows that may fail before the job fails (1%)."""
+
+    input_roots: str = ""
+    """Local folders `input_uri` may read from, comma-separated; empty: no local paths."""
+
+    input_uri_schemes: str = ""
+    """Remote fsspec schemes `input_uri` may use, comma-separated (e.g. `s3,gs`); empty: none."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""
         if self.storage_url:
             return self.storage_url
         return (self.var_dir.resolve() / "data").as_uri()
+
+    @property
+    def input_root_paths(self) -> list[Path]:
+        """The allowed local input folders, resolved."""
+        return [Path(p.strip()).resolve() for p in self.input_roots.split(",") if p.strip()]
+
+    @property
+    def input_schemes(self) -> set[str]:
+        """The allowed remote input schemes, lower case."""
+        return {s.strip().lower() for s in self.input_uri_schemes.split(",") if s.strip()}
 
     @property
     def retry_after_seconds(self) -> int:

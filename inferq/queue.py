@@ -12,8 +12,12 @@ from inferq.jobs.record import JobRecord
 
 JOBS_QUEUE = "inferq.jobs"
 WEBHOOKS_QUEUE = "inferq.webhooks"
-QUEUES = (JOBS_QUEUE, WEBHOOKS_QUEUE)
+BULK_QUEUE = "inferq.bulk"
+"""Chunks of file jobs, on their own queue so that small interactive jobs are not starved."""
+QUEUES = (JOBS_QUEUE, BULK_QUEUE, WEBHOOKS_QUEUE)
 SCORE_JOB_TASK = "inferq.score_job"
+SCORE_CHUNK_TASK = "inferq.score_chunk"
+SPLIT_INPUT_TASK = "inferq.split_input"
 DELIVER_WEBHOOK_TASK = "inferq.deliver_webhook"
 #: Celery priorities on Redis: 0 is served first (kombu sorts lower numbers ahead).
 PRIORITIES = {"high": 0, "normal": 3, "low": 6}
@@ -70,5 +74,25 @@ def enqueue_job(record: JobRecord) -> None:
         SCORE_JOB_TASK,
         args=[record.id],
         queue=JOBS_QUEUE,
+        priority=PRIORITIES.get(record.priority, PRIORITIES["normal"]),
+    )
+
+
+def enqueue_chunk(record: JobRecord, index: int, spec: dict[str, Any]) -> None:
+    """Hand one chunk of a file job to the workers: job id, chunk index and where it lies."""
+    producer_app().send_task(
+        SCORE_CHUNK_TASK,
+        args=[record.id, index, spec],
+        queue=BULK_QUEUE,
+        priority=PRIORITIES.get(record.priority, PRIORITIES["normal"]),
+    )
+
+
+def enqueue_split(record: JobRecord) -> None:
+    """Ask a worker to cut a file job's `input_uri` into chunks and queue them."""
+    producer_app().send_task(
+        SPLIT_INPUT_TASK,
+        args=[record.id],
+        queue=BULK_QUEUE,
         priority=PRIORITIES.get(record.priority, PRIORITIES["normal"]),
     )

@@ -15,13 +15,13 @@ from fastapi.responses import Response, StreamingResponse
 
 from api.deps import JobsRead, JobsWrite, LimitsDep, RegistryDep, SettingsDep, StorageDep, StoreDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.idempotency import body_digest, create_once
+from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
+from api.intake import take_in_job
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
-from api.submission import parse_job_body, submit_json_job
 from api.views import job_public
+from inferq.files import layout
 from inferq.ids import JOB_ID_PATTERN
-from inferq.jobs.janitor import job_files_prefix
 from inferq.jobs.keys import job_events
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 
@@ -35,10 +35,23 @@ _TABLE_CONTENT = {
     "description": "The rows in the asked format",
     "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
 }
+_FILE = {"schema": {"type": "string", "format": "binary"}}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}},
+            "text/csv": _FILE,
+            "application/vnd.apache.parquet": _FILE,
+            "application/x-ndjson": _FILE,
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
     }
 }
 
@@ -63,23 +76,14 @@ async def create_job(
     include: IncludeQuery = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JobPublic:
-    """Accept rows for a model; answers 202 with the queued job and its `Location`.
+    """Accept rows or a file for a model; answers 202 with the queued job and its `Location`.
 
     With `?wait=` the answer waits for the job to end (200 with the ended job) for at most that
     many seconds; with `?include=results` an ended small job carries its scored rows too.
     """
-    body = await read_limited_body(request, settings.max_body_bytes)
-    job = parse_job_body(body)
-
-    def submit() -> JobRecord:
-        return submit_json_job(job, principal, settings, store, registry, limits)
-
-    if idempotency_key is None:
-        record, created = await run_in_threadpool(submit), True
-    else:
-        record, created = await run_in_threadpool(
-            create_once, store, principal.tenant, idempotency_key, body_digest(body), submit
-        )
+    record, created = await take_in_job(
+        request, principal, settings, store, registry, limits, idempotency_key
+    )
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
         record = await wait_for_end(request, store, record.id, principal.tenant, wait)
@@ -143,6 +147,7 @@ async def get_results(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -152,10 +157,19 @@ async def get_results(
         raise Problem(410, f"job {job_id} has expired; its results were deleted")
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
         raise Problem(409, f"job {job_id} is {record.status.value}; results come when it ends")
+    chosen = negotiate(fmt, accept)
+    if record.input_kind == "file":
+        storage = registry.storage
+        if not await run_in_threadpool(has_scored_rows, storage, record):
+            raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
+        return StreamingResponse(
+            stream_results(storage, record, chosen),
+            media_type=MEDIA_TYPES[chosen],
+            headers=_download(job_id, chosen),
+        )
     raw = await run_in_threadpool(store.read_inline_result, job_id)
     if raw is None:
         raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
-    chosen = negotiate(fmt, accept)
     body = await run_in_threadpool(render_table, raw, chosen)
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
 
@@ -185,7 +199,7 @@ async def delete_job(
     def remove() -> None:
         store.request_cancel(job_id)
         store.delete(job_id, principal.tenant)
-        storage.delete_prefix(job_files_prefix(job_id))
+        storage.delete_prefix(layout.job_prefix(job_id))
 
     await run_in_threadpool(remove)
     return Response(status_code=204)
@@ -200,13 +214,19 @@ async def get_errors(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Rows that could not be scored, each naming its row (or CSV line), column and reason."""
-    await load_job(store, job_id, principal.tenant)
-    errors = await run_in_threadpool(store.read_errors, job_id)
+    record = await load_job(store, job_id, principal.tenant)
     chosen = negotiate(fmt, accept)
+    if record.input_kind == "file" and chosen != "parquet":
+        body = stream_errors(registry.storage, record, chosen)
+        return StreamingResponse(body, media_type=MEDIA_TYPES[chosen])
+    errors = await run_in_threadpool(store.read_errors, job_id)
+    if record.input_kind == "file":
+        errors = await run_in_threadpool(all_errors, registry.storage, record)
     body = render_errors(errors, chosen)
     return Response(body, media_type=MEDIA_TYPES[chosen])
 
@@ -285,20 +305,6 @@ async def wait_for_end(
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
     finally:
         watcher.unregister(job_id, event)
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, f"body of {declared} bytes is over the limit of {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _download(job_id: str, fmt: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ import logging
 import time
 
 from inferq.config import Settings
+from inferq.files import layout
 from inferq.jobs import keys
 from inferq.jobs.record import JobStatus
 from inferq.jobs.store import JobStore
@@ -14,11 +15,6 @@ from inferq.timefmt import now_rfc3339
 
 log = logging.getLogger(__name__)
 _UNENDED = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING]
-
-
-def job_files_prefix(job_id: str) -> str:
-    """Every file of a job lives under this storage prefix."""
-    return f"jobs/{job_id}"
 
 
 class Janitor:
@@ -61,4 +57,4 @@ class Janitor:
         self.store.redis.delete(
             keys.job_input(job_id), keys.job_result(job_id), keys.job_errors(job_id)
         )
-        self.storage.delete_prefix(job_files_prefix(job_id))
+        self.storage.delete_prefix(layout.job_prefix(job_id))

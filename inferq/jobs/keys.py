@@ -51,6 +51,16 @@ def webhook_secrets(tenant: str) -> str:
     return f"{PREFIX}:tenant:{tenant}:webhook_secrets"
 
 
+def job_chunk_attempts(job_id: str) -> str:
+    """Hash of how often each chunk of a file job was started (a crash loop is cut short)."""
+    return f"{PREFIX}:job:{job_id}:chunk_attempts"
+
+
+def job_chunks_done(job_id: str) -> str:
+    """Set of the chunk indexes of a file job already scored (each counted once)."""
+    return f"{PREFIX}:job:{job_id}:chunks_done"
+
+
 def tenant_jobs(tenant: str) -> str:
     """Sorted set of a tenant's job ids scored by creation time in milliseconds."""
     return f"{PREFIX}:jobs:{tenant}"
@@ -66,6 +76,8 @@ def all_job_keys(job_id: str) -> list[str]:
         job_events(job_id),
         job_webhook(job_id),
         job_webhook_attempts(job_id),
+        job_chunks_done(job_id),
+        job_chunk_attempts(job_id),
     ]
 
 

@@ -46,6 +46,10 @@ class JobRecord:
     """Storage key or URL of the input file, for file jobs."""
     result_location: str | None = None
     """Storage key of the scored file, for file jobs."""
+    input_format: str | None = None
+    """``csv``, ``parquet`` or ``jsonl`` for file jobs."""
+    chunks_total: int | None = None
+    """How many chunks a file job was cut into; None while its input is still being cut."""
     outputs: list[str] = field(default_factory=lambda: ["prediction"])
     passthrough: list[str] = field(default_factory=list)
     priority: str = "normal"
@@ -104,7 +108,7 @@ class JobRecord:
                 values[name] = int(text)
             elif name in _FLOAT_FIELDS:
                 values[name] = float(text)
-            elif name == "rows_total":
+            elif name in ("rows_total", "chunks_total"):
                 values[name] = int(text)
             elif name == "status":
                 values[name] = JobStatus(text)

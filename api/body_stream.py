@@ -1,0 +1,33 @@
+"""Reading a request body piece by piece under a size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import Request
+
+from api.errors import Problem
+
+
+def check_declared_size(request: Request, limit: int) -> None:
+    """413 at once when Content-Length already says the body is over `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"body of {declared} bytes is over the limit of {limit} bytes")
+
+
+async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive; 413 as soon as they pass `limit` bytes."""
+    check_declared_size(request, limit)
+    size = 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise Problem(413, f"body is over the limit of {limit} bytes")
+        if piece:
+            yield piece
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The whole request body (for JSON jobs), refusing with 413 as soon as it passes `limit`."""
+    return b"".join([piece async for piece in limited_stream(request, limit)])

@@ -1,0 +1,199 @@
+"""Turning an uploaded file (CSV, Parquet, JSON Lines) into a stored job whose chunks are queued.
+
+CSV and JSON Lines are cut into chunks while the body streams in, each chunk queued at once, so
+workers score the start of a file while its end is still on the wire. Parquet keeps its index at
+the end of the file, so it is stored whole first and then cut into runs of row groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from api.deps import Principal
+from api.errors import Problem
+from api.schemas import JobOptions
+from api.submission import job_clock
+from inferq.config import Settings
+from inferq.files import layout
+from inferq.files.formats import FileFormat
+from inferq.files.ingest import StreamIngest
+from inferq.files.parquet_plan import plan_parquet, queue_parquet
+from inferq.files.splitter import Chunk
+from inferq.ids import new_job_id
+from inferq.jobs.chunks import ChunkLedger
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import JobStore
+from inferq.limits import TenantLimits
+from inferq.queue import enqueue_chunk
+from inferq.timefmt import now_rfc3339
+from inferq.webhooks.registration import check_webhook_registration
+from inferq.webhooks.secrets import WebhookSecrets
+from models.registry import ModelRegistry, ModelVersion
+
+WRITE_BYTES = 4 * 1024 * 1024
+PENDING_CHUNKS = 2
+
+
+def new_file_record(
+    options: JobOptions,
+    model: ModelVersion,
+    principal: Principal,
+    settings: Settings,
+    fmt: FileFormat,
+) -> JobRecord:
+    """A queued file job's record (not stored yet)."""
+    rate = options.max_error_rate
+    return JobRecord(
+        id=new_job_id(),
+        tenant=principal.tenant,
+        model_name=model.name,
+        model_version=model.version,
+        created_at=now_rfc3339(),
+        input_kind="file",
+        input_format=fmt,
+        outputs=list(dict.fromkeys(options.outputs)),
+        passthrough=options.passthrough,
+        priority=options.priority,
+        max_error_rate=rate if rate is not None else settings.file_max_error_rate,
+        metadata=options.metadata,
+        webhook=options.webhook.model_dump() if options.webhook else None,
+        **job_clock(settings, options.deadline_seconds),
+    )
+
+
+def admit_file_job(
+    record: JobRecord, settings: Settings, store: JobStore, limits: TenantLimits
+) -> None:
+    """Check the job's webhook and count it against its tenant's jobs in flight."""
+    check_webhook_registration(record.webhook, record.tenant, settings, WebhookSecrets(store.redis))
+    limits.admit_job(record.tenant, record.id)
+
+
+async def submit_file(
+    body: AsyncIterator[bytes],
+    fmt: FileFormat,
+    options: JobOptions,
+    principal: Principal,
+    settings: Settings,
+    store: JobStore,
+    registry: ModelRegistry,
+    limits: TenantLimits,
+) -> JobRecord:
+    """Store and queue a file job from its body's pieces."""
+    model = await run_in_threadpool(registry.resolve, options.model, principal.tenant)
+    record = new_file_record(options, model, principal, settings, fmt)
+    await run_in_threadpool(admit_file_job, record, settings, store, limits)
+    ledger = ChunkLedger(store.redis, settings.retention_seconds)
+    if fmt == "parquet":
+        await _submit_parquet(body, record, model, settings, store, registry, ledger)
+        return record
+    ingest = StreamIngest(
+        record, model.schema, registry.storage, store, ledger, settings.file_chunk_bytes
+    )
+    try:
+        await _ingest_stream(body, ingest)
+    except BaseException as exc:
+        code, message = _abort_reason(exc)
+        await run_in_threadpool(ingest.abort, code, message)
+        raise
+    return record
+
+
+async def _ingest_stream(body: AsyncIterator[bytes], ingest: StreamIngest) -> None:
+    """Feed the body to the ingest; chunks are stored by a second task while reading goes on.
+
+    At most `PENDING_CHUNKS` chunks wait to be stored, which bounds the API's memory.
+    """
+    pending: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=PENDING_CHUNKS)
+
+    async def store_chunks() -> None:
+        while (chunk := await pending.get()) is not None:
+            await run_in_threadpool(ingest.put, chunk)
+
+    storing = asyncio.create_task(store_chunks())
+    try:
+        async for piece in body:
+            for chunk in ingest.feed(piece):
+                await _hand_over(pending, chunk, storing)
+        for chunk in await run_in_threadpool(ingest.finish):
+            await _hand_over(pending, chunk, storing)
+        await _hand_over(pending, None, storing)
+        await storing
+    finally:
+        if not storing.done():
+            storing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await storing
+    await run_in_threadpool(ingest.close)
+
+
+async def _hand_over(
+    pending: asyncio.Queue[Chunk | None], chunk: Chunk | None, storing: asyncio.Task[None]
+) -> None:
+    """Queue a chunk for storing, unless storing has already failed (then raise its error)."""
+    put = asyncio.ensure_future(pending.put(chunk))
+    await asyncio.wait([put, storing], return_when=asyncio.FIRST_COMPLETED)
+    if storing.done() and not put.done():
+        put.cancel()
+    if storing.done() and storing.exception() is not None:
+        raise storing.exception()  # type: ignore[misc]
+
+
+async def _submit_parquet(
+    body: AsyncIterator[bytes],
+    record: JobRecord,
+    model: ModelVersion,
+    settings: Settings,
+    store: JobStore,
+    registry: ModelRegistry,
+    ledger: ChunkLedger,
+) -> None:
+    storage = registry.storage
+    key = layout.input_key(record.id, "parquet")
+    try:
+        await _store_body(body, storage, key)
+        specs, rows = await run_in_threadpool(
+            plan_parquet,
+            storage.url(key),
+            model.schema,
+            record.passthrough,
+            settings.parquet_chunk_rows,
+        )
+    except BaseException:
+        await run_in_threadpool(storage.delete_prefix, layout.job_prefix(record.id))
+        raise
+    record.input_location = storage.url(key)
+    record.result_location = layout.parts_prefix(record.id)
+    await run_in_threadpool(store.create, record)
+    await run_in_threadpool(queue_parquet, record, specs, rows, ledger, enqueue_chunk)
+
+
+async def _store_body(body: AsyncIterator[bytes], storage: object, key: str) -> None:
+    """Write the body to `key` atomically, a few MiB at a time, never holding it whole."""
+    writer = storage.open_atomic(key)  # type: ignore[attr-defined]
+    handle = await run_in_threadpool(writer.__enter__)
+    buffer = bytearray()
+    try:
+        async for piece in body:
+            buffer += piece
+            if len(buffer) >= WRITE_BYTES:
+                await run_in_threadpool(handle.write, bytes(buffer))
+                buffer.clear()
+        await run_in_threadpool(handle.write, bytes(buffer))
+    except BaseException as exc:
+        await run_in_threadpool(writer.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await run_in_threadpool(writer.__exit__, None, None, None)
+
+
+def _abort_reason(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, Problem) and exc.status == 413:
+        return "upload_too_large", exc.detail
+    if isinstance(exc, ClientDisconnect):
+        return "upload_incomplete", "the client went away before the upload ended"
+    return "upload_failed", f"the upload was not taken in: {type(exc).__name__}"

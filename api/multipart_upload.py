@@ -1,0 +1,69 @@
+"""Browser-form uploads: `multipart/form-data` with a `file` part and option fields."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
+
+from api.body_stream import limited_stream
+from api.deps import Principal
+from api.file_options import options_from_fields
+from api.file_submission import submit_file
+from inferq.config import Settings
+from inferq.files.formats import FileFormat, format_of_media, format_of_name
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import JobStore
+from inferq.limits import TenantLimits
+from inferq.problems import InputProblem
+from models.registry import ModelRegistry
+
+READ_BYTES = 1024 * 1024
+_NAMED: dict[str, FileFormat] = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}
+
+
+async def submit_multipart(
+    request: Request,
+    principal: Principal,
+    settings: Settings,
+    store: JobStore,
+    registry: ModelRegistry,
+    limits: TenantLimits,
+) -> JobRecord:
+    """The form's file (spooled to disk past 1 MiB by the parser) scored like a raw upload."""
+    body = limited_stream(request, settings.max_file_bytes)
+    form = await MultiPartParser(request.headers, body, max_files=1, max_fields=50).parse()
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise _problem(["form", "file"], "a form upload needs a `file` part")
+        fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+        fmt = _format(upload, str(form.get("format") or ""))
+        options = options_from_fields(fields, "form")
+        return await submit_file(
+            _pieces(upload), fmt, options, principal, settings, store, registry, limits
+        )
+    finally:
+        await form.close()
+
+
+def _format(upload: UploadFile, named: str) -> FileFormat:
+    fmt = (
+        _NAMED.get(named)
+        or format_of_media(upload.content_type)
+        or format_of_name(upload.filename or "")
+    )
+    if fmt is None:
+        raise _problem(["form", "file"], "say the format (csv, parquet, jsonl) by type or name")
+    return fmt
+
+
+async def _pieces(upload: UploadFile) -> AsyncIterator[bytes]:
+    while data := await upload.read(READ_BYTES):
+        yield data
+
+
+def _problem(loc: list[str], msg: str) -> InputProblem:
+    return InputProblem("Invalid upload", [{"loc": loc, "msg": msg}])

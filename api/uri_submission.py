@@ -1,0 +1,79 @@
+"""Jobs over a file the workers read themselves: `{"model": ..., "input_uri": ...}`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from api.deps import Principal
+from api.file_submission import admit_file_job, new_file_record
+from api.schemas import JobCreate
+from inferq.config import Settings
+from inferq.files import layout
+from inferq.files.formats import format_of_name
+from inferq.files.ingest import MAX_HEADER_BYTES, check_first_record, read_first_record
+from inferq.files.parquet_plan import plan_parquet, queue_parquet
+from inferq.jobs.chunks import ChunkLedger
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import JobStore
+from inferq.json_rows import ROW_FORMATS
+from inferq.limits import TenantLimits
+from inferq.problems import InputProblem
+from inferq.queue import enqueue_chunk, enqueue_split
+from inferq.storage import open_url
+from models.registry import ModelRegistry
+
+
+def submit_uri_job(
+    job: JobCreate,
+    principal: Principal,
+    settings: Settings,
+    store: JobStore,
+    registry: ModelRegistry,
+    limits: TenantLimits,
+) -> JobRecord:
+    """Check the URI and the file's columns, store the job and queue its cutting or chunks."""
+    if any(getattr(job, fmt) is not None for fmt in ROW_FORMATS):
+        raise _problem(["body"], "give either rows or input_uri, not both")
+    uri = allowed_uri(job.input_uri or "", settings)
+    fmt = job.input_format or format_of_name(uri)
+    if fmt is None:
+        raise _problem(["body", "input_format"], "say the format: csv, parquet or jsonl")
+    model = registry.resolve(job.model, tenant=principal.tenant)
+    record = new_file_record(job, model, principal, settings, fmt)
+    admit_file_job(record, settings, store, limits)
+    record.input_location = uri
+    record.result_location = layout.parts_prefix(record.id)
+    ledger = ChunkLedger(store.redis, settings.retention_seconds)
+    if fmt == "parquet":
+        specs, rows = plan_parquet(uri, model.schema, job.passthrough, settings.parquet_chunk_rows)
+        store.create(record)
+        queue_parquet(record, specs, rows, ledger, enqueue_chunk)
+        return record
+    try:
+        with open_url(uri) as handle:
+            opening = handle.read(MAX_HEADER_BYTES)
+    except OSError as exc:
+        raise _problem(["body", "input_uri"], f"cannot read it: {exc}") from exc
+    check_first_record(read_first_record(opening, fmt == "csv"), fmt, model.schema, record)
+    store.create(record)
+    enqueue_split(record)
+    return record
+
+
+def allowed_uri(uri: str, settings: Settings) -> str:
+    """The URI as workers will open it; 422 unless under an allowed root or of an allowed scheme."""
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme in ("", "file"):
+        path = Path(urlsplit(uri).path if scheme else uri).resolve()
+        for root in settings.input_root_paths:
+            if path.is_relative_to(root):
+                return path.as_uri()
+        raise _problem(["body", "input_uri"], "local paths must lie inside an allowed input root")
+    if scheme not in settings.input_schemes:
+        raise _problem(["body", "input_uri"], f"the {scheme!r} scheme is not enabled")
+    return uri
+
+
+def _problem(loc: list[str], msg: str) -> InputProblem:
+    return InputProblem("Invalid input_uri job", [{"loc": loc, "msg": msg}])

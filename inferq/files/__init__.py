@@ -1,0 +1,1 @@
+"""File jobs' shared core: formats, storage layout, cutting inputs into chunks, ingesting."""

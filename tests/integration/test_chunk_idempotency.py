@@ -1,0 +1,83 @@
+"""A chunk scored twice (a worker lost mid-chunk) writes the same part and is counted once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.deps import Principal
+from api.file_options import options_from_fields
+from api.file_submission import new_file_record
+from inferq.files import layout
+from inferq.files.ingest import StreamIngest
+from inferq.jobs.chunks import ChunkLedger
+from tests.helpers import demo_rows
+from tests.stack import Stack
+from workers.context import WorkerContext
+from workers.file_jobs import run_chunk, write_chunk_outputs
+
+
+def _ingest(stack: Stack, rows: int, on_queue: Any = None) -> tuple[Any, Any, list]:
+    """Cut a CSV of iris rows into small chunks as the API does; the queue is a list here."""
+    settings = stack.settings.model_copy(update={"file_chunk_bytes": 256})
+    ctx = WorkerContext.build(settings)
+    queued: list[tuple[int, dict[str, Any]]] = []
+    options = options_from_fields([("model", "iris")], "query")
+    model = ctx.registry.resolve("iris")
+    record = new_file_record(options, model, Principal("default", frozenset()), settings, "csv")
+    ledger = ChunkLedger(ctx.store.redis, settings.retention_seconds)
+
+    def enqueue(rec: Any, index: int, spec: dict[str, Any]) -> None:
+        queued.append((index, spec))
+        if on_queue:
+            on_queue(ctx, rec, index, spec)
+
+    ingest = StreamIngest(
+        record, model.schema, ctx.storage, ctx.store, ledger, 256, enqueue=enqueue
+    )
+    for chunk in ingest.feed(demo_rows("iris", rows).to_csv(index=False).encode()):
+        ingest.put(chunk)
+    for chunk in ingest.finish():
+        ingest.put(chunk)
+    ingest.close()
+    return ctx, record, queued
+
+
+def test_rescored_chunks_change_nothing_and_the_job_ends_once(isolated_stack: Stack) -> None:
+    """Every chunk run twice: identical parts, rows counted once, the job succeeds once."""
+    ctx, record, queued = _ingest(isolated_stack, 60)
+    assert len(queued) == record.chunks_total and len(queued) > 3
+
+    for index, spec in queued[:-1]:
+        # A worker that wrote the part and was lost before the ledger heard of it.
+        write_chunk_outputs(ctx.store.claim(record.id), index, spec, ctx)
+        first = ctx.storage.read_bytes(layout.part_key(record.id, index))
+        run_chunk(record.id, index, spec, ctx)
+        run_chunk(record.id, index, spec, ctx)
+        assert ctx.storage.read_bytes(layout.part_key(record.id, index)) == first
+    assert ctx.store.get(record.id).status == "running"
+    for index, spec in queued[-1:] * 2:
+        run_chunk(record.id, index, spec, ctx)
+
+    ended = ctx.store.get(record.id)
+    assert ended.status == "succeeded"
+    assert (ended.rows_total, ended.rows_done, ended.rows_failed) == (60, 60, 0)
+    statuses = [e for _, e in ctx.store.events_since(record.id, "0", None) if "status" in e]
+    assert [e["status"] for e in statuses] == ["queued", "running", "succeeded"]
+
+
+def test_a_job_scored_before_its_upload_ended_still_ends(isolated_stack: Stack) -> None:
+    """Chunks scored as soon as queued, before the totals are known: closing ends the job."""
+    first_runs: set[int] = set()
+
+    def score_at_once(ctx: Any, rec: Any, index: int, spec: dict[str, Any]) -> None:
+        if index not in first_runs:
+            first_runs.add(index)
+            run_chunk(rec.id, index, spec, ctx)
+
+    ctx, record, queued = _ingest(isolated_stack, 40, on_queue=score_at_once)
+    assert ctx.store.get(record.id).status == "running"
+    assert len(queued) == record.chunks_total + 1
+    index, spec = queued[-1]
+    run_chunk(record.id, index, spec, ctx)
+    ended = ctx.store.get(record.id)
+    assert (ended.status, ended.rows_done) == ("succeeded", 40)
