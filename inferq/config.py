@@ -166,13 +166,13 @@ class Settings(BaseSettings):
     max_rows_per_job: int = 100_000_000
     """Most rows one job of a tenant may hold; a larger job is answered 413."""
 
-    max_jobs_in_flight: int = 100
+    max_jobs_in_flight: int = 10_000
     """Unfinished jobs (queued, running, cancelling) a tenant may have at once; more is 429."""
 
-    rate_limit_per_second: float = 50.0
+    rate_limit_per_second: float = 2_000.0
     """Requests per second each tenant may sustain on /v1 routes; over it is 429 + Retry-After."""
 
-    rate_limit_burst: int = 200
+    rate_limit_burst: int = 4_000
     """Requests a tenant may send at once before `rate_limit_per_second` paces it."""
 
     max_file_bytes: int = 50 * 1024**3
