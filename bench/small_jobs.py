@@ -101,9 +101,8 @@ def measure_stack(
         register(stack, model)
         stack.start_worker(concurrency=args.worker_processes)
         url = stack.start_api(workers=args.api_workers)
-        run_load(
-            url, stack.admin_key, bodies(rows.iloc[:100]), concurrency=4
-        )  # warm-up: models load, pools fill
+        # Warm-up: models load, connection pools fill.
+        run_load(url, stack.admin_key, bodies(rows.iloc[:100]), concurrency=4)
         light, _ = run_load(
             url, stack.admin_key, bodies(rows.iloc[: args.light_jobs]), concurrency=1
         )
@@ -111,11 +110,14 @@ def measure_stack(
         _, seconds = run_load(
             url, stack.admin_key, loaded, args.concurrency, processes=args.client_processes
         )
-        return {
+        result = {
             "p50_ms": percentile(light, 50),
             "p99_ms": percentile(light, 99),
             "jobs_per_s": len(loaded) / seconds,
         }
+        if big_csv is not None:
+            result.update(fairness(stack, rows, big_csv))
+        return result
     finally:
         stack.stop()
 
