@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -100,9 +99,9 @@ def _storage(stack: Stack) -> object:
     return Storage(stack.settings.data_url)
 
 
-def inferq_run(api: str, path: Path, name: str, out: Path) -> tuple[float, float, dict]:
+def inferq_run(stack: Stack, path: Path, name: str, out: Path) -> tuple[float, float, dict]:
     """(seconds to succeeded, seconds to downloaded, job) from the start of the upload."""
-    with httpx.Client(base_url=api, timeout=600) as client:
+    with stack.client(timeout=600) as client:
         start = time.perf_counter()
         with path.open("rb") as handle:
             response = client.post(
@@ -142,7 +141,7 @@ def speed(rows: int, work: Path, chunk_bytes: int | None, repeat: int) -> None:
             bases, runs = [], []
             for _ in range(repeat):
                 bases.append(baseline(path, model, work / "baseline.csv"))
-                done, downloaded, job = inferq_run(stack.api_url, path, name, work / "scored.csv")
+                done, downloaded, job = inferq_run(stack, path, name, work / "scored.csv")
                 assert job["status"] == "succeeded", job
                 assert job["progress"]["rows_done"] == rows, job
                 runs.append((downloaded, done))
@@ -209,7 +208,7 @@ def memory(work: Path, chunk_bytes: int) -> None:
         stack = start_stack(work / f"stack-{rows}", models, file_chunk_bytes=str(chunk_bytes))
         try:
             done, downloaded, job = inferq_run(
-                stack.api_url, path, "logistic_regression", work / "scored.csv"
+                stack, path, "logistic_regression", work / "scored.csv"
             )
             assert job["progress"]["rows_done"] == rows, job
             peaks[rows] = stack_peaks(stack)

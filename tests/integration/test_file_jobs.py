@@ -45,8 +45,8 @@ def files_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def client(files_stack: Stack) -> Iterator[httpx.Client]:
-    """An HTTP client of the file stack's API."""
-    with httpx.Client(base_url=files_stack.api_url, timeout=60) as http:
+    """An HTTP client of the file stack's API, sending its admin key."""
+    with files_stack.client(timeout=60) as http:
         yield http
 
 
