@@ -281,7 +281,7 @@ def test_progress_events_count_rows_until_the_end(client: httpx.Client) -> None:
 def test_results_of_an_unfinished_file_job_are_409(isolated_stack: Stack) -> None:
     """With no worker to score it, a file job stays queued and its results answer 409."""
     isolated_stack.start_api()
-    with httpx.Client(base_url=isolated_stack.api_url, timeout=30) as http:
+    with isolated_stack.client(timeout=30) as http:
         rows = _rows("iris", 20)
         response = http.post(
             "/v1/jobs", params={"model": "iris"}, content=rows.to_csv(index=False), headers=CSV
