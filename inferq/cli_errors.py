@@ -8,7 +8,9 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
-from inferq.client.errors import InferqError, Unavailable
+import httpx
+
+from inferq.client.errors import InferqError, Unauthorized, Unavailable
 
 
 class ExitCode(IntEnum):
@@ -21,13 +23,17 @@ class ExitCode(IntEnum):
     USAGE = 2
     """Bad command line or unreadable input file (argparse uses 2 as well)."""
     API_ERROR = 3
-    """The API answered with an error (unknown job or model, bad input, missing scope...)."""
+    """The API answered with an error (no or bad API key, missing scope, unknown job...)."""
     UNAVAILABLE = 4
     """The API could not be reached or answered 503; trying again later may work."""
     TIMEOUT = 5
     """`--timeout` passed before the job ended; the job goes on."""
     INTERRUPTED = 130
     """Ctrl-C; a submitted job goes on unless cancelled."""
+
+
+API_KEY_HINT = "set INFERQ_API_KEY or pass --api-key (`make run` prints the admin key)"
+"""What a refused key (401) is told to do."""
 
 
 def exit_code_for(error: InferqError) -> ExitCode:
@@ -37,12 +43,16 @@ def exit_code_for(error: InferqError) -> ExitCode:
 
 def report_error(error: InferqError) -> None:
     """Print an API error and its field errors to stderr."""
-    print(f"error: {error.title}: {error.detail}" if error.detail else error.title, file=sys.stderr)
+    status = f"{error.status} " if error.status else ""
+    message = f"{error.title}: {error.detail}" if error.detail else error.title
+    print(f"error: {status}{message}", file=sys.stderr)
     for item in error.errors:
         where = ".".join(str(part) for part in item.get("loc", []))
         print(f"  {where}: {item.get('msg', '')}", file=sys.stderr)
     if error.retry_after:
         print(f"  retry after {error.retry_after:g} s", file=sys.stderr)
+    if isinstance(error, Unauthorized):
+        print(f"  {API_KEY_HINT}", file=sys.stderr)
 
 
 def api_command(func: Callable[..., int]) -> Callable[..., int]:
@@ -53,6 +63,10 @@ def api_command(func: Callable[..., int]) -> Callable[..., int]:
         try:
             return func(*args, **kwargs)
         except InferqError as error:
+            report_error(error)
+            return exit_code_for(error)
+        except httpx.TransportError as exc:  # commands that call the API with httpx directly
+            error = Unavailable(None, "API unreachable", f"{type(exc).__name__}: {exc}")
             report_error(error)
             return exit_code_for(error)
         except KeyboardInterrupt:

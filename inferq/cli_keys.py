@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 import httpx
 
 from inferq.api_keys import SCOPES
+from inferq.cli_errors import ExitCode, api_command
+from inferq.client.protocol import DEFAULT_URL, auth_headers, check, env_api_key, env_url
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_SCOPES = ["jobs:write", "jobs:read"]
-
-
-class ApiError(Exception):
-    """The API refused the call; the message carries its problem details."""
 
 
 def add_keys_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +45,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     print(f"created {created['id']} for tenant {created['tenant']} ({scopes})", file=sys.stderr)
     print("the key is shown only now; keep it somewhere safe:", file=sys.stderr)
     print(created["key"])
-    return 0
+    return ExitCode.OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -60,14 +56,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         for k in _call(args, "GET", "/v1/keys", params=params)["data"]
     ]
     _table([("ID", "TENANT", "SCOPES", "KEY", "CREATED", "NAME"), *rows])
-    return 0
+    return ExitCode.OK
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """Revoke a key; requests made with it are refused from now on."""
     _call(args, "DELETE", f"/v1/keys/{args.key_id}")
     print(f"revoked {args.key_id}", file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def _action(
@@ -75,56 +71,20 @@ def _action(
 ) -> argparse.ArgumentParser:
     summary = (func.__doc__ or "").strip().splitlines()[0]
     parser = actions.add_parser(name, help=summary, description=summary)
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("INFERQ_URL", DEFAULT_URL),
-        help="the API (default: $INFERQ_URL or %(default)s)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=os.environ.get("INFERQ_API_KEY"),
-        help="an admin API key (default: $INFERQ_API_KEY)",
-    )
-    parser.set_defaults(func=_reporting_errors(func))
+    parser.add_argument("--url", help=f"the API (default: $INFERQ_URL or {DEFAULT_URL})")
+    parser.add_argument("--api-key", help="an admin API key (default: $INFERQ_API_KEY)")
+    parser.set_defaults(func=api_command(func))
     return parser
 
 
-def _reporting_errors(func: Any) -> Any:
-    """`func` turned into a command that prints API and connection errors instead of raising."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except ApiError as exc:
-            print(f"inferq: {exc}", file=sys.stderr)
-            return 1
-        except httpx.HTTPError as exc:
-            print(f"inferq: cannot reach {args.url}: {exc}", file=sys.stderr)
-            return 1
-
-    return run
-
-
 def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
-    """One API call with the admin key; the JSON answer, or ApiError with the problem."""
-    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    """One API call with the admin key; the JSON answer, or the client's typed error."""
+    headers = auth_headers(env_api_key(args.api_key))
     response = httpx.request(
-        method, args.url.rstrip("/") + path, headers=headers, timeout=30, **kwargs
+        method, env_url(args.url) + path, headers=headers, timeout=30, **kwargs
     )
-    if response.is_error:
-        raise ApiError(_problem_text(response))
+    check(response)
     return response.json() if response.content else None
-
-
-def _problem_text(response: httpx.Response) -> str:
-    try:
-        problem = response.json()
-        text = f"{problem['status']} {problem['title']}: {problem['detail']}"
-    except (ValueError, KeyError, TypeError):
-        text = f"{response.status_code} {response.reason_phrase}"
-    if response.status_code == 401:
-        text += " (set INFERQ_API_KEY or pass --api-key)"
-    return text
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+from inferq.cli_errors import ExitCode, api_command
+from inferq.client.protocol import auth_headers, check, env_api_key, env_url
+
 #: Uploads are checked (loaded and run) before the answer: allow for a slow model.
 UPLOAD_TIMEOUT = 300.0
 
@@ -78,11 +79,10 @@ def cmd_models_push(args: argparse.Namespace) -> int:
     with _client(args, UPLOAD_TIMEOUT) as client, args.file.open("rb") as handle:
         files = {"file": (args.file.name, handle, "application/octet-stream")}
         response = client.post(f"/v1/models/{args.name}/versions", data=data, files=files)
-    if not _ok(response):
-        return 1
+    check(response)
     version = response.json()
     print(f"{version['name']}@{version['version']}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -90,8 +90,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     with _client(args) as client:
         path = f"/v1/models/{args.name}" if args.name else "/v1/models"
         response = client.get(path)
-    if not _ok(response):
-        return 1
+    check(response)
     body = response.json()
     for model in [body] if args.name else body["data"]:
         aliases = ", ".join(f"{a}={v}" for a, v in sorted(model["aliases"].items()))
@@ -103,7 +102,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
                     f"  v{version['version']}  {version['format']}  {version['task']}  "
                     f"{version['created_at']}  [{features}]"
                 )
-    return 0
+    return ExitCode.OK
 
 
 def cmd_models_alias(args: argparse.Namespace) -> int:
@@ -111,47 +110,30 @@ def cmd_models_alias(args: argparse.Namespace) -> int:
     path = f"/v1/models/{args.name}/aliases/{args.alias}"
     if not args.delete and args.version is None:
         print("error: give a VERSION, or --delete", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     with _client(args) as client:
         if args.delete:
             response = client.delete(path)
         else:
             response = client.put(path, json={"version": args.version})
-    if not _ok(response):
-        return 1
+    check(response)
     target = "removed" if args.delete else f"-> {args.version}"
     print(f"{args.name}@{args.alias} {target}")
-    return 0
+    return ExitCode.OK
 
 
 def _sub(sub: Any, name: str, func: Any) -> argparse.ArgumentParser:
     summary = (func.__doc__ or "").strip().splitlines()[0]
     parser = sub.add_parser(name, help=summary, description=summary)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=api_command(func))
     return parser
 
 
 def _client(args: argparse.Namespace, timeout: float = 30.0) -> httpx.Client:
-    url = args.url or os.environ.get("INFERQ_URL") or DEFAULT_URL
-    key = args.api_key or os.environ.get("INFERQ_API_KEY")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=url, headers=headers, timeout=timeout)
+    """An HTTP client of the API with the key, as the Python client would make it."""
+    headers = auth_headers(env_api_key(args.api_key))
+    return httpx.Client(base_url=env_url(args.url), headers=headers, timeout=timeout)
 
 
 def _format_from_extension(path: Path) -> str:
     return {".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}.get(path.suffix, "skops")
-
-
-def _ok(response: httpx.Response) -> bool:
-    """True for a 2xx; otherwise print the problem's detail and field errors to stderr."""
-    if response.is_success:
-        return True
-    try:
-        body = response.json()
-    except ValueError:
-        body = {"detail": response.text}
-    print(f"error {response.status_code}: {body.get('detail', '')}", file=sys.stderr)
-    for error in body.get("errors") or []:
-        where = ".".join(str(part) for part in error.get("loc", []))
-        print(f"  {where}: {error.get('msg')}", file=sys.stderr)
-    return False

@@ -241,6 +241,7 @@ def banner(settings: Settings, key_file: Path | None = None) -> str:
             "inferq is up",
             f"  API      {url}",
             f"  Docs     {url}/docs",
+            _dashboard_line(settings, key_file, url),
             f"  Ready    {url}/readyz",
             f"  Redis    {settings.redis_url}",
             f"  Storage  {settings.data_url}",
@@ -257,6 +258,15 @@ def banner(settings: Settings, key_file: Path | None = None) -> str:
             "",
         ]
     )
+
+
+def _dashboard_line(settings: Settings, key_file: Path | None, url: str) -> str:
+    """Where the dashboard is; a generated key rides in the link's #fragment, never sent."""
+    if not settings.auth_enabled:
+        return f"  UI       {url}/ui/"
+    if key_file is None:
+        return f"  UI       {url}/ui/  (paste $INFERQ_ADMIN_KEY into its API key field)"
+    return f"  UI       {url}/ui/#key={settings.admin_key}  (stores the key in the browser)"
 
 
 def _key_lines(settings: Settings, key_file: Path | None) -> list[str]:

@@ -8,9 +8,31 @@ const $ = (selector) => document.querySelector(selector);
 
 // ---- API access ------------------------------------------------------------------------------
 
+const KEY_ITEM = "inferq.apiKey";
+
 function headers(extra = {}) {
-  const key = localStorage.getItem("inferq.apiKey");
+  const key = localStorage.getItem(KEY_ITEM);
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+// A link like /ui/#key=iqk_... (as `make run` prints) stores the key once. It rides in the
+// fragment, which browsers never send to the server, and is wiped from the address bar at once.
+function takeKeyFromLink() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const key = params.get("key");
+  if (!key) return;
+  localStorage.setItem(KEY_ITEM, key.trim());
+  params.delete("key");
+  const rest = params.toString();
+  history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
+}
+
+function setKey(key) {
+  if (key) localStorage.setItem(KEY_ITEM, key); else localStorage.removeItem(KEY_ITEM);
+  state.streams.forEach((controller) => controller.abort());  // they run with the old key
+  state.streams.clear();
+  loadJobs();
+  loadModels();
 }
 
 async function api(path, options = {}) {
@@ -23,7 +45,8 @@ async function problem(response) {
   let body = {};
   try { body = await response.json(); } catch (_) { /* not problem+json */ }
   const fields = (body.errors || []).map((e) => `${(e.loc || []).join(".")}: ${e.msg}`);
-  const message = [body.title || response.statusText, body.detail, ...fields].filter(Boolean);
+  const hint = response.status === 401 ? "enter an API key above (`make run` prints the admin key)" : "";
+  const message = [body.title || response.statusText, body.detail, ...fields, hint].filter(Boolean);
   return new Error(`${response.status} ${message.join(" — ")}`);
 }
 
@@ -105,7 +128,7 @@ async function follow(job) {
   } catch (error) {
     if (error.name !== "AbortError") notify(error);
   } finally {
-    state.streams.delete(job.id);
+    if (state.streams.get(job.id) === controller) state.streams.delete(job.id);
   }
 }
 
@@ -290,9 +313,10 @@ function show(view) {
 }
 
 function start() {
+  takeKeyFromLink();
   const key = $("#api-key");
-  key.value = localStorage.getItem("inferq.apiKey") || "";
-  key.addEventListener("change", () => { localStorage.setItem("inferq.apiKey", key.value.trim()); show("jobs"); });
+  key.value = localStorage.getItem(KEY_ITEM) || "";
+  key.addEventListener("change", () => setKey(key.value.trim()));
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.view)));
   $("#refresh").addEventListener("click", loadJobs);
   $("#filter-status").addEventListener("change", loadJobs);

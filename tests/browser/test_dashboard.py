@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from inferq.storage import Storage
 from models.registry import ModelRegistry
-from tests.file_upload import require_file_upload
 from tests.helpers import demo_rows, reference_model, submit
 from tests.stack import Stack
 
@@ -26,23 +25,37 @@ def download_csv(page: Any) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(Path(path).read_bytes()))
 
 
+def open_with_key(page: Any, stack: Stack) -> None:
+    """Open the dashboard through a `#key=` link, as `make run` prints it."""
+    page.goto(f"{stack.api_url}/ui/#key={stack.admin_key}")
+
+
 def test_a_job_goes_live_from_queued_to_succeeded_and_downloads(
     isolated_stack: Stack, page: Any
 ) -> None:
-    """With no worker the row shows queued; once a worker starts, SSE turns it succeeded.
+    """Without a key the page asks for one; with the key typed in, the row shows queued, and
+    once a worker starts, SSE turns it succeeded.
 
     Its details show the counts and download links, and the CSV downloaded through the page
-    holds the model's predictions. A failed job shows its error.
+    holds the model's predictions. A failed job shows its error. Every call carries the key in
+    its Authorization header, never in its URL.
     """
     url = isolated_stack.start_api()
+    key = isolated_stack.admin_key
     events: list[str] = []
+    calls: list[Any] = []
     page.on("request", lambda r: events.append(r.url) if r.url.endswith("/events") else None)
+    page.on("request", lambda r: calls.append(r) if "/v1/" in r.url else None)
     rows = demo_rows("iris", 12, seed=9)
     with isolated_stack.client(timeout=30) as api:
         job = submit(api, {"model": "iris", "dataframe_records": rows.to_dict("records")})
         doomed = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
     isolated_stack.redis().delete(f"inferq:job:{doomed['id']}:input")
     page.goto(f"{url}/ui")
+    expect(page.locator("#notice")).to_contain_text("401")
+    expect(page.locator("#notice")).to_contain_text("API key")
+    page.locator("#api-key").fill(key)
+    page.locator("#api-key").press("Enter")
     row = page.locator(f"tr[data-job-id='{job['id']}']")
     expect(row.locator(".status")).to_have_text("queued")
     isolated_stack.start_worker(concurrency=1)
@@ -58,13 +71,19 @@ def test_a_job_goes_live_from_queued_to_succeeded_and_downloads(
 
     page.locator(f"tr[data-job-id='{doomed['id']}']").click()
     expect(detail.locator(".job-error")).to_contain_text("input_missing")
+    assert all(key not in call.url for call in calls)
+    authorized = [c for c in calls if c.headers.get("authorization") == f"Bearer {key}"]
+    assert any(c.url.endswith("/events") for c in authorized)
+    assert any("/results?format=csv" in c.url for c in authorized)
 
 
 def test_models_page_lists_versions_and_aliases(stack: Stack, page: Any) -> None:
-    """Every demo model is shown with its versions, task and features, and its aliases."""
+    """Opened with a `#key=` link (wiped from the address bar), every demo model is shown with
+    its versions, task and features, and its aliases."""
     registry = ModelRegistry(stack.redis(), Storage(stack.settings.data_url))
     registry.set_alias("diabetes", "staging", 1)
-    page.goto(f"{stack.api_url}/ui/")
+    open_with_key(page, stack)
+    assert stack.admin_key not in page.url, "the key stays in the address bar"
     page.get_by_role("button", name="Models").click()
     for name in ("iris", "diabetes", "breast_cancer"):
         card = page.locator(f".model[data-model='{name}']")
@@ -80,12 +99,11 @@ def test_a_csv_uploaded_through_the_page_is_scored_and_downloaded(
     stack: Stack, page: Any, tmp_path: Path
 ) -> None:
     """Upload a CSV with the form, watch the job finish, download the scored file."""
-    require_file_upload(stack.api_url)
     rows = demo_rows("iris", 300, seed=10)
     rows.insert(0, "id", range(300))
     source = tmp_path / "upload.csv"
     rows.to_csv(source, index=False)
-    page.goto(f"{stack.api_url}/ui/")
+    open_with_key(page, stack)
     page.get_by_role("button", name="Score a file").click()
     page.locator("#upload-file").set_input_files(str(source))
     page.locator("#upload-model").select_option("iris")

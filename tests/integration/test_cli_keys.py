@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inferq.cli import main
+from inferq.cli_errors import ExitCode
 from tests.helpers import assert_problem
 from tests.stack import Stack
 
@@ -33,10 +34,11 @@ def test_create_list_revoke_round_trip(capsys: pytest.CaptureFixture[str], stack
 
 
 def test_errors_are_reported_not_raised(capsys: pytest.CaptureFixture[str], stack: Stack) -> None:
-    """A refused call prints the problem and exits 1: unknown key id, or no admin key."""
+    """A refused call prints the problem and exits 3: unknown key id, or no admin key."""
     code, _, err = run(capsys, stack, "revoke", "key_nope")
-    assert code == 1 and "404" in err and "key_nope" in err
+    assert code == ExitCode.API_ERROR and "404" in err and "key_nope" in err
     with pytest.raises(SystemExit) as exited:
         main(["keys", "list", "--url", stack.api_url, "--api-key", "iqk_wrong"])
-    assert exited.value.code == 1
-    assert "401" in capsys.readouterr().err
+    assert exited.value.code == ExitCode.API_ERROR
+    err = capsys.readouterr().err
+    assert "401" in err and "INFERQ_API_KEY" in err

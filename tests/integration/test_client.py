@@ -13,18 +13,18 @@ from inferq.client import (
     Client,
     Conflict,
     NotFound,
+    Unauthorized,
     Unavailable,
     ValidationFailed,
 )
 from inferq.redis_server import free_port
-from tests.file_upload import require_file_upload
 from tests.helpers import demo_rows, reference_model
 from tests.stack import Stack
 
 
 @pytest.fixture
 def client(stack: Stack) -> Client:
-    with Client(stack.api_url) as client:
+    with Client(stack.api_url, api_key=stack.admin_key) as client:
         yield client
 
 
@@ -88,6 +88,22 @@ def test_an_unreachable_api_is_unavailable() -> None:
     assert exc.value.status is None
 
 
+def test_the_key_is_sent_and_a_refused_one_is_unauthorized(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INFERQ_API_KEY is sent when no key is given; no key or a wrong one raises Unauthorized."""
+    monkeypatch.setenv("INFERQ_API_KEY", stack.admin_key)
+    with Client(stack.api_url) as client:
+        assert isinstance(client.list_jobs(limit=1).jobs, list)
+    for key in ("", "iqk_wrong"):
+        monkeypatch.setenv("INFERQ_API_KEY", key)
+        with Client(stack.api_url) as client, pytest.raises(Unauthorized) as refused:
+            client.list_jobs()
+        assert refused.value.status == 401
+        with Client(stack.api_url) as client, pytest.raises(Unauthorized):
+            list(client.events("job_01JAAAAAAAAAAAAAAAAAAAAAAA"))
+
+
 def test_events_follow_a_job_to_its_end(client: Client) -> None:
     """The SSE stream replays the job's history and ends with its final status."""
     job = client.submit(demo_rows("iris", 5), "iris")
@@ -100,7 +116,7 @@ def test_cancel_of_a_queued_job_and_delete(isolated_stack: Stack) -> None:
 
     A job whose input vanished before a worker took it ends failed with the reason.
     """
-    with Client(isolated_stack.start_api()) as client:
+    with Client(isolated_stack.start_api(), api_key=isolated_stack.admin_key) as client:
         job = client.submit(demo_rows("iris", 5), "iris")
         cancelled = client.cancel(job.id)
         assert cancelled.status == "cancelled" and cancelled.finished_at
@@ -123,7 +139,7 @@ def test_async_client_does_the_same(stack: Stack) -> None:
     """AsyncClient submits, waits, lists, follows events and raises typed errors."""
 
     async def scenario() -> None:
-        async with AsyncClient(stack.api_url) as client:
+        async with AsyncClient(stack.api_url, api_key=stack.admin_key) as client:
             rows = demo_rows("iris", 20, seed=5)
             scored = await client.score(rows, "iris", timeout=60)
             assert scored["prediction"].tolist() == reference_model("iris").predict(rows).tolist()
@@ -136,9 +152,8 @@ def test_async_client_does_the_same(stack: Stack) -> None:
     asyncio.run(scenario())
 
 
-def test_file_upload_streams_and_scores(client: Client, stack: Stack, tmp_path: Path) -> None:
+def test_file_upload_streams_and_scores(client: Client, tmp_path: Path) -> None:
     """A CSV goes up streamed with progress callbacks and scores like the model."""
-    require_file_upload(stack.api_url)
     rows = demo_rows("iris", 200, seed=6)
     rows.insert(0, "id", range(200))
     path = tmp_path / "in.csv"

@@ -46,7 +46,7 @@ def files_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def client(files_stack: Stack) -> Iterator[httpx.Client]:
-    """An HTTP client of the file stack's API."""
+    """An HTTP client of the file stack's API, sending its admin key."""
     with files_stack.client(timeout=60) as http:
         yield http
 

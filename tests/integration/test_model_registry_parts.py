@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from inferq.cli_errors import ExitCode
 from inferq.storage import Storage
 from models.checking import CheckLimits
 from models.registry import ModelRegistry
@@ -91,11 +92,13 @@ def test_a_repository_folder_registers_new_versions_once(
 
 
 def test_the_cli_pushes_lists_and_moves_aliases(stack: Stack, tmp_path: Path) -> None:
-    """`inferq models push|list|alias` talk to the API named by INFERQ_URL."""
+    """`inferq models push|list|alias` talk to the API named by INFERQ_URL with INFERQ_API_KEY;
+    a refused upload and a call without a key exit 3."""
     name = f"cli-{uuid.uuid4().hex[:6]}"
     artifact = tmp_path / "model.skops"
     artifact.write_bytes(skops_bytes(categorical_pipeline()))
     env = {**os.environ, "INFERQ_URL": stack.api_url, "PYTHONPATH": str(ROOT)}
+    env["INFERQ_API_KEY"] = stack.admin_key
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "inferq.cli", "models", *args]
@@ -109,5 +112,8 @@ def test_the_cli_pushes_lists_and_moves_aliases(stack: Stack, tmp_path: Path) ->
     listed = cli("list", name)
     assert "production=2" in listed.stdout and "plan:string" in listed.stdout
     refused = cli("push", name, str(tmp_path / "model.skops"), "--format", "pickle")
-    assert refused.returncode == 1 and "error 422" in refused.stderr
+    assert refused.returncode == ExitCode.API_ERROR and "error: 422" in refused.stderr
     assert name in cli("list").stdout
+    del env["INFERQ_API_KEY"]
+    keyless = cli("list")
+    assert keyless.returncode == ExitCode.API_ERROR and "401" in keyless.stderr

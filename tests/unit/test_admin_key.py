@@ -33,11 +33,14 @@ def test_the_environment_key_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_banner_tells_which_key_to_use(tmp_path: Path) -> None:
-    """The banner names the key file, exports the key and sends it in every curl example."""
+    """The banner names the key file, exports the key, sends it in every curl example and links
+    the dashboard with it in the #fragment (an environment key is never printed)."""
     settings = Settings(admin_key="iqk_generated", redis_url="redis://127.0.0.1:1")
     text = banner(settings, tmp_path / "admin.key")
     assert "export INFERQ_API_KEY=iqk_generated" in text and str(tmp_path) in text
     assert text.count('Authorization: Bearer $INFERQ_API_KEY"') == 3
+    assert "/ui/#key=iqk_generated" in text
     from_env = banner(settings, None)
     assert "iqk_generated" not in from_env and "export INFERQ_API_KEY=$INFERQ_ADMIN_KEY" in from_env
+    assert "/ui/  (paste $INFERQ_ADMIN_KEY" in from_env
     assert "Bearer" not in banner(settings.model_copy(update={"auth_enabled": False}))
