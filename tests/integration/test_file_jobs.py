@@ -45,8 +45,8 @@ def files_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def client(files_stack: Stack) -> Iterator[httpx.Client]:
-    """An HTTP client of the file stack's API."""
-    with httpx.Client(base_url=files_stack.api_url, timeout=60) as http:
+    """An HTTP client of the file stack's API, sending the admin key."""
+    with files_stack.client(timeout=60) as http:
         yield http
 
 
@@ -120,9 +120,14 @@ def test_big_file_is_cut_into_many_chunks_scored_by_both_processes(
     _assert_scored_like_sklearn(_csv_results(client, job["id"]), rows, "iris")
     record = files_stack.redis().hgetall(f"inferq:job:{job['id']}")
     assert int(record[b"chunks_total"]) > 10
-    log = next(files_stack.base.glob("worker-*.log")).read_text()
-    scorers = re.findall(r"(ForkPoolWorker-\d+)\] Task inferq\.score_chunk\[.*\] succeeded", log)
-    assert len(set(scorers)) == 2
+    log = next(files_stack.base.glob("worker-*.log")).read_text().splitlines()
+    lines = [orjson.loads(line) for line in log if line.startswith("{")]
+    scorers = {
+        line["process"]
+        for line in lines
+        if re.fullmatch(r"Task inferq\.score_chunk\[.*\] succeeded in .*", line["message"])
+    }
+    assert len(scorers) == 2, scorers
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
@@ -281,7 +286,7 @@ def test_progress_events_count_rows_until_the_end(client: httpx.Client) -> None:
 def test_results_of_an_unfinished_file_job_are_409(isolated_stack: Stack) -> None:
     """With no worker to score it, a file job stays queued and its results answer 409."""
     isolated_stack.start_api()
-    with httpx.Client(base_url=isolated_stack.api_url, timeout=30) as http:
+    with isolated_stack.client(timeout=30) as http:
         rows = _rows("iris", 20)
         response = http.post(
             "/v1/jobs", params={"model": "iris"}, content=rows.to_csv(index=False), headers=CSV
