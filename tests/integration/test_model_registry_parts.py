@@ -91,11 +91,16 @@ def test_a_repository_folder_registers_new_versions_once(
 
 
 def test_the_cli_pushes_lists_and_moves_aliases(stack: Stack, tmp_path: Path) -> None:
-    """`inferq models push|list|alias` talk to the API named by INFERQ_URL."""
+    """`inferq models push|list|alias` talk to the API named by INFERQ_URL with INFERQ_API_KEY."""
     name = f"cli-{uuid.uuid4().hex[:6]}"
     artifact = tmp_path / "model.skops"
     artifact.write_bytes(skops_bytes(categorical_pipeline()))
-    env = {**os.environ, "INFERQ_URL": stack.api_url, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "INFERQ_URL": stack.api_url,
+        "INFERQ_API_KEY": stack.admin_key,
+        "PYTHONPATH": str(ROOT),
+    }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "inferq.cli", "models", *args]
