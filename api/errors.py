@@ -49,13 +49,15 @@ def problem_response(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json answer."""
+    """A problem+json answer; `extensions` are extra members (RFC 9457 section 3.2)."""
     body: dict[str, Any] = {
         "type": f"https://inferq.dev/problems/{status}",
         "title": title,
         "status": status,
         "detail": detail,
+        **(extensions or {}),
     }
     if errors is not None:
         body["errors"] = errors

@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)
     declare_body_problems(app)
+    _add_examples(app)
     mount_dashboard(app, settings)
     return app
 
@@ -74,7 +75,20 @@ def _declare_schema(app: FastAPI, model: type) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.pop("$defs", {}))
         components[model.__name__] = defs
-        return add_examples(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_examples(app: FastAPI) -> None:
+    """Add the examples once every route's answers are declared; build the document once."""
+    original = app.openapi
+    built: dict[str, dict] = {}
+
+    def openapi() -> dict:
+        if "schema" not in built:
+            built["schema"] = add_examples(original())
+        return built["schema"]
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
+from api.errors import PROBLEM_JSON
+
+_BASE = "http://127.0.0.1:8000"
+_JOB_ID = "job_01JD5Q3ZB8M2W6R1K4T9X7C0NV"
+_JOB_URL = f"{_BASE}/v1/jobs/{_JOB_ID}"
 _JOB = {
-    "id": "job_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
+    "id": _JOB_ID,
     "status": "succeeded",
     "model": {"name": "iris", "version": 1},
     "created_at": "2026-11-23T10:00:00.000Z",
@@ -17,10 +23,14 @@ _JOB = {
     "priority": "normal",
     "outputs": ["prediction"],
     "passthrough": [],
+    "expires_at": "2026-11-30T10:00:00.000Z",
+    "attempts": 1,
     "links": {
-        "self": "http://127.0.0.1:8000/v1/jobs/job_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
-        "results": "http://127.0.0.1:8000/v1/jobs/job_01JD5Q3ZB8M2W6R1K4T9X7C0NV/results",
-        "errors": "http://127.0.0.1:8000/v1/jobs/job_01JD5Q3ZB8M2W6R1K4T9X7C0NV/errors",
+        "self": _JOB_URL,
+        "results": f"{_JOB_URL}/results",
+        "errors": f"{_JOB_URL}/errors",
+        "events": f"{_JOB_URL}/events",
+        "cancel": f"{_JOB_URL}/cancel",
     },
 }
 _QUEUED = {
@@ -29,6 +39,7 @@ _QUEUED = {
     "started_at": None,
     "finished_at": None,
     "progress": {"rows_total": 2, "rows_done": 0, "rows_failed": 0},
+    "attempts": 0,
 }
 _FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 _MODEL_VERSION = {
@@ -43,6 +54,8 @@ _MODEL_VERSION = {
     "accepts_missing_values": False,
     "sha256": "9f2c…",
     "size_bytes": 5120,
+    "shared": True,
+    "trusted_types": [],
 }
 _MODEL = {
     "name": "iris",
@@ -51,6 +64,87 @@ _MODEL = {
     "latest_version": 1,
     "versions": [_MODEL_VERSION],
 }
+_UPLOADED = {
+    **_MODEL_VERSION,
+    "name": "churn",
+    "version": 2,
+    "description": "plan churn, retrained",
+    "classes": ["no", "yes"],
+    "features": [{"name": "plan", "type": "string"}, {"name": "age", "type": "number"}],
+    "shared": False,
+}
+_SECRET = {
+    "id": "whs_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
+    "created_at": "2026-11-23T10:00:00.000Z",
+    "expires_at": None,
+    "current": True,
+}
+_OLD_SECRET = {
+    "id": "whs_01JD5PZ2Q4V8K1M7R3T6W9X0AB",
+    "created_at": "2026-11-01T08:00:00.000Z",
+    "expires_at": "2026-11-24T10:00:00.000Z",
+    "current": False,
+}
+_DELIVERIES_URL = f"{_JOB_URL}/deliveries"
+_DELIVERY = {
+    "id": "msg_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
+    "event": "job.succeeded",
+    "url": "https://crm.example.com/hooks",
+    "status": "succeeded",
+    "created_at": "2026-11-23T10:00:00.480Z",
+    "next_attempt_at": None,
+    "attempts": [
+        {
+            "number": 1,
+            "at": "2026-11-23T10:00:00.510Z",
+            "trigger": "scheduled",
+            "status_code": 503,
+            "latency_ms": 41.7,
+            "error": None,
+            "response": "busy",
+            "next_attempt_at": "2026-11-23T10:00:05.510Z",
+        },
+        {
+            "number": 2,
+            "at": "2026-11-23T10:00:05.530Z",
+            "trigger": "scheduled",
+            "status_code": 200,
+            "latency_ms": 12.3,
+            "error": None,
+            "response": "ok",
+            "next_attempt_at": None,
+        },
+    ],
+    "links": {
+        "self": _DELIVERIES_URL,
+        "redeliver": f"{_DELIVERIES_URL}/msg_01JD5Q3ZB8M2W6R1K4T9X7C0NV/redeliver",
+    },
+}
+_KEY = {
+    "id": "key_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
+    "tenant": "acme",
+    "scopes": ["jobs:write", "jobs:read"],
+    "name": "crm",
+    "created_at": "2026-11-23T10:00:00.000Z",
+    "hint": "iqk_Zm9v",
+}
+_LIMITS = {
+    "tenant": "acme",
+    "limits": {
+        "max_rows_per_job": 10_000_000,
+        "max_jobs_in_flight": 5,
+        "rate_limit_per_second": 20.0,
+        "rate_limit_burst": 40,
+    },
+    "own": ["max_jobs_in_flight"],
+    "jobs_in_flight": 2,
+}
+_CSV = (
+    "id,sepal_length,sepal_width,petal_length,petal_width\n7,5.1,3.5,1.4,0.2\n8,6.7,3.0,5.2,2.3\n"
+)
+_JSONL = (
+    '{"id": 7, "sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}\n'
+)
 
 REQUESTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("post", "/v1/jobs"): {
@@ -82,11 +176,83 @@ REQUESTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                     "metadata": {"batch": "nightly"},
                 },
             },
+            "input_uri": {
+                "summary": "A file the workers read (options as JSON fields)",
+                "value": {
+                    "model": "iris",
+                    "input_uri": "s3://acme-data/2026-11-23/rows.csv",
+                    "passthrough": ["id"],
+                    "webhook": {"url": "https://crm.example.com/hooks"},
+                },
+            },
         },
+        "text/csv": {
+            "csv": {
+                "summary": "A CSV file; options in the query (?model=iris&passthrough=id)",
+                "value": _CSV,
+            }
+        },
+        "application/x-ndjson": {
+            "jsonl": {
+                "summary": "JSON Lines, one row a line; options in the query (?model=iris)",
+                "value": _JSONL,
+            }
+        },
+        "multipart/form-data": {
+            "form": {
+                "summary": "A browser form: the file and option fields",
+                "value": {"file": _CSV, "model": "iris", "passthrough": "id"},
+            }
+        },
+    },
+    ("post", "/v1/models/{name}/versions"): {
+        "multipart/form-data": {
+            "skops": {
+                "summary": "A skops artifact, pointed at by the alias `staging`",
+                "value": {
+                    "file": "<the artifact's bytes>",
+                    "format": "skops",
+                    "description": "plan churn, retrained",
+                    "alias": "staging",
+                },
+            }
+        }
+    },
+    ("put", "/v1/models/{name}/aliases/{alias}"): {
+        "application/json": {
+            "version": {"summary": "Point the alias at version 2", "value": {"version": 2}}
+        }
+    },
+    ("post", "/v1/keys"): {
+        "application/json": {
+            "key": {
+                "summary": "A key for the CRM of tenant acme",
+                "value": {"tenant": "acme", "scopes": ["jobs:write", "jobs:read"], "name": "crm"},
+            }
+        }
+    },
+    ("put", "/v1/tenants/{tenant}/limits"): {
+        "application/json": {
+            "limits": {
+                "summary": "Five jobs in flight; rows per job back to the default",
+                "value": {"max_jobs_in_flight": 5, "max_rows_per_job": None},
+            }
+        }
+    },
+    ("post", "/v1/webhook-secrets"): {
+        "application/json": {
+            "rotate": {
+                "summary": "Rotate; the secrets in use keep signing for a day",
+                "value": {"previous_valid_seconds": 86400},
+            }
+        }
     },
 }
 RESPONSES: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
-    ("post", "/v1/jobs"): {"202": ("application/json", _QUEUED)},
+    ("post", "/v1/jobs"): {
+        "202": ("application/json", _QUEUED),
+        "200": ("application/json", _JOB),
+    },
     ("get", "/v1/jobs"): {"200": ("application/json", {"data": [_JOB], "next_cursor": None})},
     ("get", "/v1/jobs/{job_id}"): {"200": ("application/json", _JOB)},
     ("post", "/v1/jobs/{job_id}/cancel"): {
@@ -120,47 +286,90 @@ RESPONSES: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
             'data: {"rows_done": "500", "rows_failed": "0"}\n\n',
         )
     },
+    ("get", "/v1/jobs/{job_id}/deliveries"): {"200": ("application/json", {"data": [_DELIVERY]})},
+    ("post", "/v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver"): {
+        "202": ("application/json", _DELIVERY)
+    },
     ("get", "/v1/models"): {"200": ("application/json", {"data": [_MODEL]})},
     ("get", "/v1/models/{name}"): {"200": ("application/json", _MODEL)},
     ("get", "/v1/models/{name}/versions/{version}"): {"200": ("application/json", _MODEL_VERSION)},
+    ("post", "/v1/models/{name}/versions"): {"201": ("application/json", _UPLOADED)},
+    ("put", "/v1/models/{name}/aliases/{alias}"): {
+        "200": (
+            "application/json",
+            {
+                "name": "churn",
+                "aliases": {"staging": 2},
+                "default_version": 2,
+                "latest_version": 2,
+                "versions": [{**_UPLOADED, "version": 1}, _UPLOADED],
+            },
+        )
+    },
+    ("post", "/v1/keys"): {"201": ("application/json", {**_KEY, "key": "iqk_Zm9vYmFyYmF6cXV4"})},
+    ("get", "/v1/keys"): {"200": ("application/json", {"data": [_KEY]})},
+    ("get", "/v1/tenants/{tenant}/limits"): {"200": ("application/json", _LIMITS)},
+    ("put", "/v1/tenants/{tenant}/limits"): {"200": ("application/json", _LIMITS)},
+    ("post", "/v1/webhook-secrets"): {
+        "201": (
+            "application/json",
+            {**_SECRET, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+        )
+    },
+    ("get", "/v1/webhook-secrets"): {"200": ("application/json", {"data": [_SECRET, _OLD_SECRET]})},
     ("get", "/healthz"): {"200": ("application/json", {"status": "ok"})},
-    ("get", "/readyz"): {"200": ("application/json", {"ready": True, "redis": True, "workers": 1})},
-}
-PROBLEMS = {
-    "413": {
-        "type": "https://inferq.dev/problems/413",
-        "title": "Content Too Large",
-        "status": 413,
-        "detail": "body of 20971520 bytes is over the limit of 10485760 bytes",
-    },
-    "404": {
-        "type": "https://inferq.dev/problems/404",
-        "title": "Job not found",
-        "status": 404,
-        "detail": "no job job_01JD5Q3ZB8M2W6R1K4T9X7C0NV",
-    },
-    "409": {
-        "type": "https://inferq.dev/problems/409",
-        "title": "Conflict",
-        "status": 409,
-        "detail": "job job_01JD5Q3ZB8M2W6R1K4T9X7C0NV is running; results come when it ends",
-    },
-    "422": {
-        "type": "https://inferq.dev/problems/422",
-        "title": "Invalid job request",
-        "status": 422,
-        "detail": "rows: missing column sepal_width",
-        "errors": [
-            {"loc": ["body", "dataframe_split", "columns"], "msg": "missing column sepal_width"}
-        ],
-    },
-    "503": {
-        "type": "https://inferq.dev/problems/503",
-        "title": "Service Unavailable",
-        "status": 503,
-        "detail": "Redis is unreachable; the request was not accepted",
+    ("get", "/readyz"): {
+        "200": ("application/json", {"ready": True, "redis": True, "workers": 1}),
+        "503": (
+            PROBLEM_JSON,
+            {
+                "type": "https://inferq.dev/problems/503",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "no worker has announced itself",
+                "ready": False,
+                "redis": True,
+                "workers": 0,
+            },
+        ),
     },
 }
+#: The detail of each error answer's example; 404s name the kind of thing the path is about.
+_DETAILS = {
+    "400": ("Bad Request", "There was an error parsing the body"),
+    "401": ("Unauthorized", "an API key is required: Authorization: Bearer <key>"),
+    "403": ("Forbidden", "this API key lacks the 'jobs:write' scope"),
+    "409": ("Conflict", f"job {_JOB_ID} is running; results come when it ends"),
+    "410": ("Gone", f"job {_JOB_ID} has expired; its results were deleted"),
+    "413": ("Content Too Large", "body of 20971520 bytes is over the limit of 10485760 bytes"),
+    "429": ("Too Many Requests", "tenant acme has 5 jobs in flight, its limit"),
+    "503": ("Service Unavailable", "Redis is unreachable; the request was not accepted"),
+}
+_NOT_FOUND = [
+    (
+        "/deliveries/",
+        ("Not found", f"job {_JOB_ID} has no delivery msg_01JD5Q3ZB8M2W6R1K4T9X7C0NV"),
+    ),
+    ("/v1/jobs", ("Job not found", f"no job {_JOB_ID}")),
+    ("/aliases/", ("Alias not found", "model 'churn' has no alias 'staging'")),
+    ("/v1/models", ("Model not found", "no model named 'churn'")),
+    ("/v1/keys", ("Key not found", "no API key key_01JD5Q3ZB8M2W6R1K4T9X7C0NV")),
+    ("/v1/tenants", ("Tenant not found", "no tenant acme")),
+    (
+        "/v1/webhook-secrets",
+        ("Secret not found", "no webhook secret whs_01JD5PZ2Q4V8K1M7R3T6W9X0AB"),
+    ),
+]
+_INVALID = {
+    "type": "https://inferq.dev/problems/422",
+    "title": "Invalid job request",
+    "status": 422,
+    "detail": "rows: missing column sepal_width",
+    "errors": [
+        {"loc": ["body", "dataframe_split", "columns"], "msg": "missing column sepal_width"}
+    ],
+}
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
 
 
 def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
@@ -169,29 +378,37 @@ def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
         for method, operation in operations.items():
             _request_examples(operation, REQUESTS.get((method, path), {}))
             responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status >= "400":
+                    declared = response.get("content", {}).get(PROBLEM_JSON, {})
+                    response["content"] = {
+                        PROBLEM_JSON: {
+                            "schema": declared.get("schema", _PROBLEM_SCHEMA),
+                            "example": problem_example(path, status),
+                        }
+                    }
             for status, (media, example) in RESPONSES.get((method, path), {}).items():
                 content = responses.setdefault(status, {"description": "OK"}).setdefault(
                     "content", {}
                 )
                 content.setdefault(media, {})["example"] = example
-            for status, problem in PROBLEMS.items():
-                if status in responses or (status == "503" and path.startswith("/v1")):
-                    _problem(
-                        responses.setdefault(status, {"description": problem["title"]}), problem
-                    )
     return schema
 
 
-def _problem_statuses(path: str, responses: dict[str, Any]) -> list[str]:
-    """Which problem answers an endpoint documents: the ones it declares, plus likely ones."""
-    statuses = {status for status in PROBLEMS if status in responses}
-    if path.startswith("/v1"):
-        statuses.add("503")
-        if "{" in path:
-            statuses.add("404")
-    if path.endswith("/results"):
-        statuses.add("409")
-    return sorted(statuses)
+def problem_example(path: str, status: str) -> dict[str, Any]:
+    """An example problem+json body for an error answer of an endpoint."""
+    if status == "422":
+        return _INVALID
+    if status == "404":
+        title, detail = next(found for part, found in _NOT_FOUND if part in path)
+    else:
+        title, detail = _DETAILS.get(status, (HTTPStatus(int(status)).phrase, "see the title"))
+    return {
+        "type": f"https://inferq.dev/problems/{status}",
+        "title": title,
+        "status": int(status),
+        "detail": detail,
+    }
 
 
 def _request_examples(operation: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
@@ -199,7 +416,3 @@ def _request_examples(operation: dict[str, Any], examples: dict[str, dict[str, A
     for media, named in examples.items():
         if media in content:
             content[media]["examples"] = named
-
-
-def _problem(response: dict[str, Any], problem: dict[str, Any]) -> None:
-    response["content"] = {"application/problem+json": {"example": problem}}

@@ -10,6 +10,8 @@ Priority = Literal["high", "normal", "low"]
 Output = Literal["prediction", "probabilities"]
 WebhookEvent = Literal["job.succeeded", "job.failed", "job.cancelled"]
 RESERVED_OUTPUT_COLUMNS = ("prediction",)
+#: JSON bodies take JSON types as they are: `true` is not the number 1, nor "5" the number 5.
+STRICT = ConfigDict(strict=True)
 
 
 class WebhookSpec(BaseModel):
@@ -166,11 +168,15 @@ class ModelList(BaseModel):
 class AliasUpdate(BaseModel):
     """The version an alias should point at."""
 
+    model_config = STRICT
+
     version: int = Field(ge=1)
 
 
 class WebhookSecretCreate(BaseModel):
     """Options of a new webhook secret (all optional)."""
+
+    model_config = STRICT
 
     previous_valid_seconds: int | None = Field(
         default=None,
@@ -240,6 +246,8 @@ Scope = Literal["jobs:write", "jobs:read", "models:write", "admin"]
 class KeyCreate(BaseModel):
     """A new API key: the tenant it acts for, what it may do, and a name to recognise it by."""
 
+    model_config = STRICT
+
     tenant: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["acme"])
     scopes: list[Scope] = Field(min_length=1, examples=[["jobs:write", "jobs:read"]])
     name: str = Field(default="", max_length=200, examples=["crm"])
@@ -297,7 +305,7 @@ class LimitValues(BaseModel):
 class LimitsUpdate(BaseModel):
     """Limits to give one tenant: null goes back to the default, a field left out stays."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_rows_per_job: int | None = Field(default=None, ge=1, le=10**15)
     max_jobs_in_flight: int | None = Field(default=None, ge=1, le=10**6)

@@ -40,7 +40,7 @@ def parse_job_body(body: bytes) -> JobCreate:
     if not isinstance(payload, dict):
         raise InputProblem("Malformed request", [{"loc": ["body"], "msg": "expected an object"}])
     try:
-        return JobCreate.model_validate(payload)
+        return JobCreate.model_validate(payload, strict=True)
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
         raise InputProblem("Invalid job request", errors) from exc

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import SettingsDep, StoreDep
+from api.errors import PROBLEM_JSON, problem_response
 from inferq.jobs.keys import WORKERS_ZSET
 from inferq.redis_client import REDIS_UNAVAILABLE
 
@@ -37,11 +38,20 @@ _READINESS = {
     summary="Redis is reachable and at least one worker is alive",
     responses={
         200: {"description": "Ready", "content": {"application/json": {"schema": _READINESS}}},
-        503: {"description": "Not ready", "content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "Not ready: a problem saying what is missing",
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {
+                        "allOf": [{"$ref": "#/components/schemas/ProblemDetails"}, _READINESS]
+                    }
+                }
+            },
+        },
     },
 )
 async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
-    """200 when jobs can be accepted and scored, else 503 saying what is missing."""
+    """200 when jobs can be accepted and scored, else a 503 problem saying what is missing."""
     window = 3 * settings.worker_heartbeat_seconds
 
     def probe() -> tuple[bool, int]:
@@ -53,7 +63,10 @@ async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
         return True, int(alive)
 
     redis_ok, workers = await run_in_threadpool(probe)
-    ready = redis_ok and workers > 0
-    body = {"ready": ready, "redis": redis_ok, "workers": workers}
-    headers = {} if ready else {"Retry-After": str(settings.retry_after_seconds)}
-    return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+    body = {"ready": redis_ok and workers > 0, "redis": redis_ok, "workers": workers}
+    if body["ready"]:
+        return JSONResponse(body)
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+    missing = "no worker has announced itself" if redis_ok else "Redis is unreachable"
+    # The readiness fields ride along as problem extension members.
+    return problem_response(503, "Not ready", missing, headers=retry, extensions=body)

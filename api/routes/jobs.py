@@ -36,6 +36,10 @@ _TABLE_CONTENT = {
     "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
 }
 _FILE = {"schema": {"type": "string", "format": "binary"}}
+_ENDED_JOB = {
+    "description": "The job has ended within `?wait=`, or the Idempotency-Key names an earlier job",
+    "model": JobPublic,
+}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
@@ -62,7 +66,7 @@ _JOB_BODY = {
     response_model=JobPublic,
     openapi_extra=_JOB_BODY,
     summary="Submit a job",
-    responses=problem_responses(404, 413),
+    responses={200: _ENDED_JOB, **problem_responses(404, 409, 413)},
 )
 async def create_job(
     request: Request,
@@ -141,7 +145,7 @@ async def get_job(
 @router.get(
     "/{job_id}/results",
     summary="Download the scored rows",
-    responses={200: _TABLE_CONTENT, **problem_responses(404, 409)},
+    responses={200: _TABLE_CONTENT, **problem_responses(404, 409, 410)},
 )
 async def get_results(
     job_id: str,
@@ -174,7 +178,12 @@ async def get_results(
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic, summary="Cancel a job")
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    summary="Cancel a job",
+    responses=problem_responses(404),
+)
 async def cancel_job(
     job_id: str, request: Request, principal: JobsWrite, store: StoreDep
 ) -> JobPublic:
@@ -189,7 +198,12 @@ async def cancel_job(
     return job_public(record, str(request.base_url))
 
 
-@router.delete("/{job_id}", status_code=204, summary="Delete a job and its files")
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    summary="Delete a job and its files",
+    responses=problem_responses(404),
+)
 async def delete_job(
     job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep
 ) -> Response:

@@ -65,7 +65,7 @@ async def get_model_version(
     status_code=201,
     response_model=ModelVersionPublic,
     summary="Upload a version",
-    responses={403: {"description": "Format or sharing needs admin"}, 422: {"description": "Bad"}},
+    responses=problem_responses(409, 413),
 )
 async def upload_version(
     name: str,
@@ -105,7 +105,12 @@ async def upload_version(
     return model_version_public(version)
 
 
-@router.put("/{name}/aliases/{alias}", response_model=ModelPublic, summary="Point an alias")
+@router.put(
+    "/{name}/aliases/{alias}",
+    response_model=ModelPublic,
+    summary="Point an alias",
+    responses=problem_responses(404),
+)
 async def put_alias(
     name: str, alias: str, body: AliasUpdate, principal: ModelsWrite, registry: RegistryDep
 ) -> ModelPublic:
@@ -117,7 +122,12 @@ async def put_alias(
     return await run_in_threadpool(model_public, registry, name, principal.tenant)
 
 
-@router.delete("/{name}/aliases/{alias}", status_code=204, summary="Remove an alias")
+@router.delete(
+    "/{name}/aliases/{alias}",
+    status_code=204,
+    summary="Remove an alias",
+    responses=problem_responses(404),
+)
 async def delete_alias(
     name: str, alias: str, principal: ModelsWrite, registry: RegistryDep
 ) -> Response:

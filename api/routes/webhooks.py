@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, DeliveriesDep, JobsRead, JobsWrite, SettingsDep, StoreDep
 from api.deps import WebhookSecretsDep as SecretsDep
-from api.errors import Problem
+from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.routes.jobs import load_job
 from api.schemas import (
     DeliveryAttempt,
@@ -22,7 +22,7 @@ from inferq.timefmt import rfc3339
 from inferq.webhooks.deliveries import Delivery, DeliveryStore, now_ms
 from inferq.webhooks.secrets import WebhookSecret
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], responses=AUTHENTICATED_PROBLEMS)
 
 
 @router.post(
@@ -52,7 +52,12 @@ async def list_secrets(principal: Admin, secrets: SecretsDep) -> WebhookSecretLi
     return WebhookSecretList(data=[_secret_public(s) for s in found])
 
 
-@router.delete("/v1/webhook-secrets/{secret_id}", status_code=204, summary="Revoke a secret")
+@router.delete(
+    "/v1/webhook-secrets/{secret_id}",
+    status_code=204,
+    summary="Revoke a secret",
+    responses=problem_responses(404),
+)
 async def revoke_secret(secret_id: str, principal: Admin, secrets: SecretsDep) -> Response:
     """Stop signing with a secret at once."""
     if not await run_in_threadpool(secrets.revoke, principal.tenant, secret_id):
@@ -61,7 +66,10 @@ async def revoke_secret(secret_id: str, principal: Admin, secrets: SecretsDep) -
 
 
 @router.get(
-    "/v1/jobs/{job_id}/deliveries", response_model=DeliveryList, summary="Webhook deliveries"
+    "/v1/jobs/{job_id}/deliveries",
+    response_model=DeliveryList,
+    summary="Webhook deliveries",
+    responses=problem_responses(404),
 )
 async def list_deliveries(
     job_id: str, request: Request, principal: JobsRead, store: StoreDep, deliveries: DeliveriesDep
@@ -77,6 +85,7 @@ async def list_deliveries(
     status_code=202,
     response_model=DeliveryPublic,
     summary="Send a delivery again",
+    responses=problem_responses(404),
 )
 async def redeliver(
     job_id: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from typing import Any
 
@@ -15,8 +16,8 @@ BOM = b"\xef\xbb\xbf"
 def parse_header(line: bytes) -> list[str]:
     """Column names of a CSV header record (BOM, quotes and line end handled)."""
     text = line.removeprefix(BOM).decode("utf-8", errors="replace")
-    rows = list(csv.reader(text.splitlines()))
-    return rows[0] if rows else []
+    # Read as a stream, not split into lines: a quoted name may hold a newline.
+    return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
 def check_columns(

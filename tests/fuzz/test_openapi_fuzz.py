@@ -59,6 +59,10 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG)
+# Raw file bodies (and the examples of them) go on the wire as they are, like `curl --data-binary`.
+schemathesis.serializer.alias(
+    ["application/x-ndjson", "application/vnd.apache.parquet"], "application/octet-stream"
+)
 
 
 def test_the_served_schema_is_the_fuzzed_one(fuzz_stack: Stack) -> None:

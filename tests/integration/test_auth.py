@@ -3,25 +3,53 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.helpers import TenantClients, assert_problem, demo_rows, submit, wait_for
+from tests.model_fixtures import categorical_pipeline, skops_bytes
 from tests.stack import Stack
 
 IRIS_JOB = {"model": "iris", "dataframe_records": demo_rows("iris", 3).to_dict("records")}
+JOB = "/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body: a model artifact and form fields."""
+
+    artifact: bytes
+    fields: dict[str, str]
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """What httpx needs to send this form."""
+        return {"files": {"file": ("model.skops", self.artifact)}, "data": self.fields}
+
+
+MODEL_UPLOAD = Upload(skops_bytes(categorical_pipeline()), {"format": "skops"})
 
 # (method, path, JSON body, the scope it needs). Add each new route here as it lands; the
 # missing-key test below covers new routes by itself (it reads /openapi.json).
 SCOPED_ROUTES = [
     ("POST", "/v1/jobs", IRIS_JOB, "jobs:write"),
     ("GET", "/v1/jobs", None, "jobs:read"),
-    ("GET", "/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7", None, "jobs:read"),
+    ("GET", JOB, None, "jobs:read"),
     ("POST", "/v1/keys", {"tenant": "acme", "scopes": ["jobs:read"]}, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("DELETE", "/v1/keys/key_01M83ZXD7CV4ETARR9WMYXEVV7", None, "admin"),
     ("PUT", "/v1/tenants/acme/limits", {"max_jobs_in_flight": 5}, "admin"),
+    ("POST", f"{JOB}/cancel", None, "jobs:write"),
+    ("DELETE", JOB, None, "jobs:write"),
+    ("GET", f"{JOB}/deliveries", None, "jobs:read"),
+    ("POST", f"{JOB}/deliveries/msg_01M83ZXD7CV4ETARR9WMYXEVV7/redeliver", None, "jobs:write"),
+    ("POST", "/v1/webhook-secrets", {}, "admin"),
+    ("GET", "/v1/webhook-secrets", None, "admin"),
+    ("POST", "/v1/models/scoped-upload/versions", MODEL_UPLOAD, "models:write"),
+    ("PUT", "/v1/models/iris/aliases/canary", {"version": 1}, "models:write"),
+    ("DELETE", "/v1/models/iris/aliases/canary", None, "models:write"),
 ]
 ALL_SCOPES = ("jobs:write", "jobs:read", "models:write", "admin")
 
@@ -72,15 +100,18 @@ def test_a_key_lacking_the_scope_is_403(
     """A key with every scope but the one a route needs gets 403 naming that scope."""
     others = tuple(s for s in ALL_SCOPES if s not in (scope, "admin"))
     client = tenant_clients(scopes=others)
-    assert_problem(client.request(method, path, json=body), 403, scope)
+    sent = body.request_kwargs() if isinstance(body, Upload) else {"json": body}
+    assert_problem(client.request(method, path, **sent), 403, scope)
 
 
 def test_a_read_only_key_cannot_submit_but_can_read(tenant_clients: TenantClients) -> None:
-    """A leaked jobs:read key lists jobs and models but cannot submit work or manage keys."""
+    """A leaked jobs:read key lists jobs and models; it cannot submit, upload or manage keys."""
     reader = tenant_clients(scopes=("jobs:read",))
     assert reader.get("/v1/jobs").status_code == 200
     assert reader.get("/v1/models").status_code == 200
     assert_problem(reader.post("/v1/jobs", json=IRIS_JOB), 403, "jobs:write")
+    upload = reader.post("/v1/models/read-only-upload/versions", **MODEL_UPLOAD.request_kwargs())
+    assert_problem(upload, 403, "models:write")
     assert_problem(reader.post("/v1/keys", json={"tenant": "x", "scopes": ["admin"]}), 403)
 
 

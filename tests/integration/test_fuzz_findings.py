@@ -28,3 +28,38 @@ def test_a_body_that_is_not_text_is_a_documented_400(api: httpx.Client) -> None:
     assert_problem(answer, 400)
     documented = api.get("/openapi.json").json()["paths"]["/v1/keys"]["post"]["responses"]
     assert "400" in documented
+
+
+def test_json_booleans_are_not_numbers(api: httpx.Client) -> None:
+    """`true`/`false` where a number belongs is a 422 naming the field, on every JSON body."""
+    cases = [
+        ("POST", "/v1/webhook-secrets", {"previous_valid_seconds": False}, "previous_valid"),
+        ("PUT", "/v1/tenants/acme/limits", {"max_jobs_in_flight": True}, "max_jobs_in_flight"),
+        ("PUT", "/v1/models/iris/aliases/fuzzed", {"version": True}, "version"),
+        (
+            "POST",
+            "/v1/jobs",
+            {"model": "iris", "instances": [[1, 2, 3, 4]], "max_error_rate": True},
+            "max_error_rate",
+        ),
+    ]
+    for method, path, body, field_name in cases:
+        assert_problem(api.request(method, path, json=body), 422, field_name)
+
+
+def test_every_status_a_route_answers_is_documented(api: httpx.Client) -> None:
+    """A mismatched Idempotency-Key (409) and an unknown job to cancel or delete (404) are
+    declared in /openapi.json."""
+    paths = api.get("/openapi.json").json()["paths"]
+    assert "409" in paths["/v1/jobs"]["post"]["responses"]
+    assert "200" in paths["/v1/jobs"]["post"]["responses"]
+    assert "404" in paths["/v1/jobs/{job_id}/cancel"]["post"]["responses"]
+    assert "404" in paths["/v1/jobs/{job_id}"]["delete"]["responses"]
+    job = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}
+    key = {"Idempotency-Key": "fuzz-finding-409"}
+    assert api.post("/v1/jobs", json=job, headers=key).status_code == 202
+    other = {**job, "instances": [[6.7, 3.0, 5.2, 2.3]]}
+    assert_problem(api.post("/v1/jobs", json=other, headers=key), 409, "Idempotency-Key")
+    missing = "/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7"
+    assert_problem(api.post(f"{missing}/cancel"), 404)
+    assert_problem(api.delete(missing), 404)

@@ -20,8 +20,12 @@ def test_readyz_reports_a_missing_worker(isolated_stack: Stack) -> None:
     isolated_stack.start_api()
     with isolated_stack.client() as client:
         response = client.get("/readyz")
-        assert response.status_code == 503
-        assert response.json() == {"ready": False, "redis": True, "workers": 0}
+        assert_problem(response, 503, "worker")
+        assert {k: response.json()[k] for k in ("ready", "redis", "workers")} == {
+            "ready": False,
+            "redis": True,
+            "workers": 0,
+        }
         assert "retry-after" in response.headers
         isolated_stack.start_worker(concurrency=1)
         assert client.get("/readyz").json()["workers"] == 1
@@ -55,4 +59,4 @@ def test_redis_unreachable_is_503_with_retry_after(isolated_stack: Stack) -> Non
         assert_problem(client.get("/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7"), 503)
         assert_problem(client.get("/v1/models"), 503)
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["redis"] is False
+        assert assert_problem(ready, 503, "Redis")["redis"] is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 import skops.io
 
+from inferq.redis_server import free_port
 from inferq.storage import Storage
 from models.artifacts import untrusted_types
 from models.registry import ModelRegistry
@@ -19,48 +21,104 @@ from tests.stack import Stack
 
 ROWS = demo_rows("iris", 4).to_dict("records")
 
-# (method, path under the job) of every route that names one job. Add new job routes here
-# (cancel, delete, deliveries, ...) as they land: each gets the cross-tenant check below.
+# (method, path under the job, the owner's status) of every route that names one job. Add new job
+# routes here as they land: each gets the cross-tenant check below. `{delivery}` is the job's
+# webhook delivery; DELETE runs on a job of its own.
 JOB_ROUTES = [
-    ("GET", ""),
-    ("GET", "?wait=1"),
-    ("GET", "/results"),
-    ("GET", "/errors"),
-    ("GET", "/events"),
+    ("GET", "", 200),
+    ("GET", "?wait=1", 200),
+    ("GET", "/results", 200),
+    ("GET", "/errors", 200),
+    ("GET", "/events", 200),
+    ("POST", "/cancel", 200),
+    ("GET", "/deliveries", 200),
+    ("POST", "/deliveries/{delivery}/redeliver", 202),
+    ("DELETE", "", 204),
 ]
 
 
 @dataclass
 class OwnedJob:
-    """A finished job and a client of the tenant that owns it."""
+    """A finished job with a webhook delivery, and a client of the tenant that owns it."""
 
     id: str
     owner: httpx.Client
     tenant: str
+    delivery: str
 
 
 @pytest.fixture(scope="module")
 def finished_job(stack: Stack) -> Iterator[OwnedJob]:
-    """A succeeded job of a tenant of its own."""
+    """A succeeded job of a tenant of its own whose webhook (to a closed port) was tried."""
     clients = TenantClients(stack)
     try:
         owner = clients(scopes=("jobs:write", "jobs:read"))
-        job = submit(owner, {"model": "iris", "dataframe_records": ROWS})
+        tenant_admin = clients(tenant=owner.tenant, scopes=("admin",))  # type: ignore[attr-defined]
+        assert tenant_admin.post("/v1/webhook-secrets").status_code == 201
+        webhook = {"url": f"http://127.0.0.1:{free_port()}/hook"}
+        job = submit(owner, {"model": "iris", "dataframe_records": ROWS, "webhook": webhook})
         assert wait_for_job(owner, job["id"])["status"] == "succeeded"
-        yield OwnedJob(job["id"], owner, owner.tenant)  # type: ignore[attr-defined]
+        delivery = _first_delivery(owner, job["id"])
+        yield OwnedJob(job["id"], owner, owner.tenant, delivery)  # type: ignore[attr-defined]
     finally:
         clients.close()
 
 
-@pytest.mark.parametrize(("method", "suffix"), JOB_ROUTES)
+def _first_delivery(client: httpx.Client, job_id: str) -> str:
+    """The id of the job's webhook delivery once its first attempt is recorded."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = client.get(f"/v1/jobs/{job_id}/deliveries").json()["data"]
+        if listed and listed[0]["attempts"]:
+            return listed[0]["id"]
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never tried its webhook")
+
+
+@pytest.mark.parametrize(("method", "suffix", "owner_status"), JOB_ROUTES)
 def test_another_tenants_job_is_404_on_every_job_route(
-    tenant_clients: TenantClients, finished_job: OwnedJob, method: str, suffix: str
+    tenant_clients: TenantClients,
+    finished_job: OwnedJob,
+    method: str,
+    suffix: str,
+    owner_status: int,
 ) -> None:
-    """The owner reaches the job; another tenant with every job scope gets a 404 problem."""
-    path = f"/v1/jobs/{finished_job.id}{suffix}"
-    assert finished_job.owner.request(method, path).status_code == 200
+    """Another tenant with every job scope gets a 404 problem and changes nothing; the owner
+    then reaches the job."""
+    job_id = finished_job.id
+    if method == "DELETE":
+        job_id = submit(finished_job.owner, {"model": "iris", "dataframe_records": ROWS})["id"]
+        wait_for_job(finished_job.owner, job_id)
+    path = f"/v1/jobs/{job_id}{suffix.format(delivery=finished_job.delivery)}"
     stranger = tenant_clients(scopes=("jobs:write", "jobs:read"))
-    assert_problem(stranger.request(method, path), 404, finished_job.id)
+    assert_problem(stranger.request(method, path), 404, job_id)
+    answer = finished_job.owner.request(method, path)
+    assert answer.status_code == owner_status, answer.text
+
+
+def test_webhook_secrets_are_the_tenants_own(tenant_clients: TenantClients) -> None:
+    """A tenant lists and revokes only its own secrets, and another tenant's does not sign for
+    it: its webhook job is refused until it creates one."""
+    mine = tenant_clients(scopes=("admin",))
+    theirs = tenant_clients(scopes=("admin",))
+    made = mine.post("/v1/webhook-secrets")
+    assert made.status_code == 201, made.text
+    secret_id = made.json()["id"]
+    assert _secret_ids(mine) == [secret_id]
+    assert _secret_ids(theirs) == []
+    assert_problem(theirs.delete(f"/v1/webhook-secrets/{secret_id}"), 404, secret_id)
+    assert _secret_ids(mine) == [secret_id]
+    body = {
+        "model": "iris",
+        "dataframe_records": ROWS,
+        "webhook": {"url": f"http://127.0.0.1:{free_port()}/hook"},
+    }
+    assert_problem(theirs.post("/v1/jobs", json=body), 422, "webhook-secrets")
+    assert mine.post("/v1/jobs", json=body).status_code == 202
+
+
+def _secret_ids(client: httpx.Client) -> list[str]:
+    return [s["id"] for s in client.get("/v1/webhook-secrets").json()["data"]]
 
 
 def test_listing_shows_only_the_callers_jobs(

@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.helpers import assert_problem, results_frame, submit, wait_for
+from tests.helpers import assert_problem, new_tenant, results_frame, submit, wait_for
 from tests.model_fixtures import (
     DOUBLE_TYPE,
     ExitOnLoad,
@@ -18,6 +17,7 @@ from tests.model_fixtures import (
     plan_frame,
     skops_bytes,
 )
+from tests.stack import Stack
 
 
 def unique(prefix: str) -> str:
@@ -111,25 +111,29 @@ def test_corrupt_or_failing_artifacts_are_422_and_serving_is_unaffected(api: htt
 
 
 def test_an_admin_may_upload_pickle(api: httpx.Client) -> None:
-    """The pickle format is accepted from an admin key (the default caller until keys exist)."""
+    """The pickle format is accepted from an admin key."""
     name = unique("pickled")
     created = upload(api, name, pickle.dumps(categorical_pipeline()), format="pickle")
     assert created.status_code == 201, created.text
     assert created.json()["format"] == "pickle"
 
 
-def test_pickle_from_a_key_without_admin_is_403(api: httpx.Client) -> None:
-    """A key with only models:write gets 403 for joblib and pickle uploads."""
+def test_pickle_from_a_key_without_admin_is_403(api: httpx.Client, stack: Stack) -> None:
+    """A key made with POST /v1/keys with only models:write gets 403 for joblib and pickle
+    uploads, while it may upload skops."""
     made = api.post(
-        "/v1/keys", json={"tenant": "acme", "scopes": ["models:write"], "name": "uploader"}
+        "/v1/keys", json={"tenant": new_tenant(), "scopes": ["models:write"], "name": "uploader"}
     )
-    if made.status_code in (404, 405):
-        pytest.skip("needs POST /v1/keys (issue 8); the rule itself is unit-tested")
     assert made.status_code == 201, made.text
-    headers = {"Authorization": f"Bearer {made.json()['key']}"}
-    artifact = pickle.dumps(categorical_pipeline())
-    for fmt in ("pickle", "joblib"):
-        assert_problem(upload(api, unique("p"), artifact, headers, format=fmt), 403, fmt)
+    try:
+        with stack.client(made.json()["key"], timeout=180) as uploader:
+            artifact = pickle.dumps(categorical_pipeline())
+            for fmt in ("pickle", "joblib"):
+                assert_problem(upload(uploader, unique("p"), artifact, format=fmt), 403, fmt)
+            skops = upload(uploader, unique("s"), skops_bytes(categorical_pipeline()))
+            assert skops.status_code == 201, skops.text
+    finally:
+        assert api.delete(f"/v1/keys/{made.json()['id']}").status_code == 204
 
 
 def test_bad_form_fields_are_422(api: httpx.Client) -> None:

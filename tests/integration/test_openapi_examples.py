@@ -21,4 +21,9 @@ def test_every_endpoint_has_success_and_problem_examples(api: httpx.Client) -> N
                     assert list(content) == ["application/problem+json"], (path, status)
     assert not missing, missing
     job_body = schema["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(job_body["examples"]) == {"dataframe_split", "dataframe_records", "instances"}
+    assert set(job_body["examples"]) == {
+        "dataframe_split",
+        "dataframe_records",
+        "instances",
+        "input_uri",
+    }
