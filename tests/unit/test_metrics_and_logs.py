@@ -32,7 +32,7 @@ def test_json_log_lines_carry_the_context_and_extras() -> None:
     record.rows = 5
     with log_context(job_id="job_1", tenant="acme"):
         line = orjson.loads(JsonFormatter().format(record))
-    assert line["message"] == "scored 5" and line["process"] == record.processName
+    assert line["message"] == "scored 5" and line["process"] == record.process
     assert (line["job_id"], line["tenant"], line["rows"], line["level"]) == (
         "job_1",
         "acme",
