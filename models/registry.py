@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import orjson
 import redis
@@ -200,10 +199,6 @@ class ModelRegistry:
         if hashlib.sha256(data).hexdigest() != version.sha256:
             raise ValueError(f"artifact of {version.name}@{version.version} changed since upload")
         return data
-
-    def summary(self, name: str) -> dict[str, Any]:
-        """Name, versions and aliases of a model, for listings."""
-        return {"name": name, "versions": self.versions(name), "aliases": self.aliases(name)}
 
 
 def _versions_key(name: str) -> str:

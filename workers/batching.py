@@ -8,6 +8,7 @@ job. A job whose rows make the model raise is retried alone so it fails without 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -49,9 +50,11 @@ class Batcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
         self.janitor = Janitor(ctx.store, ctx.storage, ctx.settings)
+        self._scoring: list[str] = []
 
     def run_forever(self) -> None:
         """Loop until `stop_event` is set; Redis outages are waited out, never fatal."""
+        threading.Thread(target=self._renew_leases, name="inferq-leases", daemon=True).start()
         while not self.stop_event.is_set():
             try:
                 if self.run_once() == 0:
@@ -73,6 +76,21 @@ class Batcher:
             ids += self._claim(settings.max_batch_rows - len(ids))
         if not ids:
             return 0
+        self._scoring = ids
+        try:
+            return self._score_claimed(ids)
+        finally:
+            self._scoring = []
+
+    def _renew_leases(self) -> None:
+        """Keep the leases of the batch being scored alive, however long a big job takes."""
+        period = max(0.2, self.ctx.settings.lease_seconds / 3)
+        while not self.stop_event.wait(period):
+            with contextlib.suppress(*REDIS_UNAVAILABLE):
+                self.ctx.store.pending.renew(list(self._scoring), self.ctx.settings.lease_seconds)
+
+    def _score_claimed(self, ids: list[str]) -> int:
+        settings = self.ctx.settings
         if len(ids) == settings.max_batch_rows:
             self.ctx.store.pending.ring()  # more may wait: wake a peer
         records = [r for r in self.ctx.store.get_many(ids) if r.input_kind == "inline"]

@@ -40,14 +40,6 @@ end
 return 'OK'
 """
 
-_PROGRESS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local done = redis.call('HINCRBY', KEYS[1], 'rows_done', ARGV[1])
-local failed = redis.call('HINCRBY', KEYS[1], 'rows_failed', ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'rows_done', done, 'rows_failed', failed)
-return {done, failed}
-"""
-
 EVENTS_MAXLEN = 1000
 #: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
 WEBHOOK_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -75,7 +67,6 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
-        self._progress = client.register_script(_PROGRESS)
         self.pending = PendingJobs(client)
 
     @classmethod
@@ -229,13 +220,6 @@ class JobStore:
         if record is None or record.status != JobStatus.RUNNING:
             return None
         return record
-
-    def add_progress(self, job_id: str, rows_done: int, rows_failed: int = 0) -> None:
-        """Count rows scored and rows failed."""
-        self._progress(
-            keys=[keys.job(job_id), keys.job_events(job_id)],
-            args=[rows_done, rows_failed, EVENTS_MAXLEN],
-        )
 
     def store_inline_result(self, job_id: str, result_json: bytes, errors: list[dict]) -> None:
         """Keep a JSON job's scored rows and errors for the retention period."""
