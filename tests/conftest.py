@@ -16,14 +16,8 @@ from tests.stack import Stack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared stack: demo models registered, one worker of two processes, the API."""
     stack = Stack(tmp_path_factory.mktemp("stack"))
-    try:
-        stack.start_redis()
-        stack.register_demo_models()
-        stack.start_worker(concurrency=2)
-        stack.start_api()
+    with stack.running(workers=2):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,6 +66,20 @@ class Stack:
             k[len("INFERQ_") :].lower(): v for k, v in self.env.items() if k.startswith("INFERQ_")
         }
         return Settings(**values)
+
+    @contextmanager
+    def running(self, workers: int | None = 2) -> Iterator[Stack]:
+        """Redis with the demo models, a worker of `workers` processes (None: no worker) and
+        the API, all stopped when the block ends."""
+        try:
+            self.start_redis()
+            self.register_demo_models()
+            if workers:
+                self.start_worker(concurrency=workers)
+            self.start_api()
+            yield self
+        finally:
+            self.stop()
 
     def api_client(self, timeout: float = 60) -> httpx.Client:
         """Start the API unless it runs, and return a client of it sending the admin key."""

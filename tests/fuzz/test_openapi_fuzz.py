@@ -30,14 +30,8 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rate_limit_per_second="100000",
         rate_limit_burst="100000",
     )
-    try:
-        stack.start_redis()
-        stack.register_demo_models()
-        stack.start_worker(concurrency=1)
-        stack.start_api()
+    with stack.running(workers=1):
         yield stack
-    finally:
-        stack.stop()
 
 
 # The schema is built from the app in this process (pytest parametrizes at collection, before

@@ -34,14 +34,8 @@ def files_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         max_file_bytes=str(2 * 1024 * 1024),
         input_roots=str(base / "inputs"),
     )
-    try:
-        stack.start_redis()
-        stack.register_demo_models()
-        stack.start_worker(concurrency=2)
-        stack.start_api()
+    with stack.running(workers=2):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

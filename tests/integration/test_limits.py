@@ -26,13 +26,8 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rate_limit_per_second="0.05",  # one more request every 20 s: none during a test
         max_body_bytes="4096",
     )
-    try:
-        stack.start_redis()
-        stack.register_demo_models()
-        stack.start_api()
+    with stack.running(workers=None):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
