@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import Problem
 from inferq.api_keys import ADMIN_TENANT, SCOPES, KeyStore, is_admin_key
-from inferq.config import Settings, get_settings
+from inferq.config import Settings
+from inferq.jobs.reads import AsyncJobReads
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.storage import Storage
@@ -27,37 +28,47 @@ class Principal:
     scopes: frozenset[str]
 
 
-def get_store(request: Request) -> JobStore:
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with (read once, never per request)."""
+    return request.app.state.settings
+
+
+async def get_store(request: Request) -> JobStore:
     """The app's job store."""
     return request.app.state.store
 
 
-def get_storage(request: Request) -> Storage:
+async def get_reads(request: Request) -> AsyncJobReads:
+    """Job reads on the event loop (no thread hop)."""
+    return request.app.state.reads
+
+
+async def get_storage(request: Request) -> Storage:
     """The app's file storage."""
     return request.app.state.storage
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     """The app's model registry."""
     return request.app.state.registry
 
 
-def get_deliveries(request: Request) -> DeliveryStore:
+async def get_deliveries(request: Request) -> DeliveryStore:
     """Webhook deliveries, in the job store's Redis."""
     return DeliveryStore(request.app.state.store.redis)
 
 
-def get_webhook_secrets(request: Request) -> WebhookSecrets:
+async def get_webhook_secrets(request: Request) -> WebhookSecrets:
     """Webhook signing secrets, in the job store's Redis."""
     return WebhookSecrets(request.app.state.store.redis)
 
 
-def get_keys(request: Request) -> KeyStore:
+async def get_keys(request: Request) -> KeyStore:
     """The app's API key store."""
     return request.app.state.keys
 
 
-def get_limits(request: Request) -> TenantLimits:
+async def get_limits(request: Request) -> TenantLimits:
     """The app's per-tenant limits."""
     return request.app.state.limits
 
@@ -65,19 +76,19 @@ def get_limits(request: Request) -> TenantLimits:
 bearer = HTTPBearer(auto_error=False, description="An inferq API key, `Bearer iqk_...`.")
 
 
-def get_principal(
+async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(get_app_settings)],
     keys: Annotated[KeyStore, Depends(get_keys)],
     limits: Annotated[TenantLimits, Depends(get_limits)],
 ) -> Principal:
     """The caller named by the API key (401 without a valid one), counted against its rate."""
-    principal = authenticate(credentials.credentials if credentials else None, settings, keys)
-    limits.take_request(principal.tenant)
+    principal = await authenticate(credentials.credentials if credentials else None, settings, keys)
+    await limits.take_request_async(principal.tenant)
     return principal
 
 
-def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
+async def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
     """Who presents `key`: the bootstrap admin, a stored key's tenant and scopes, or 401."""
     if not settings.auth_enabled:
         return Principal(ADMIN_TENANT, frozenset(SCOPES))
@@ -85,7 +96,7 @@ def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Princip
         raise _unauthorized("an API key is required: Authorization: Bearer <key>")
     if is_admin_key(key, settings.admin_key):
         return Principal(ADMIN_TENANT, frozenset(SCOPES))
-    found = keys.authenticate(key)
+    found = await keys.authenticate_async(key)
     if found is None:
         raise _unauthorized("the API key is not valid (unknown or revoked)")
     return Principal(found.tenant, frozenset(found.scopes))
@@ -98,7 +109,7 @@ def _unauthorized(detail: str) -> Problem:
 def require_scope(scope: str) -> Any:
     """A dependency that answers 403 unless the caller's key carries `scope` (or `admin`)."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if scope not in principal.scopes and "admin" not in principal.scopes:
             raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
         return principal
@@ -106,8 +117,9 @@ def require_scope(scope: str) -> Any:
     return Depends(check)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
+ReadsDep = Annotated[AsyncJobReads, Depends(get_reads)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]

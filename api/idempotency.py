@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
 
 from api.errors import Problem
 from inferq.jobs import keys
@@ -21,32 +24,34 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def create_once(
+async def create_once(
     store: JobStore,
     tenant: str,
     key: str,
     digest: str,
-    create: Callable[[], JobRecord],
+    create: Callable[[], Awaitable[JobRecord]],
 ) -> tuple[JobRecord, bool]:
     """The job this key created before, or a new one from `create`; True when it is new."""
     if not 1 <= len(key) <= 255:
         raise Problem(422, "Idempotency-Key must be 1 to 255 characters")
+    client = store.aredis
+    assert client is not None, "the API's JobStore has an async client"
     redis_key = keys.idempotency(tenant, key)
-    if store.redis.set(redis_key, f"{digest}:{_PENDING}", nx=True, ex=store.record_ttl):
+    if await client.set(redis_key, f"{digest}:{_PENDING}", nx=True, ex=store.record_ttl):
         try:
-            record = create()
+            record = await create()
         except BaseException:
-            store.redis.delete(redis_key)  # the key may be used again once this failed
+            await client.delete(redis_key)  # the key may be used again once this failed
             raise
-        store.redis.set(redis_key, f"{digest}:{record.id}", ex=store.record_ttl)
+        await client.set(redis_key, f"{digest}:{record.id}", ex=store.record_ttl)
         return record, True
-    return _earlier_job(store, redis_key, digest), False
+    return await _earlier_job(client, redis_key, digest), False
 
 
-def _earlier_job(store: JobStore, redis_key: str, digest: str) -> JobRecord:
+async def _earlier_job(client: aioredis.Redis, redis_key: str, digest: str) -> JobRecord:
     deadline = time.monotonic() + _CONCURRENT_WAIT_SECONDS
     while True:
-        raw = store.redis.get(redis_key)
+        raw = await client.get(redis_key)
         if raw is None:
             raise Problem(
                 409, "a request with this Idempotency-Key failed; retry it", title="Conflict"
@@ -59,12 +64,12 @@ def _earlier_job(store: JobStore, redis_key: str, digest: str) -> JobRecord:
                 title="Conflict",
             )
         if job_id != _PENDING:
-            record = store.get(job_id)
-            if record is None:
+            stored = await client.hgetall(keys.job(job_id))
+            if not stored:
                 raise Problem(409, "the job of this Idempotency-Key was deleted", title="Conflict")
-            return record
+            return JobRecord.from_hash(stored)
         if time.monotonic() > deadline:
             raise Problem(
                 409, "a request with this Idempotency-Key is in progress", title="Conflict"
             )
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)

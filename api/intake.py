@@ -51,13 +51,14 @@ async def take_in_job(
         return record, True
     raw = await read_limited_body(request, settings.max_body_bytes)
     job = parse_job_body(raw)
-    submit = submit_uri_job if job.input_uri is not None else submit_json_job
 
-    def create() -> JobRecord:
-        return submit(job, principal, settings, store, registry, limits)
+    async def create() -> JobRecord:
+        if job.input_uri is None:
+            return await submit_json_job(job, principal, settings, store, registry, limits)
+        return await run_in_threadpool(
+            submit_uri_job, job, principal, settings, store, registry, limits
+        )
 
     if idempotency_key is None:
-        return await run_in_threadpool(create), True
-    return await run_in_threadpool(
-        create_once, store, principal.tenant, idempotency_key, body_digest(raw), create
-    )
+        return await create(), True
+    return await create_once(store, principal.tenant, idempotency_key, body_digest(raw), create)

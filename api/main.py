@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from api.dashboard import mount_dashboard
@@ -16,10 +15,11 @@ from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
+from inferq.jobs.reads import AsyncJobReads
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
-from inferq.redis_client import make_redis
+from inferq.redis_client import make_async_redis, make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
 
@@ -31,19 +31,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = make_redis(settings)
-        app.state.store = JobStore.for_settings(client, settings)
+        # Two async clients: one for the request path, with the same timeout as every Redis
+        # call, and one for the pub/sub subscription and SSE streams, whose reads block by design.
+        requests_client = make_async_redis(settings)
+        app.state.store = JobStore.for_settings(client, settings, requests_client)
+        app.state.reads = AsyncJobReads(requests_client)
         app.state.storage = Storage(settings.data_url)
-        app.state.registry = ModelRegistry(client, app.state.storage)
-        app.state.keys = KeyStore(client)
-        app.state.limits = TenantLimits(client, settings)
-        app.state.aredis = aioredis.Redis.from_url(
-            settings.redis_url or "", socket_connect_timeout=1.0
-        )
+        app.state.registry = ModelRegistry(client, app.state.storage, requests_client)
+        app.state.keys = KeyStore(client, requests_client)
+        app.state.limits = TenantLimits(client, settings, requests_client)
+        app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis)
         app.state.watcher.start()
         yield
         await app.state.watcher.stop()
         await app.state.aredis.aclose()
+        await requests_client.aclose()
         client.close()
 
     app = FastAPI(
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Queue-based asynchronous batch inference for scikit-learn models",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     install_error_handlers(app)
     for module in (jobs, models, keys, tenants, health, webhooks, metrics):
         app.include_router(module.router)

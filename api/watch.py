@@ -10,8 +10,10 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 
 from inferq.jobs.keys import EVENTS_CHANNEL
+from inferq.jobs.record import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
+_ENDINGS = frozenset(status.value for status in TERMINAL_STATUSES)
 
 
 class JobWatcher:
@@ -34,7 +36,7 @@ class JobWatcher:
                 await self._task
 
     def register(self, job_id: str) -> asyncio.Event:
-        """An event set at the job's next status change; register before reading the status."""
+        """An event set when the job ends; register before reading the status."""
         event = asyncio.Event()
         self._waiters[job_id].add(event)
         return event
@@ -62,6 +64,8 @@ class JobWatcher:
                 await asyncio.sleep(1.0)
 
     def _dispatch(self, data: bytes) -> None:
-        job_id = data.decode().split(" ", 1)[0]
+        job_id, _, status = data.decode().partition(" ")
+        if status not in _ENDINGS:
+            return  # a waiter only cares about the end; `running` would only make it re-read
         for event in self._waiters.get(job_id, ()):
             event.set()

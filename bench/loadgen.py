@@ -1,4 +1,10 @@
-"""A bounded HTTP load generator: N one-row jobs through `POST /v1/jobs?wait=`, C at a time."""
+"""A bounded HTTP load generator: N one-row jobs through `POST /v1/jobs?wait=`, C at a time.
+
+Each of the C virtual clients holds one keep-alive HTTP/1.1 connection and sends its jobs one
+after another. The client side is a few lines over asyncio streams on purpose: httpx's connection
+pool spends ~20 ms of CPU per request at 64 connections (it checks every pooled connection on
+every request), so with it the benchmark measured the client, not inferq (py-spy, issue 6).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,54 @@ import asyncio
 import multiprocessing
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+import orjson
+
+_PATH = "/v1/jobs?wait=30&include=results"
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads answers with a length."""
+
+    def __init__(self, url: str, key: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.head = (
+            f"Host: {parts.netloc}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """The status and body of `POST path` with `body` as JSON."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = orjson.dumps(body)
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), self.head, len(payload), payload)
+        )
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = _content_length(head)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    raise RuntimeError(f"answer without Content-Length: {head[:200]!r}")
 
 
 async def _run_jobs(
@@ -15,28 +67,21 @@ async def _run_jobs(
 ) -> list[float]:
     """Latencies (s) of each job from submit to its result in the answer."""
     latencies: list[float] = []
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(
-        base_url=url, timeout=60, limits=limits, headers=headers
-    ) as client:
+    pending = iter(bodies)
 
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
+    async def client() -> None:
+        http = HttpClient(url, key)
+        try:
+            for body in pending:
                 start = time.perf_counter()
-                response = await client.post(
-                    "/v1/jobs", params={"wait": 30, "include": "results"}, json=body
-                )
-                job = response.json()
-                if response.status_code != 200 or job.get("results") is None:
-                    raise RuntimeError(f"job did not end with results: {response.text[:300]}")
+                status, raw = await http.post(_PATH, body)
+                if status != 200 or orjson.loads(raw).get("results") is None:
+                    raise RuntimeError(f"job did not end with results: {status} {raw[:300]!r}")
                 latencies.append(time.perf_counter() - start)
+        finally:
+            await http.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     return latencies
 
 

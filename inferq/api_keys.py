@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import orjson
 import redis
+import redis.asyncio as aioredis
 
 from inferq.ids import ulid
 from inferq.timefmt import now_rfc3339
@@ -69,8 +70,9 @@ def is_admin_key(presented: str, admin_key: str | None) -> bool:
 class KeyStore:
     """Creates, finds, lists and revokes API keys in Redis."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, aclient: aioredis.Redis | None = None) -> None:
         self.redis = client
+        self.aredis = aclient
 
     def create(self, tenant: str, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
         """A new key for `tenant`; returns its record and the key, which is never shown again."""
@@ -92,6 +94,12 @@ class KeyStore:
     def authenticate(self, key: str) -> ApiKey | None:
         """The key's record, or None when the key is unknown or revoked."""
         raw = self.redis.get(_BY_DIGEST + digest(key))
+        return ApiKey.from_json(raw) if raw else None
+
+    async def authenticate_async(self, key: str) -> ApiKey | None:
+        """`authenticate` on the async client (the API's event loop)."""
+        assert self.aredis is not None, "KeyStore built without an async client"
+        raw = await self.aredis.get(_BY_DIGEST + digest(key))
         return ApiKey.from_json(raw) if raw else None
 
     def list_keys(self, tenant: str | None = None) -> list[ApiKey]:

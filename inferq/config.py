@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     inline_dispatch: Literal["batcher", "celery"] = "batcher"
     """How small jobs reach workers: batcher lanes, or one Celery task each (the naive design)."""
 
+    bulk_niceness: int = 10
+    """How much lower (Linux nice) file chunks run than small jobs in a worker; 0: the same."""
+
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
 

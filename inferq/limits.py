@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 import redis
+import redis.asyncio as aioredis
 
 from inferq.config import Settings
 from inferq.jobs import keys
+from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.jobs.record import TERMINAL_STATUSES
 
 LIMIT_NAMES = (
@@ -42,13 +44,23 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {wait, tostring(rate), tostring(burst)}
 """
 
-# Admits a job while the tenant has fewer unfinished jobs than its limit (its own value, else
-# ARGV[1]). The set is normally kept exact by JobStore (added on create, removed by the terminal
+# Admits a job in one step, answering why not: too many rows for the tenant ('rows'), too many
+# small jobs queued overall ('queue', when ARGV[7] > 0), or too many of the tenant's jobs
+# unfinished ('inflight'); each limit is the tenant's own value (KEYS[2]) else the default.
+# The in-flight set is normally kept exact by JobStore (added on create, removed by the terminal
 # transition); at the limit it is first pruned of jobs that ended or vanished some other way
 # (expired, deleted), so a lost update can never lock a tenant out. The job hashes read here are
 # not declared in KEYS: inferq runs on one Redis, not a Cluster, and the ids are only known here.
 _ADMIT_JOB = """
-local limit = tonumber(redis.call('HGET', KEYS[2], 'max_jobs_in_flight')) or tonumber(ARGV[1])
+local own = redis.call('HMGET', KEYS[2], 'max_rows_per_job', 'max_jobs_in_flight')
+local max_rows = tonumber(own[1]) or tonumber(ARGV[6])
+if tonumber(ARGV[5]) > max_rows then return {'rows', ARGV[5], tostring(max_rows)} end
+if tonumber(ARGV[7]) > 0 then
+  local queued = 0
+  for i = 3, 5 do queued = queued + redis.call('LLEN', KEYS[i]) end
+  if queued >= tonumber(ARGV[7]) then return {'queue', tostring(queued), ARGV[7]} end
+end
+local limit = tonumber(own[2]) or tonumber(ARGV[1])
 if redis.call('SCARD', KEYS[1]) >= limit then
   for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     local status = redis.call('HGET', ARGV[3] .. id, 'status')
@@ -57,10 +69,10 @@ if redis.call('SCARD', KEYS[1]) >= limit then
     end
   end
   local count = redis.call('SCARD', KEYS[1])
-  if count >= limit then return {count, limit} end
+  if count >= limit then return {'inflight', tostring(count), tostring(limit)} end
 end
 redis.call('SADD', KEYS[1], ARGV[2])
-return {-1, limit}
+return {'ok', '', ''}
 """
 
 
@@ -81,18 +93,34 @@ class TenantLimits:
     (`set_overrides`), which take effect on its next request.
     """
 
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+    def __init__(
+        self, client: redis.Redis, settings: Settings, aclient: aioredis.Redis | None = None
+    ) -> None:
         self.redis = client
         self.settings = settings
         self._take_token = client.register_script(_TAKE_TOKEN)
         self._admit_job = client.register_script(_ADMIT_JOB)
+        if aclient is not None:  # the API's event loop checks requests without a thread hop
+            self._take_token_async = aclient.register_script(_TAKE_TOKEN)
+            self._admit_job_async = aclient.register_script(_ADMIT_JOB)
 
     def take_request(self, tenant: str) -> None:
         """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
-        wait_ms, rate, burst = self._take_token(
-            keys=[f"{keys.PREFIX}:rate:{tenant}", _overrides_key(tenant)],
-            args=[self.settings.rate_limit_per_second, self.settings.rate_limit_burst],
-        )
+        self._check_token(tenant, self._take_token(**self._token_call(tenant)))
+
+    async def take_request_async(self, tenant: str) -> None:
+        """`take_request` on the async client."""
+        self._check_token(tenant, await self._take_token_async(**self._token_call(tenant)))
+
+    def _token_call(self, tenant: str) -> dict[str, list]:
+        return {
+            "keys": [f"{keys.PREFIX}:rate:{tenant}", _overrides_key(tenant)],
+            "args": [self.settings.rate_limit_per_second, self.settings.rate_limit_burst],
+        }
+
+    @staticmethod
+    def _check_token(tenant: str, reply: list) -> None:
+        wait_ms, rate, burst = reply
         if int(wait_ms) > 0:
             raise LimitExceeded(
                 429,
@@ -107,14 +135,50 @@ class TenantLimits:
         if rows > limit:
             raise LimitExceeded(413, f"the job has {rows} rows; the limit is {limit} per job")
 
-    def admit_job(self, tenant: str, job_id: str) -> None:
-        """Count a new job in flight; LimitExceeded (429) when the tenant has too many already."""
+    def admit_job(self, tenant: str, job_id: str, rows: int = 0, queue_limit: int = 0) -> None:
+        """Count a new job in flight, checking first in the same step: its `rows` against the
+        tenant's rows per job (413), the small jobs queued against `queue_limit` (429, when
+        given) and the tenant's unfinished jobs against its limit (429)."""
+        call = self._admit_call(tenant, job_id, rows, queue_limit)
+        self._check_admission(tenant, self._admit_job(**call))
+
+    async def admit_job_async(
+        self, tenant: str, job_id: str, rows: int = 0, queue_limit: int = 0
+    ) -> None:
+        """`admit_job` on the async client."""
+        call = self._admit_call(tenant, job_id, rows, queue_limit)
+        self._check_admission(tenant, await self._admit_job_async(**call))
+
+    def _admit_call(self, tenant: str, job_id: str, rows: int, queue_limit: int) -> dict:
         terminal = "," + ",".join(sorted(TERMINAL_STATUSES)) + ","
-        count, limit = self._admit_job(
-            keys=[keys.tenant_inflight(tenant), _overrides_key(tenant)],
-            args=[self.settings.max_jobs_in_flight, job_id, keys.job(""), terminal],
-        )
-        if int(count) >= 0:
+        return {
+            "keys": [
+                keys.tenant_inflight(tenant),
+                _overrides_key(tenant),
+                *(lane(priority) for priority in PRIORITY_LANES),
+            ],
+            "args": [
+                self.settings.max_jobs_in_flight,
+                job_id,
+                keys.job(""),
+                terminal,
+                rows,
+                self.settings.max_rows_per_job,
+                queue_limit,
+            ],
+        }
+
+    def _check_admission(self, tenant: str, reply: list) -> None:
+        kind, count, limit = reply[0], _whole(reply[1]), _whole(reply[2])
+        if kind == b"rows":
+            raise LimitExceeded(413, f"the job has {count} rows; the limit is {limit} per job")
+        if kind == b"queue":
+            raise LimitExceeded(
+                429,
+                f"more than {limit} jobs are waiting; try again shortly",
+                retry_after=self.settings.retry_after_seconds,
+            )
+        if kind == b"inflight":
             raise LimitExceeded(
                 429,
                 f"tenant {tenant!r} has {count} unfinished jobs; the limit is {limit}",
@@ -158,6 +222,11 @@ LIMIT_NAMES = (
 
 def _overrides_key(tenant: str) -> str:
     return f"{keys.PREFIX}:limits:{tenant}"
+
+
+def _whole(value: bytes) -> int:
+    """A number from a script's reply (limits may be stored as `5.0`)."""
+    return int(float(value)) if value else 0
 
 
 def _text(value: bytes | str) -> str:

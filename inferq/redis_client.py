@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 
 from inferq.config import Settings, get_settings
 
@@ -26,6 +29,25 @@ def make_redis(settings: Settings) -> redis.Redis:
         socket_timeout=settings.redis_socket_timeout,
         health_check_interval=15,
         retry_on_timeout=False,
+    )
+
+
+def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aioredis.Redis:
+    """An asyncio client for the API's event loop, tuned like `make_redis`.
+
+    A connection that Redis closed (it restarted) is retried at once on a new one; from a URL,
+    redis-py's async client would otherwise not retry at all and answer the first request after
+    a restart with an error. `blocking_reads` (pub/sub, SSE) drops the read timeout.
+    """
+    if not settings.redis_url:
+        raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
+    return aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=1.0,
+        socket_timeout=None if blocking_reads else settings.redis_socket_timeout,
+        health_check_interval=15,
+        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        retry_on_error=[redis.ConnectionError],
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import orjson
 import redis
+import redis.asyncio as aioredis
 
 from inferq.storage import Storage
 from inferq.timefmt import now_rfc3339
@@ -22,6 +24,33 @@ DEFAULT_ALIAS = "production"
 _RAISE_NEXT_VERSION = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'next_version') or '0')
 if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'next_version', ARGV[1]) end
+"""
+
+
+#: What a model reference means now, in one round trip: the version's stored JSON, or why not.
+#: KEYS: names set, aliases hash, versions hash. ARGV: name, selector ('' for none), default alias.
+_RESOLVE = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {'no_model', ''} end
+local selector = ARGV[2]
+local version
+if selector ~= '' and string.match(selector, '^%d+$') then
+  version = selector
+elseif selector ~= '' then
+  version = redis.call('HGET', KEYS[2], selector)
+  if not version then return {'no_alias', selector} end
+else
+  version = redis.call('HGET', KEYS[2], ARGV[3])
+  if not version then
+    local newest = -1
+    for _, v in ipairs(redis.call('HKEYS', KEYS[3])) do
+      if tonumber(v) > newest then newest = tonumber(v) end
+    end
+    version = tostring(newest)
+  end
+end
+local raw = redis.call('HGET', KEYS[3], version)
+if not raw then return {'no_version', version} end
+return {'ok', raw}
 """
 
 
@@ -74,9 +103,14 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
 class ModelRegistry:
     """Registers, lists and resolves model versions; shared by the API and the workers."""
 
-    def __init__(self, client: redis.Redis, storage: Storage) -> None:
+    def __init__(
+        self, client: redis.Redis, storage: Storage, aclient: aioredis.Redis | None = None
+    ) -> None:
         self.redis = client
         self.storage = storage
+        self._resolve_script = client.register_script(_RESOLVE)
+        if aclient is not None:  # the API resolves on its event loop, without a thread hop
+            self._resolve_async = aclient.register_script(_RESOLVE)
 
     def register(
         self,
@@ -164,25 +198,11 @@ class ModelRegistry:
         ``name@3`` is version 3, ``name@alias`` the alias's version, and a bare ``name`` the
         ``production`` alias when set, else the newest version.
         """
-        version = self._resolve(ref)
-        if tenant is not None and not version.visible_to(tenant):
-            raise ModelNotFound(f"no model named {version.name!r}")
-        return version
+        return _visible(_resolved(ref, self._resolve_script(**_resolve_call(ref))), tenant)
 
-    def _resolve(self, ref: str) -> ModelVersion:
-        name, selector = parse_ref(ref)
-        if not self.exists(name):
-            raise ModelNotFound(f"no model named {name!r}")
-        if selector is not None and selector.isdigit():
-            return self.get_version(name, int(selector))
-        aliases = self.aliases(name)
-        if selector is not None:
-            if selector not in aliases:
-                raise ModelNotFound(f"model {name!r} has no alias {selector!r}")
-            return self.get_version(name, aliases[selector])
-        if DEFAULT_ALIAS in aliases:
-            return self.get_version(name, aliases[DEFAULT_ALIAS])
-        return self.get_version(name, max(int(v) for v in self.redis.hkeys(_versions_key(name))))
+    async def resolve_async(self, ref: str, tenant: str | None = None) -> ModelVersion:
+        """`resolve` on the async client."""
+        return _visible(_resolved(ref, await self._resolve_async(**_resolve_call(ref))), tenant)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point an alias at an existing version; new jobs resolve to it from now on."""
@@ -207,3 +227,36 @@ def _versions_key(name: str) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+@lru_cache(maxsize=1024)
+def _parsed_version(raw: bytes) -> ModelVersion:
+    """A stored version record, parsed once per distinct record (they never change in place)."""
+    return ModelVersion.from_json(raw)
+
+
+def _resolve_call(ref: str) -> dict[str, list[str]]:
+    name, selector = parse_ref(ref)
+    return {
+        "keys": [_NAMES, f"{_PREFIX}:{name}:aliases", f"{_PREFIX}:{name}:versions"],
+        "args": [name, selector or "", DEFAULT_ALIAS],
+    }
+
+
+def _resolved(ref: str, reply: list[bytes]) -> ModelVersion:
+    """The version `_RESOLVE` answered, or ModelNotFound saying what is missing."""
+    name, selector = parse_ref(ref)
+    kind, value = reply
+    if kind == b"ok":
+        return _parsed_version(value)
+    if kind == b"no_model":
+        raise ModelNotFound(f"no model named {name!r}")
+    if kind == b"no_alias":
+        raise ModelNotFound(f"model {name!r} has no alias {selector!r}")
+    raise ModelNotFound(f"model {name!r} has no version {_text(value)}")
+
+
+def _visible(version: ModelVersion, tenant: str | None) -> ModelVersion:
+    if tenant is not None and not version.visible_to(tenant):
+        raise ModelNotFound(f"no model named {version.name!r}")
+    return version

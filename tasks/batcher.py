@@ -9,6 +9,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from workers.batching import Batcher
 from workers.context import current_context
+from workers.priority import prefer_batcher_for_gil
 
 _batchers: list[Batcher] = []
 
@@ -21,6 +22,7 @@ def start_batcher(**_: Any) -> None:
         return
     batcher = Batcher(ctx)
     _batchers.append(batcher)
+    prefer_batcher_for_gil()
     threading.Thread(target=batcher.run_forever, name="inferq-batcher", daemon=True).start()
 
 

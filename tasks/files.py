@@ -9,15 +9,20 @@ from tasks.app import celery_app
 from workers.context import current_context
 from workers.file_inputs import split_input
 from workers.file_jobs import run_chunk
+from workers.priority import lower_task_thread_priority
 
 
 @celery_app.task(name=SCORE_CHUNK_TASK)
 def score_chunk(job_id: str, index: int, spec: dict[str, Any]) -> None:
     """Score one chunk of a file job; safe to run again for the same chunk."""
-    run_chunk(job_id, index, spec, current_context())
+    ctx = current_context()
+    lower_task_thread_priority(ctx.settings.bulk_niceness)
+    run_chunk(job_id, index, spec, ctx)
 
 
 @celery_app.task(name=SPLIT_INPUT_TASK)
 def split_input_task(job_id: str) -> None:
     """Cut a file job's `input_uri` into chunks and queue them."""
-    split_input(job_id, current_context())
+    ctx = current_context()
+    lower_task_thread_priority(ctx.settings.bulk_niceness)
+    split_input(job_id, ctx)

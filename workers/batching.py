@@ -93,8 +93,8 @@ class Batcher:
         settings = self.ctx.settings
         if len(ids) == settings.max_batch_rows:
             self.ctx.store.pending.ring()  # more may wait: wake a peer
-        records = [r for r in self.ctx.store.get_many(ids) if r.input_kind == "inline"]
-        inputs = self._read_inputs(records)
+        records, inputs = self.ctx.store.get_with_inputs(ids)
+        records = [r for r in records if r.input_kind == "inline"]
         outcomes: list[InlineOutcome] = []
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
@@ -114,12 +114,6 @@ class Batcher:
         return self.ctx.store.pending.claim(
             self.owner, count, self.ctx.settings.lease_seconds, now_rfc3339()
         )
-
-    def _read_inputs(self, records: list[JobRecord]) -> dict[str, bytes | None]:
-        pipe = self.ctx.store.redis.pipeline(transaction=False)
-        for record in records:
-            pipe.get(f"inferq:job:{record.id}:input")
-        return {r.id: raw for r, raw in zip(records, pipe.execute(), strict=True)}
 
     def _score_group(
         self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]

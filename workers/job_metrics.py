@@ -10,6 +10,7 @@ from datetime import datetime
 
 from inferq.jobs.keys import job as job_key
 from inferq.jobs.record import JobRecord
+from inferq.metrics.recorder import Write, counts_write, observations_write
 from workers.context import WorkerContext
 from workers.model_cache import CacheStats
 
@@ -39,17 +40,22 @@ def record_inline_batch(
     batch_sizes: list[int],
     batch_seconds: list[float],
 ) -> None:
-    """Metrics of one batch of small jobs (each model version's share counts as a chunk)."""
-    flush_cache_stats(ctx)
+    """Metrics of one batch of small jobs (each model version's share counts as a chunk).
+
+    One round trip per batch: the batcher sends it after the jobs have ended.
+    """
     finished = time.time()
-    ctx.metrics.counts({"rows_scored": rows_scored})
-    ctx.metrics.observe_many(
-        {
-            "job_duration_seconds": [finished - _unix(r.created_at) for r in records],
-            "job_queue_wait_seconds": [_wait(r) for r in records],
-            "batch_rows": [float(size) for size in batch_sizes],
-            "chunk_duration_seconds": batch_seconds,
-        }
+    ctx.metrics.send(
+        _cache_stats_write(ctx),
+        counts_write({"rows_scored": rows_scored}),
+        observations_write(
+            {
+                "job_duration_seconds": [finished - _unix(r.created_at) for r in records],
+                "job_queue_wait_seconds": [_wait(r) for r in records],
+                "batch_rows": [float(size) for size in batch_sizes],
+                "chunk_duration_seconds": batch_seconds,
+            }
+        ),
     )
 
 
@@ -68,9 +74,13 @@ def record_batch(ctx: WorkerContext, rows: int) -> None:
 
 def flush_cache_stats(ctx: WorkerContext) -> None:
     """Send what the model cache counted since the last flush."""
+    ctx.metrics.send(_cache_stats_write(ctx))
+
+
+def _cache_stats_write(ctx: WorkerContext) -> Write:
     now, before = asdict(ctx.models.stats), asdict(ctx.cache_stats_sent)
-    ctx.metrics.counts({f"model_cache_{name}": now[name] - before[name] for name in now})
     ctx.cache_stats_sent = CacheStats(**now)
+    return counts_write({f"model_cache_{name}": now[name] - before[name] for name in now})
 
 
 def _wait(record: JobRecord) -> float:

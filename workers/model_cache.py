@@ -10,6 +10,7 @@ from typing import Any
 
 from models.artifacts import load_artifact
 from models.registry import ModelRegistry, ModelVersion
+from workers.array_input import fast_input
 
 
 @dataclass
@@ -18,6 +19,7 @@ class LoadedModel:
 
     meta: ModelVersion
     estimator: Any
+    """What to call predict/predict_proba on (the estimator, or an `ArrayInput` around it)."""
     size_bytes: int = 0
     """Estimated memory the estimator holds (see `estimate_size`)."""
 
@@ -95,7 +97,7 @@ class ModelCache:
         data = self.registry.read_artifact(meta)
         estimator = load_artifact(data, meta.format, meta.trusted_types)
         self.stats.loads += 1
-        return LoadedModel(meta, estimator, estimate_size(estimator))
+        return LoadedModel(meta, fast_input(estimator, meta.schema), estimate_size(estimator))
 
     def __len__(self) -> int:
         return len(self._models)

@@ -13,7 +13,16 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import JobsRead, JobsWrite, LimitsDep, RegistryDep, SettingsDep, StorageDep, StoreDep
+from api.deps import (
+    JobsRead,
+    JobsWrite,
+    LimitsDep,
+    ReadsDep,
+    RegistryDep,
+    SettingsDep,
+    StorageDep,
+    StoreDep,
+)
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
 from api.intake import take_in_job
@@ -73,6 +82,7 @@ async def create_job(
     principal: JobsWrite,
     settings: SettingsDep,
     store: StoreDep,
+    reads: ReadsDep,
     registry: RegistryDep,
     limits: LimitsDep,
     response: Response,
@@ -88,10 +98,11 @@ async def create_job(
     record, created = await take_in_job(
         request, principal, settings, store, registry, limits, idempotency_key
     )
+    result = None
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
-        record = await wait_for_end(request, store, record.id, principal.tenant, wait)
-    public = await present(store, record, str(request.base_url), include)
+        record, result = await wait_for_end(request, reads, record.id, principal.tenant, wait)
+    public = await present(reads, record, str(request.base_url), include, result)
     response.headers["Location"] = public.links["self"]
     if record.terminal or not created:
         response.status_code = 200
@@ -128,7 +139,7 @@ async def get_job(
     job_id: str,
     request: Request,
     principal: JobsRead,
-    store: StoreDep,
+    reads: ReadsDep,
     settings: SettingsDep,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
@@ -136,10 +147,10 @@ async def get_job(
     """The job; with `?wait=` the answer comes when the job ends or the time is up."""
     wait = min(wait, settings.max_wait_seconds)
     if wait <= 0:
-        record = await load_job(store, job_id, principal.tenant)
+        record, result = await load_job(reads, job_id, principal.tenant), None
     else:
-        record = await wait_for_end(request, store, job_id, principal.tenant, wait)
-    return await present(store, record, str(request.base_url), include)
+        record, result = await wait_for_end(request, reads, job_id, principal.tenant, wait)
+    return await present(reads, record, str(request.base_url), include, result)
 
 
 @router.get(
@@ -151,12 +162,13 @@ async def get_results(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    reads: ReadsDep,
     registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Scored rows in input order; 409 until the job has ended with rows to serve."""
-    record = await load_job(store, job_id, principal.tenant)
+    record = await load_job(reads, job_id, principal.tenant)
     if record.visible_status(time.time()) == JobStatus.EXPIRED:
         raise Problem(410, f"job {job_id} has expired; its results were deleted")
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
@@ -185,16 +197,16 @@ async def get_results(
     responses=problem_responses(404),
 )
 async def cancel_job(
-    job_id: str, request: Request, principal: JobsWrite, store: StoreDep
+    job_id: str, request: Request, principal: JobsWrite, store: StoreDep, reads: ReadsDep
 ) -> JobPublic:
     """Queued work is dropped at once; running work stops at its next batch boundary.
 
     The job goes `cancelling` then `cancelled`; rows already scored stay downloadable. A job
     that has already ended is returned unchanged.
     """
-    await load_job(store, job_id, principal.tenant)
+    await load_job(reads, job_id, principal.tenant)
     await run_in_threadpool(store.request_cancel, job_id)
-    record = await load_job(store, job_id, principal.tenant)
+    record = await load_job(reads, job_id, principal.tenant)
     return job_public(record, str(request.base_url))
 
 
@@ -205,10 +217,10 @@ async def cancel_job(
     responses=problem_responses(404),
 )
 async def delete_job(
-    job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep
+    job_id: str, principal: JobsWrite, store: StoreDep, reads: ReadsDep, storage: StorageDep
 ) -> Response:
     """Cancel the job if it still runs, then remove its record, rows and files."""
-    await load_job(store, job_id, principal.tenant)
+    await load_job(reads, job_id, principal.tenant)
 
     def remove() -> None:
         store.request_cancel(job_id)
@@ -228,12 +240,13 @@ async def get_errors(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
+    reads: ReadsDep,
     registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Rows that could not be scored, each naming its row (or CSV line), column and reason."""
-    record = await load_job(store, job_id, principal.tenant)
+    record = await load_job(reads, job_id, principal.tenant)
     chosen = negotiate(fmt, accept)
     if record.input_kind == "file" and chosen != "parquet":
         body = stream_errors(registry.storage, record, chosen)
@@ -254,10 +267,10 @@ async def get_errors(
     },
 )
 async def job_events_stream(
-    job_id: str, request: Request, principal: JobsRead, store: StoreDep
+    job_id: str, request: Request, principal: JobsRead, reads: ReadsDep
 ) -> StreamingResponse:
     """An SSE stream replaying the job's history, then following it until the job ends."""
-    await load_job(store, job_id, principal.tenant)
+    await load_job(reads, job_id, principal.tenant)
     client = request.app.state.aredis
 
     async def stream() -> AsyncIterator[bytes]:
@@ -280,29 +293,41 @@ async def job_events_stream(
 
 
 async def present(
-    store: StoreDep, record: JobRecord, base_url: str, include: str | None
+    reads: ReadsDep,
+    record: JobRecord,
+    base_url: str,
+    include: str | None,
+    result: bytes | None = None,
 ) -> JobPublic:
     """The job object, with the scored rows inlined when asked for and available."""
     public = job_public(record, base_url)
     if include == "results" and record.status == JobStatus.SUCCEEDED:
-        raw = await run_in_threadpool(store.read_inline_result, record.id)
-        if raw is not None:
-            public.results = orjson.loads(raw)
+        if result is None:
+            _, result = await reads.get_with_result(record.id)
+        if result is not None:
+            public.results = orjson.loads(result)
     return public
 
 
-async def load_job(store: StoreDep, job_id: str, tenant: str) -> JobRecord:
+async def load_job(reads: ReadsDep, job_id: str, tenant: str) -> JobRecord:
     """The caller's job, or 404 (also for another tenant's job: its existence is not revealed)."""
-    record = await run_in_threadpool(store.get, job_id)
+    return _own(await reads.get(job_id), job_id, tenant)
+
+
+def _own(record: JobRecord | None, job_id: str, tenant: str) -> JobRecord:
     if record is None or record.tenant != tenant:
         raise Problem(404, f"no job {job_id}", title="Job not found")
     return record
 
 
 async def wait_for_end(
-    request: Request, store: StoreDep, job_id: str, tenant: str, wait: float
-) -> JobRecord:
-    """Re-read the job at each status change until it has ended or `wait` seconds passed."""
+    request: Request, reads: ReadsDep, job_id: str, tenant: str, wait: float
+) -> tuple[JobRecord, bytes | None]:
+    """Re-read the job whenever it ends (or the time is up); the job and its inline result.
+
+    The watcher wakes only at terminal statuses, so a waiting request reads the job twice: when
+    it starts waiting and when the job has ended.
+    """
     watcher = request.app.state.watcher
     event = watcher.register(job_id)
     loop = asyncio.get_running_loop()
@@ -310,11 +335,12 @@ async def wait_for_end(
     try:
         while True:
             event.clear()
-            record = await load_job(store, job_id, tenant)
+            record, result = await reads.get_with_result(job_id)
+            record = _own(record, job_id, tenant)
             remaining = deadline - loop.time()
             if record.terminal or remaining <= 0:
-                return record
-            # Woken by the job's next status change; the 1 s cap covers a lost subscription.
+                return record, result
+            # The 1 s cap covers a lost subscription (Redis restarted meanwhile).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
     finally:

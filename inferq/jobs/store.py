@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import redis
+import redis.asyncio as aioredis
 
 from inferq.config import Settings
 from inferq.ids import ulid_millis
@@ -61,18 +62,26 @@ class JobStore:
     """Reads and changes job state; every change of status is atomic and announced."""
 
     def __init__(
-        self, client: redis.Redis, retention_seconds: int, record_grace_seconds: int = 0
+        self,
+        client: redis.Redis,
+        retention_seconds: int,
+        record_grace_seconds: int = 0,
+        aclient: aioredis.Redis | None = None,
     ) -> None:
         self.redis = client
+        self.aredis = aclient
+        """The API's async client (None in workers), for `create_async`."""
         self.retention_seconds = retention_seconds
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
         self.pending = PendingJobs(client)
 
     @classmethod
-    def for_settings(cls, client: redis.Redis, settings: Settings) -> JobStore:
+    def for_settings(
+        cls, client: redis.Redis, settings: Settings, aclient: aioredis.Redis | None = None
+    ) -> JobStore:
         """A store with the configured retention periods."""
-        return cls(client, settings.retention_seconds, settings.record_grace_seconds)
+        return cls(client, settings.retention_seconds, settings.record_grace_seconds, aclient)
 
     # -- creation and reading -------------------------------------------------------------
 
@@ -84,9 +93,30 @@ class JobStore:
         A job given `inline_input` rows is queued for the batchers in the same transaction, so
         no job is ever stored without being queued.
         """
+        pipe = self.redis.pipeline(transaction=True)
+        self.queue_create(pipe, record, inline_input, enqueue=enqueue)
+        pipe.execute()
+
+    async def create_async(
+        self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
+    ) -> None:
+        """`create` on the async client (the API's event loop)."""
+        assert self.aredis is not None, "JobStore built without an async client"
+        async with self.aredis.pipeline(transaction=True) as pipe:
+            self.queue_create(pipe, record, inline_input, enqueue=enqueue)
+            await pipe.execute()
+
+    def queue_create(
+        self,
+        pipe: redis.client.Pipeline | aioredis.client.Pipeline,
+        record: JobRecord,
+        inline_input: bytes | None = None,
+        *,
+        enqueue: bool = True,
+    ) -> None:
+        """Queue `create`'s commands on a transaction of the sync or the async client."""
         ttl = self.retention_seconds
         created_ms = ulid_millis(record.id)
-        pipe = self.redis.pipeline(transaction=True)
         pipe.hset(keys.job(record.id), mapping=record.to_hash())
         pipe.expire(keys.job(record.id), self.record_ttl)
         if inline_input is not None:
@@ -105,7 +135,6 @@ class JobStore:
             self.pending.push(pipe, record.id, record.priority)
         if not record.terminal:
             pipe.sadd(keys.tenant_inflight(record.tenant), record.id)
-        pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
@@ -149,6 +178,18 @@ class JobStore:
         for job_id in ids:
             pipe.hgetall(keys.job(job_id))
         return [JobRecord.from_hash(raw) for raw in pipe.execute() if raw]
+
+    def get_with_inputs(
+        self, job_ids: list[str]
+    ) -> tuple[list[JobRecord], dict[str, bytes | None]]:
+        """Records of the given JSON jobs that still exist and their input rows, in one trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(keys.job(job_id))
+            pipe.get(keys.job_input(job_id))
+        replies = pipe.execute()
+        records = [JobRecord.from_hash(raw) for raw in replies[0::2] if raw]
+        return records, dict(zip(job_ids, replies[1::2], strict=True))
 
     def read_inline_input(self, job_id: str) -> bytes | None:
         """The JSON rows a JSON job was submitted with."""
@@ -230,9 +271,22 @@ class JobStore:
         pipe.execute()
 
     def finish_inline(self, outcomes: list[InlineOutcome]) -> None:
-        """End a batch of claimed JSON jobs in one round trip: results stored, status set."""
-        pipe = self.redis.pipeline(transaction=False)
+        """End a batch of claimed JSON jobs in one round trip: results stored, status set.
+
+        The transitions go as plain EVALSHA: a pipeline holding Script objects first asks
+        `SCRIPT EXISTS` on every execute, a second round trip on the path of every small job.
+        The script is loaded once and again after a restarted Redis forgot it; running the
+        batch twice then is harmless, as each step is guarded by the job's status.
+        """
         finished = now_rfc3339()
+        try:
+            self._finish_inline_once(outcomes, finished)
+        except redis.exceptions.NoScriptError:
+            self.redis.script_load(_TRANSITION)
+            self._finish_inline_once(outcomes, finished)
+
+    def _finish_inline_once(self, outcomes: list[InlineOutcome], finished: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
         for outcome in outcomes:
             fields: dict[str, Any]
             if outcome.error is None:
@@ -247,25 +301,33 @@ class JobStore:
             else:
                 new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
                 fields = {"error": outcome.error}
-            args = self._transition_args(
-                outcome.job_id, allowed, new, finished_at=finished, **fields
-            )
-            self._transition(
-                keys=self._transition_keys(outcome.job_id, new), args=args, client=pipe
+            self._queue_transition(
+                pipe, outcome.job_id, allowed, new, finished_at=finished, **fields
             )
             if outcome.error is None:
                 # Cancelled while its batch was scored: it ends cancelled, its rows kept.
-                args = self._transition_args(
+                self._queue_transition(
+                    pipe,
                     outcome.job_id,
                     [JobStatus.CANCELLING],
                     JobStatus.CANCELLED,
                     finished_at=finished,
                     **fields,
                 )
-                cancelled_keys = self._transition_keys(outcome.job_id, JobStatus.CANCELLED)
-                self._transition(keys=cancelled_keys, args=args, client=pipe)
         self.pending.release(pipe, [outcome.job_id for outcome in outcomes])
         pipe.execute()
+
+    def _queue_transition(
+        self,
+        pipe: redis.client.Pipeline,
+        job_id: str,
+        allowed: Iterable[JobStatus],
+        new: JobStatus,
+        **fields: Any,
+    ) -> None:
+        redis_keys = self._transition_keys(job_id, new)
+        args = self._transition_args(job_id, allowed, new, **fields)
+        pipe.evalsha(self._transition.sha, len(redis_keys), *redis_keys, *args)
 
     def succeed(self, job_id: str, rows_done: int, rows_failed: int, **fields: Any) -> bool:
         """End a running job as succeeded with its final counts."""

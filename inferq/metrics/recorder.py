@@ -31,13 +31,7 @@ class MetricsRecorder:
 
     def counts(self, amounts: dict[str, int]) -> None:
         """Add to several unlabelled counters in one round trip."""
-
-        def write(pipe: Any) -> None:
-            for name, amount in amounts.items():
-                if amount:
-                    pipe.hincrby(keys.COUNTERS, name, amount)
-
-        self._send(write)
+        self._send(counts_write(amounts))
 
     def observe(self, name: str, value: float) -> None:
         """Record one observation in a histogram declared in `keys.BUCKETS`."""
@@ -45,19 +39,16 @@ class MetricsRecorder:
 
     def observe_many(self, observations: dict[str, list[float]]) -> None:
         """Record many observations in several histograms in one round trip."""
+        self._send(observations_write(observations))
 
-        def write(pipe: Any) -> None:
-            for name, values in observations.items():
-                bounds = keys.BUCKETS[name]
-                key = keys.histogram(name)
-                for value in values:
-                    index = bisect.bisect_left(bounds, value)
-                    pipe.hincrby(key, str(bounds[index]) if index < len(bounds) else "+Inf", 1)
-                if values:
-                    pipe.hincrby(key, "count", len(values))
-                    pipe.hincrbyfloat(key, "sum", sum(values))
+    def send(self, *writes: Write) -> None:
+        """Several writes (`counts_write`, `observations_write`) in one round trip."""
 
-        self._send(write)
+        def write_all(pipe: Any) -> None:
+            for write in writes:
+                write(pipe)
+
+        self._send(write_all)
 
     def _send(self, write: Write) -> None:
         try:
@@ -66,3 +57,31 @@ class MetricsRecorder:
             pipe.execute()
         except REDIS_UNAVAILABLE as exc:
             log.warning("metrics not recorded: %s", exc)
+
+
+def counts_write(amounts: dict[str, int]) -> Write:
+    """Adding to unlabelled counters, as a write for `MetricsRecorder.send`."""
+
+    def write(pipe: Any) -> None:
+        for name, amount in amounts.items():
+            if amount:
+                pipe.hincrby(keys.COUNTERS, name, amount)
+
+    return write
+
+
+def observations_write(observations: dict[str, list[float]]) -> Write:
+    """Observations in histograms declared in `keys.BUCKETS`, as a write for `send`."""
+
+    def write(pipe: Any) -> None:
+        for name, values in observations.items():
+            bounds = keys.BUCKETS[name]
+            key = keys.histogram(name)
+            for value in values:
+                index = bisect.bisect_left(bounds, value)
+                pipe.hincrby(key, str(bounds[index]) if index < len(bounds) else "+Inf", 1)
+            if values:
+                pipe.hincrby(key, "count", len(values))
+                pipe.hincrbyfloat(key, "sum", sum(values))
+
+    return write
