@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import redis.asyncio as aioredis
 
@@ -14,6 +14,7 @@ from inferq.jobs.record import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 _ENDINGS = frozenset(status.value for status in TERMINAL_STATUSES)
+_REMEMBERED_ENDINGS = 10_000
 
 
 class JobWatcher:
@@ -22,6 +23,9 @@ class JobWatcher:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        # Jobs seen ending lately, so a request that registers just after its job ended (a
+        # one-row job can end before its POST has returned) is woken at once.
+        self._ended: OrderedDict[str, None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -36,8 +40,10 @@ class JobWatcher:
                 await self._task
 
     def register(self, job_id: str) -> asyncio.Event:
-        """An event set when the job ends; register before reading the status."""
+        """An event set when the job ends (already set if it ended lately)."""
         event = asyncio.Event()
+        if job_id in self._ended:
+            event.set()
         self._waiters[job_id].add(event)
         return event
 
@@ -67,5 +73,8 @@ class JobWatcher:
         job_id, _, status = data.decode().partition(" ")
         if status not in _ENDINGS:
             return  # a waiter only cares about the end; `running` would only make it re-read
+        self._ended[job_id] = None
+        if len(self._ended) > _REMEMBERED_ENDINGS:
+            self._ended.popitem(last=False)
         for event in self._waiters.get(job_id, ()):
             event.set()

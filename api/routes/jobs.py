@@ -101,7 +101,9 @@ async def create_job(
     result = None
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
-        record, result = await wait_for_end(request, reads, record.id, principal.tenant, wait)
+        record, result = await wait_for_end(
+            request, reads, record.id, principal.tenant, wait, known=record
+        )
     public = await present(reads, record, str(request.base_url), include, result)
     response.headers["Location"] = public.links["self"]
     if record.terminal or not created:
@@ -321,18 +323,25 @@ def _own(record: JobRecord | None, job_id: str, tenant: str) -> JobRecord:
 
 
 async def wait_for_end(
-    request: Request, reads: ReadsDep, job_id: str, tenant: str, wait: float
+    request: Request,
+    reads: ReadsDep,
+    job_id: str,
+    tenant: str,
+    wait: float,
+    known: JobRecord | None = None,
 ) -> tuple[JobRecord, bytes | None]:
     """Re-read the job whenever it ends (or the time is up); the job and its inline result.
 
-    The watcher wakes only at terminal statuses, so a waiting request reads the job twice: when
-    it starts waiting and when the job has ended.
+    The watcher wakes only at terminal statuses. A caller that has just read or created the
+    job passes it as `known`, which saves the first read.
     """
     watcher = request.app.state.watcher
     event = watcher.register(job_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     try:
+        if known is not None and not known.terminal:
+            await _woken(event, min(wait, 1.0))
         while True:
             event.clear()
             record, result = await reads.get_with_result(job_id)
@@ -340,11 +349,15 @@ async def wait_for_end(
             remaining = deadline - loop.time()
             if record.terminal or remaining <= 0:
                 return record, result
-            # The 1 s cap covers a lost subscription (Redis restarted meanwhile).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
+            await _woken(event, min(remaining, 1.0))
     finally:
         watcher.unregister(job_id, event)
+
+
+async def _woken(event: asyncio.Event, timeout: float) -> None:
+    """Wait for the job's end; the timeout covers a lost subscription (Redis restarted)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=timeout)
 
 
 def _download(job_id: str, fmt: str) -> dict[str, str]:

@@ -97,18 +97,12 @@ return requeued
 
 
 class PendingJobs:
-    """Enqueue, claim, renew and recover small jobs held in Redis lists."""
+    """Claim, renew and recover small jobs held in Redis lists (JobStore.create queues them)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._claim = client.register_script(_CLAIM)
         self._requeue = client.register_script(_REQUEUE_EXPIRED)
-
-    def push(self, pipe: redis.client.Pipeline, job_id: str, priority: str) -> None:
-        """Queue a job (inside the caller's pipeline, with the job's creation) and ring."""
-        pipe.rpush(lane(priority), job_id)
-        pipe.rpush(DOORBELL, "1")
-        pipe.ltrim(DOORBELL, -64, -1)
 
     def depth(self) -> int:
         """Jobs waiting in every lane."""

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
-from inferq.jobs.pending import PendingJobs
+from inferq.jobs.pending import DOORBELL, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
@@ -39,6 +39,32 @@ if KEYS[4] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
   redis.call('ZADD', KEYS[4], 'NX', 0, ARGV[4])
 end
 return 'OK'
+"""
+
+# Stores a new job in one step: its hash and input with their TTLs, its first event, the status
+# count, the tenant's job index (pruned of records past retention), the deadline and expiry
+# indexes, its priority lane with the batchers' doorbell (JSON jobs), and the tenant's jobs in
+# flight. KEYS: job, input, events, status counts, tenant jobs, deadlines, expiry, lane, doorbell,
+# in-flight set. ARGV: id, status, record TTL, input TTL, created ms, prune-before ms,
+# deadline, expiry ('' for none), queue?, in flight?, input?, input, then the hash's fields.
+_CREATE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[11] == '1' then redis.call('SET', KEYS[2], ARGV[12], 'EX', ARGV[4]) end
+redis.call('XADD', KEYS[3], '*', 'status', ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[6])
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[6], ARGV[7], ARGV[1]) end
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], ARGV[8], ARGV[1]) end
+if ARGV[9] == '1' then
+  redis.call('RPUSH', KEYS[8], ARGV[1])
+  redis.call('RPUSH', KEYS[9], '1')
+  redis.call('LTRIM', KEYS[9], -64, -1)
+end
+if ARGV[10] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) end
+return 1
 """
 
 EVENTS_MAXLEN = 1000
@@ -74,6 +100,9 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
+        self._create = client.register_script(_CREATE)
+        if aclient is not None:
+            self._create_async = aclient.register_script(_CREATE)
         self.pending = PendingJobs(client)
 
     @classmethod
@@ -90,51 +119,51 @@ class JobStore:
     ) -> None:
         """Store a new queued job with the retention period as TTL.
 
-        A job given `inline_input` rows is queued for the batchers in the same transaction, so
-        no job is ever stored without being queued.
+        A job given `inline_input` rows is queued for the batchers in the same step, so no job
+        is ever stored without being queued.
         """
-        pipe = self.redis.pipeline(transaction=True)
-        self.queue_create(pipe, record, inline_input, enqueue=enqueue)
-        pipe.execute()
+        self._create(**self._create_call(record, inline_input, enqueue))
 
     async def create_async(
         self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
     ) -> None:
         """`create` on the async client (the API's event loop)."""
-        assert self.aredis is not None, "JobStore built without an async client"
-        async with self.aredis.pipeline(transaction=True) as pipe:
-            self.queue_create(pipe, record, inline_input, enqueue=enqueue)
-            await pipe.execute()
+        await self._create_async(**self._create_call(record, inline_input, enqueue))
 
-    def queue_create(
-        self,
-        pipe: redis.client.Pipeline | aioredis.client.Pipeline,
-        record: JobRecord,
-        inline_input: bytes | None = None,
-        *,
-        enqueue: bool = True,
-    ) -> None:
-        """Queue `create`'s commands on a transaction of the sync or the async client."""
-        ttl = self.retention_seconds
+    def _create_call(
+        self, record: JobRecord, inline_input: bytes | None, enqueue: bool
+    ) -> dict[str, list]:
         created_ms = ulid_millis(record.id)
-        pipe.hset(keys.job(record.id), mapping=record.to_hash())
-        pipe.expire(keys.job(record.id), self.record_ttl)
-        if inline_input is not None:
-            pipe.set(keys.job_input(record.id), inline_input, ex=ttl)
-        pipe.xadd(keys.job_events(record.id), {"status": record.status.value})
-        pipe.expire(keys.job_events(record.id), self.record_ttl)
-        pipe.hincrby(metric_keys.JOB_STATUS, record.status.value, 1)
-        tenant_jobs = keys.tenant_jobs(record.tenant)
-        pipe.zadd(tenant_jobs, {record.id: created_ms})
-        pipe.zremrangebyscore(tenant_jobs, "-inf", created_ms - self.record_ttl * 1000)
-        if record.deadline_at is not None:
-            pipe.zadd(keys.DEADLINES_ZSET, {record.id: record.deadline_at})
-        if record.expires_at is not None:
-            pipe.zadd(keys.EXPIRY_ZSET, {record.id: record.expires_at})
-        if inline_input is not None and enqueue:
-            self.pending.push(pipe, record.id, record.priority)
-        if not record.terminal:
-            pipe.sadd(keys.tenant_inflight(record.tenant), record.id)
+        fields = [item for pair in record.to_hash().items() for item in pair]
+        return {
+            "keys": [
+                keys.job(record.id),
+                keys.job_input(record.id),
+                keys.job_events(record.id),
+                metric_keys.JOB_STATUS,
+                keys.tenant_jobs(record.tenant),
+                keys.DEADLINES_ZSET,
+                keys.EXPIRY_ZSET,
+                lane(record.priority),
+                DOORBELL,
+                keys.tenant_inflight(record.tenant),
+            ],
+            "args": [
+                record.id,
+                record.status.value,
+                self.record_ttl,
+                self.retention_seconds,
+                created_ms,
+                created_ms - self.record_ttl * 1000,
+                "" if record.deadline_at is None else repr(record.deadline_at),
+                "" if record.expires_at is None else repr(record.expires_at),
+                "1" if inline_input is not None and enqueue else "",
+                "" if record.terminal else "1",
+                "" if inline_input is None else "1",
+                inline_input or b"",
+                *fields,
+            ],
+        }
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
