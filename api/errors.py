@@ -21,6 +21,7 @@ from models.registry import ModelNotFound
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPES = "https://inferq.dev/problems"
 
 
 class Problem(Exception):
@@ -34,6 +35,7 @@ class Problem(Exception):
         title: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -41,6 +43,8 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.kind = kind
+        """A name that tells this problem from others of its status (the `type`); default none."""
 
 
 def problem_response(
@@ -50,10 +54,15 @@ def problem_response(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
+    kind: str | None = None,
 ) -> JSONResponse:
-    """A problem+json answer; `extensions` are extra members (RFC 9457 section 3.2)."""
+    """A problem+json answer; `extensions` are extra members (RFC 9457 section 3.2).
+
+    Its `type` is `https://inferq.dev/problems/<kind>` for a problem with a name of its own,
+    else `.../<status>`.
+    """
     body: dict[str, Any] = {
-        "type": f"https://inferq.dev/problems/{status}",
+        "type": f"{PROBLEM_TYPES}/{kind or status}",
         "title": title,
         "status": status,
         "detail": detail,
@@ -109,7 +118,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
+        return problem_response(
+            exc.status, exc.title, exc.detail, exc.errors, exc.headers, kind=exc.kind
+        )
 
     @app.exception_handler(InputProblem)
     async def _input(_: Request, exc: InputProblem) -> JSONResponse:

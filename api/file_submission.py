@@ -23,7 +23,6 @@ from inferq.files import layout
 from inferq.files.formats import FileFormat
 from inferq.files.ingest import StreamIngest
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
-from inferq.files.splitter import Chunk
 from inferq.ids import new_job_id
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.record import JobRecord
@@ -105,23 +104,24 @@ async def submit_file(
 
 
 async def _ingest_stream(body: AsyncIterator[bytes], ingest: StreamIngest) -> None:
-    """Feed the body to the ingest; chunks are stored by a second task while reading goes on.
+    """Feed the body to the ingest on the event loop (it only collects pieces); a second task
+    cuts, stores and queues chunks off the loop while reading goes on.
 
-    At most `PENDING_CHUNKS` chunks wait to be stored, which bounds the API's memory.
+    At most `PENDING_CHUNKS` chunks' worth of pieces wait to be stored, which bounds the API's
+    memory.
     """
-    pending: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=PENDING_CHUNKS)
+    pending: asyncio.Queue[list[bytes] | None] = asyncio.Queue(maxsize=PENDING_CHUNKS)
 
     async def store_chunks() -> None:
-        while (chunk := await pending.get()) is not None:
-            await run_in_threadpool(ingest.put, chunk)
+        while (pieces := await pending.get()) is not None:
+            await run_in_threadpool(ingest.put, pieces)
+        await run_in_threadpool(ingest.finish)
 
     storing = asyncio.create_task(store_chunks())
     try:
         async for piece in body:
-            for chunk in ingest.feed(piece):
-                await _hand_over(pending, chunk, storing)
-        for chunk in await run_in_threadpool(ingest.finish):
-            await _hand_over(pending, chunk, storing)
+            for pieces in ingest.feed(piece):
+                await _hand_over(pending, pieces, storing)
         await _hand_over(pending, None, storing)
         await storing
     finally:
@@ -133,10 +133,12 @@ async def _ingest_stream(body: AsyncIterator[bytes], ingest: StreamIngest) -> No
 
 
 async def _hand_over(
-    pending: asyncio.Queue[Chunk | None], chunk: Chunk | None, storing: asyncio.Task[None]
+    pending: asyncio.Queue[list[bytes] | None],
+    pieces: list[bytes] | None,
+    storing: asyncio.Task[None],
 ) -> None:
-    """Queue a chunk for storing, unless storing has already failed (then raise its error)."""
-    put = asyncio.ensure_future(pending.put(chunk))
+    """Queue pieces for storing, unless storing has already failed (then raise its error)."""
+    put = asyncio.ensure_future(pending.put(pieces))
     await asyncio.wait([put, storing], return_when=asyncio.FIRST_COMPLETED)
     if storing.done() and not put.done():
         put.cancel()

@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 
 from api.body_stream import limited_stream
-from api.deps import Principal
 from api.file_options import options_from_fields
-from api.file_submission import submit_file
+from api.upload_idempotency import FileUpload
 from inferq.config import Settings
 from inferq.files.formats import FileFormat, format_of_media, format_of_name
-from inferq.jobs.record import JobRecord
-from inferq.jobs.store import JobStore
-from inferq.limits import TenantLimits
 from inferq.problems import InputProblem
-from models.registry import ModelRegistry
 
 READ_BYTES = 1024 * 1024
 _NAMED: dict[str, FileFormat] = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}
 
 
-async def submit_multipart(
-    request: Request,
-    principal: Principal,
-    settings: Settings,
-    store: JobStore,
-    registry: ModelRegistry,
-    limits: TenantLimits,
-) -> JobRecord:
-    """The form's file (spooled to disk past 1 MiB by the parser) scored like a raw upload."""
+@asynccontextmanager
+async def open_multipart(request: Request, settings: Settings) -> AsyncIterator[FileUpload]:
+    """The form's file (spooled to disk past 1 MiB by the parser) and options, until the block
+    ends."""
     body = limited_stream(request, settings.max_file_bytes)
     form = await MultiPartParser(request.headers, body, max_files=1, max_fields=50).parse()
     try:
@@ -41,10 +32,7 @@ async def submit_multipart(
             raise _problem(["form", "file"], "a form upload needs a `file` part")
         fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
         fmt = _format(upload, str(form.get("format") or ""))
-        options = options_from_fields(fields, "form")
-        return await submit_file(
-            _pieces(upload), fmt, options, principal, settings, store, registry, limits
-        )
+        yield FileUpload(fmt, options_from_fields(fields, "form"), _pieces(upload))
     finally:
         await form.close()
 

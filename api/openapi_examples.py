@@ -372,6 +372,34 @@ _INVALID = {
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetails"}
 
 
+def _conflict(kind: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "value": {
+            "type": f"https://inferq.dev/problems/{kind}",
+            "title": title,
+            "status": 409,
+            "detail": detail,
+        }
+    }
+
+
+#: Error answers with several meanings a client tells apart by `type`.
+_PROBLEM_EXAMPLES: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/v1/jobs", "409"): {
+        "in_progress": _conflict(
+            "idempotency-key-in-progress",
+            "Idempotency-Key in use",
+            "a request with this Idempotency-Key is still in progress; retry once it has ended",
+        ),
+        "other_body": _conflict(
+            "idempotency-key-reused",
+            "Conflict",
+            "this Idempotency-Key was used with a different request body",
+        ),
+    }
+}
+
+
 def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
     """Put the examples above into an OpenAPI document; error answers show problem+json."""
     for path, operations in schema.get("paths", {}).items():
@@ -381,12 +409,13 @@ def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status >= "400":
                     declared = response.get("content", {}).get(PROBLEM_JSON, {})
-                    response["content"] = {
-                        PROBLEM_JSON: {
-                            "schema": declared.get("schema", _PROBLEM_SCHEMA),
-                            "example": problem_example(path, status),
-                        }
-                    }
+                    media = {"schema": declared.get("schema", _PROBLEM_SCHEMA)}
+                    named = _PROBLEM_EXAMPLES.get((method, path, status))
+                    if named:
+                        media["examples"] = named
+                    else:
+                        media["example"] = problem_example(path, status)
+                    response["content"] = {PROBLEM_JSON: media}
             for status, (media, example) in RESPONSES.get((method, path), {}).items():
                 content = responses.setdefault(status, {"description": "OK"}).setdefault(
                     "content", {}

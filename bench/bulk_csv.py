@@ -124,6 +124,34 @@ def inferq_run(stack: Stack, path: Path, name: str, out: Path) -> tuple[float, f
     return succeeded, downloaded, job
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stack_pids(stack: Stack) -> dict[str, int]:
+    """The API, the worker's main process and its pool processes, by name."""
+    assert stack.api is not None and stack.api.pid is not None
+    main = stack.workers[0].pid
+    assert main is not None
+    pids = {"api": stack.api.pid, "worker main": main}
+    for number, child in enumerate(children_of(main)):
+        pids[f"pool {number}"] = child
+    return pids
+
+
+def measured_run(stack: Stack, path: Path, name: str, out: Path) -> tuple[float, float, dict, str]:
+    """`inferq_run` plus the CPU seconds each process (and this client) spent on it."""
+    pids = stack_pids(stack)
+    before = {label: cpu_seconds(pid) for label, pid in pids.items()}
+    client = time.process_time()
+    done, downloaded, job = inferq_run(stack, path, name, out)
+    spent = {"client": time.process_time() - client}
+    spent |= {label: cpu_seconds(pid) - before[label] for label, pid in pids.items()}
+    return done, downloaded, job, ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
+
+
 def speed(rows: int, work: Path, chunk_bytes: int | None, repeat: int) -> None:
     """Part (a) and (b) for both models, with the ratios of rows per second.
 
@@ -140,11 +168,17 @@ def speed(rows: int, work: Path, chunk_bytes: int | None, repeat: int) -> None:
         for name, model in models.items():
             bases, runs = [], []
             for _ in range(repeat):
+                base_cpu = time.process_time()
                 bases.append(baseline(path, model, work / "baseline.csv"))
-                done, downloaded, job = inferq_run(stack, path, name, work / "scored.csv")
+                base_cpu = time.process_time() - base_cpu
+                done, downloaded, job, cpu = measured_run(stack, path, name, work / "scored.csv")
                 assert job["status"] == "succeeded", job
                 assert job["progress"]["rows_done"] == rows, job
                 runs.append((downloaded, done))
+                print(
+                    f"  {name}: baseline {bases[-1]:.2f}s ({base_cpu:.2f} CPU s), inferq "
+                    f"{downloaded:.2f}s (CPU s: {cpu}); load {os.getloadavg()[0]:.1f}"
+                )
             base, (downloaded, done) = min(bases), min(runs)
             ratio = base / downloaded
             verdict = "ok" if ratio >= TARGETS[name] else "BELOW TARGET"

@@ -64,7 +64,10 @@ def _read_fast(header: bytes, data: bytes, schema: ModelSchema, passthrough: lis
             column = table.column(name)
             if column.null_count and not schema.allow_nan:
                 raise _Unclean
-            if not np.isfinite(column.to_numpy(zero_copy_only=False)[column.is_valid()]).all():
+            values = column.to_numpy(zero_copy_only=False)
+            if column.null_count:
+                values = values[column.is_valid()]
+            if not np.isfinite(values).all():
                 raise _Unclean
     return table.to_pandas()
 

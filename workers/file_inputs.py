@@ -33,10 +33,9 @@ def split_input(job_id: str, ctx: WorkerContext) -> None:
     try:
         with open_url(record.input_location or "") as handle:
             while data := handle.read(READ_BYTES):
-                for chunk in ingest.feed(data):
-                    ingest.put(chunk)
-        for chunk in ingest.finish():
-            ingest.put(chunk)
+                for pieces in ingest.feed(data):
+                    ingest.put(pieces)
+        ingest.finish()
         ingest.close()
     except InputProblem as exc:
         ctx.store.fail(job_id, "invalid_input", exc.detail)

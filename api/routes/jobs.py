@@ -88,7 +88,13 @@ async def create_job(
     response: Response,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Retry safely: the same key with the same body (or uploaded file) "
+            "returns the first job; another body, or a first request still in progress, is 409"
+        ),
+    ] = None,
 ) -> JobPublic:
     """Accept rows or a file for a model; answers 202 with the queued job and its `Location`.
 

@@ -63,10 +63,12 @@ class StreamIngest:
         """CSV fields may quote newlines; a JSON Lines record always ends at its newline."""
         return self.record.input_format == "csv"
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Take the next bytes; returns chunks ready to `put` (the columns are checked first)."""
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        """Take the next bytes (cheap: no copy, no scan, fit for an event loop); returns the
+        pieces to `put` once a chunk's worth has come (the columns are checked first)."""
         if self._splitter is not None:
-            return self._splitter.feed(data)
+            pieces = self._splitter.collect(data)
+            return [pieces] if pieces else []
         self._head += data
         if len(self._head) < len(BOM) and BOM.startswith(bytes(self._head)):
             return []
@@ -79,8 +81,29 @@ class StreamIngest:
         self._head.clear()
         return self._start(*split)
 
-    def put(self, chunk: Chunk) -> None:
-        """Count, store and queue a chunk (blocking: run it off the event loop)."""
+    def put(self, pieces: list[bytes]) -> None:
+        """Cut the pieces into chunks; store and queue each (blocking: run it off the event loop).
+
+        Calls must come in the order `feed` handed the pieces out.
+        """
+        assert self._splitter is not None
+        for chunk in self._splitter.cut(pieces):
+            self._store(chunk)
+
+    def finish(self) -> None:
+        """The stream ended: check the columns if not yet, store and queue the last chunks."""
+        if self._splitter is None:
+            tail = bytes(self._head).removeprefix(BOM)
+            if not tail.strip():
+                raise _problem("the file is empty")
+            self._head.clear()
+            for pieces in self._start(tail, b""):
+                self.put(pieces)
+        assert self._splitter is not None
+        for chunk in self._splitter.finish():
+            self._store(chunk)
+
+    def _store(self, chunk: Chunk) -> None:
         if not self.created:
             self._create()
         index, self._stored = self._stored, self._stored + 1
@@ -88,18 +111,6 @@ class StreamIngest:
         self.storage.write_bytes(layout.chunk_key(self.record.id, index), chunk.data)
         self.enqueue(self.record, index, {"first_line": chunk.first_line})
         self._last = (index, chunk)
-
-    def finish(self) -> list[Chunk]:
-        """The stream ended: the last chunks to `put` (the columns are checked if not yet)."""
-        chunks: list[Chunk] = []
-        if self._splitter is None:
-            tail = bytes(self._head).removeprefix(BOM)
-            if not tail.strip():
-                raise _problem("the file is empty")
-            self._head.clear()
-            chunks += self._start(tail, b"")
-        assert self._splitter is not None
-        return chunks + self._splitter.finish()
 
     def close(self) -> None:
         """After the last `put`: record the totals (and end the job if it is already scored)."""
@@ -121,7 +132,7 @@ class StreamIngest:
         with contextlib.suppress(OSError):
             self.storage.delete_prefix(layout.job_prefix(self.record.id))
 
-    def _start(self, first: bytes, rest: bytes) -> list[Chunk]:
+    def _start(self, first: bytes, rest: bytes) -> list[list[bytes]]:
         check_first_record(first, self.record.input_format or "csv", self.schema, self.record)
         if self.record.input_format == "csv":
             first_line = 1 + first.count(b"\n")
@@ -129,7 +140,8 @@ class StreamIngest:
         else:
             rest, first_line = first + rest, 1
         self._splitter = RecordSplitter(self.chunk_bytes, quoted=self.quoted, first_line=first_line)
-        return self._splitter.feed(rest) if rest else []
+        pieces = self._splitter.collect(rest)
+        return [pieces] if pieces else []
 
     def _create(self) -> None:
         self.record.input_location = f"{layout.job_prefix(self.record.id)}/input"

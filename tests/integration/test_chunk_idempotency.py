@@ -34,10 +34,9 @@ def _ingest(stack: Stack, rows: int, on_queue: Any = None) -> tuple[Any, Any, li
     ingest = StreamIngest(
         record, model.schema, ctx.storage, ctx.store, ledger, 256, enqueue=enqueue
     )
-    for chunk in ingest.feed(demo_rows("iris", rows).to_csv(index=False).encode()):
-        ingest.put(chunk)
-    for chunk in ingest.finish():
-        ingest.put(chunk)
+    for pieces in ingest.feed(demo_rows("iris", rows).to_csv(index=False).encode()):
+        ingest.put(pieces)
+    ingest.finish()
     ingest.close()
     return ctx, record, queued
 

@@ -49,12 +49,15 @@ def _big_iris_job(client: httpx.Client, rows: int) -> tuple[dict, object]:
     return submit(client, body), frame
 
 
-def _wait_until_running(client: httpx.Client, job_id: str) -> None:
-    for _ in range(600):
-        if client.get(f"/v1/jobs/{job_id}").json()["status"] == "running":
+def _wait_until_running(client: httpx.Client, job_id: str, attempt: int = 1) -> None:
+    """Until the job runs in its `attempt`-th claim (an earlier, killed claim looks running too
+    until its lease runs out)."""
+    for _ in range(1200):
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] == "running" and job["attempts"] >= attempt:
             return
         time.sleep(0.05)
-    pytest.fail("job never started running")
+    pytest.fail(f"job never started running (attempt {attempt})")
 
 
 def test_a_worker_killed_mid_job_loses_nothing(quick_stack: Stack) -> None:
@@ -197,9 +200,9 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_bounded_attempts(
     redis = quick_stack.redis()
     with quick_stack.api_client(timeout=120) as client:
         job, _ = _big_iris_job(client, 150_000)
-        for _ in range(3):
+        for attempt in range(1, 4):
             worker = quick_stack.start_worker(concurrency=1)
-            _wait_until_running(client, job["id"])
+            _wait_until_running(client, job["id"], attempt)
             owner = redis.hget(f"inferq:job:{job['id']}", "owner").decode()
             os.kill(int(owner.rsplit(":", 1)[1]), signal.SIGKILL)
             quick_stack.stop_worker(worker)

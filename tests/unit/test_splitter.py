@@ -54,3 +54,28 @@ def test_first_record_may_span_lines() -> None:
     """The header ends at the first newline outside quotes."""
     assert split_first_record(b'a,"b\nc"\n1,2\n', quoted=True) == (b'a,"b\nc"\n', b"1,2\n")
     assert split_first_record(b"a,b", quoted=True) is None
+
+
+def test_the_rest_of_an_input_is_cut_in_two_for_two_worker_processes() -> None:
+    """What is left when the input ends, half a target or more, becomes two chunks of whole
+    records; a smaller rest stays one chunk."""
+    data = b"".join(b"%d,x\n" % i for i in range(100))
+    splitter = RecordSplitter(len(data) + 1, quoted=True, first_line=2)
+    assert splitter.feed(data) == []
+    first, second = splitter.finish()
+    assert first.data + second.data == data
+    assert first.records + second.records == 100
+    assert len(data) // 2 <= len(first.data) <= len(data) // 2 + len(b"99,x\n")
+    assert second.first_line == 2 + first.data.count(b"\n")
+    small = RecordSplitter(10 * len(data), quoted=True)
+    assert small.feed(data) == [] and len(small.finish()) == 1
+
+
+def test_collecting_hands_pieces_back_only_once_a_target_has_come() -> None:
+    """`collect` keeps pieces as they are until a target's worth has come; `cut` makes chunks."""
+    splitter = RecordSplitter(10, quoted=True)
+    assert splitter.collect(b"1,a\n2,") is None
+    pieces = splitter.collect(b"b\n3,c\n")
+    assert pieces == [b"1,a\n2,", b"b\n3,c\n"]
+    (chunk,) = splitter.cut(pieces)
+    assert chunk.data == b"1,a\n2,b\n3,c\n" and chunk.records == 3
