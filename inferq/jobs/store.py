@@ -300,6 +300,16 @@ class JobStore:
             return JobStatus.CANCELLED
         self.transition(job_id, [JobStatus.RUNNING], JobStatus.CANCELLING)
         record = self.get(job_id)
+        if record is None:
+            return None
+        if (
+            record.status == JobStatus.CANCELLING
+            and record.input_kind == "file"
+            and not self.redis.exists(keys.job_chunks_running(job_id))
+        ):
+            # No chunk is being scored, and none starts once the job is cancelling: it is over.
+            self.finish_cancel(job_id)
+            record = self.get(job_id)
         return record.status if record else None
 
     def finish_cancel(self, job_id: str) -> bool:
