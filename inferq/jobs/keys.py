@@ -7,6 +7,8 @@ EVENTS_CHANNEL = f"{PREFIX}:events"
 WORKERS_ZSET = f"{PREFIX}:workers"
 DEADLINES_ZSET = f"{PREFIX}:deadlines"
 EXPIRY_ZSET = f"{PREFIX}:expiry"
+#: Sorted set of expired jobs as ``<job id> <tenant>``, scored by when their record is forgotten.
+FORGET_ZSET = f"{PREFIX}:forget"
 #: Sorted set of job ids whose webhook delivery is due, scored by due time in milliseconds.
 WEBHOOKS_DUE = f"{PREFIX}:webhooks:due"
 

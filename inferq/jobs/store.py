@@ -19,9 +19,10 @@ from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
 # one step so that no reader sees a status without its event. An ending that a webhook waits for
-# (KEYS[4] given) also marks the job's delivery due in the same step, so none is ever lost. A job
-# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight in the same
-# step; that set's name depends on the tenant stored in the hash, so it is built here.
+# (KEYS[5] given) also marks the job's delivery due in the same step, so none is ever lost. A job
+# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight and the
+# deadlines (KEYS[4]) in the same step; the in-flight set's name depends on the tenant stored in
+# the hash, so it is built here.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -31,11 +32,14 @@ redis.call('HINCRBY', KEYS[3], status, -1)
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
-if ARGV[6] ~= '' and tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
+if ARGV[6] ~= '' then
+  if tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
+  redis.call('ZREM', KEYS[4], ARGV[4])
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
-if KEYS[4] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
-  redis.call('ZADD', KEYS[4], 'NX', 0, ARGV[4])
+if KEYS[5] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+  redis.call('ZADD', KEYS[5], 'NX', 0, ARGV[4])
 end
 return 'OK'
 """
@@ -187,8 +191,14 @@ class JobStore:
 
     @staticmethod
     def _transition_keys(job_id: str, new: JobStatus) -> list[str]:
-        """The job's hash and events, plus the webhook due set when the job ends."""
-        redis_keys = [keys.job(job_id), keys.job_events(job_id), metric_keys.JOB_STATUS]
+        """The job's hash and events, the status counts and deadlines, plus the webhook due set
+        when the job ends."""
+        redis_keys = [
+            keys.job(job_id),
+            keys.job_events(job_id),
+            metric_keys.JOB_STATUS,
+            keys.DEADLINES_ZSET,
+        ]
         if new in WEBHOOK_STATUSES:
             redis_keys.append(keys.WEBHOOKS_DUE)
         return redis_keys
@@ -328,8 +338,15 @@ class JobStore:
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.zrem(keys.DEADLINES_ZSET, job_id)
         pipe.zrem(keys.EXPIRY_ZSET, job_id)
+        pipe.zrem(keys.FORGET_ZSET, forget_member(job_id, tenant))
         pipe.srem(keys.tenant_inflight(tenant), job_id)
         pipe.execute()
+
+    def forget_later(self, job_id: str, at: float) -> None:
+        """Have the job (an expired one) deleted at unix time `at`, listing entry and all."""
+        tenant = self.redis.hget(keys.job(job_id), "tenant")
+        if tenant is not None:
+            self.redis.zadd(keys.FORGET_ZSET, {forget_member(job_id, _text(tenant)): at})
 
     def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:
         """Remove and return ids whose time in `zset` has come (each taken by one sweeper)."""
@@ -341,6 +358,11 @@ class JobStore:
             if self.redis.zrem(zset, job_id):
                 taken.append(_text(job_id))
         return taken
+
+
+def forget_member(job_id: str, tenant: str) -> str:
+    """A job's entry in the forget set: the id first (ids hold no space), then its tenant."""
+    return f"{job_id} {tenant}"
 
 
 def _encode_field(value: Any) -> str:
