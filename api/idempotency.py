@@ -1,19 +1,20 @@
-"""Idempotency-Key: the same key with the same body returns the first job, another body is 409."""
+"""Idempotency-Key: the same key with the same body returns the first job, another body is 409.
+
+The key is marked with its job in the transaction that creates the job (see
+`inferq.jobs.idempotency`), so a request that breaks off, whatever the reason, leaves the key
+free for its retry, and two requests racing with one key make one job.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 
 from api.errors import Problem
 from inferq.jobs import keys
+from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
-
-_PENDING = "pending"
-#: How long a request waits for a concurrent request with the same key to finish creating.
-_CONCURRENT_WAIT_SECONDS = 10.0
 
 
 def body_digest(body: bytes) -> str:
@@ -26,45 +27,38 @@ def create_once(
     tenant: str,
     key: str,
     digest: str,
-    create: Callable[[], JobRecord],
+    create: Callable[[IdempotencyMark], JobRecord],
 ) -> tuple[JobRecord, bool]:
     """The job this key created before, or a new one from `create`; True when it is new."""
     if not 1 <= len(key) <= 255:
         raise Problem(422, "Idempotency-Key must be 1 to 255 characters")
-    redis_key = keys.idempotency(tenant, key)
-    if store.redis.set(redis_key, f"{digest}:{_PENDING}", nx=True, ex=store.record_ttl):
-        try:
-            record = create()
-        except BaseException:
-            store.redis.delete(redis_key)  # the key may be used again once this failed
-            raise
-        store.redis.set(redis_key, f"{digest}:{record.id}", ex=store.record_ttl)
-        return record, True
-    return _earlier_job(store, redis_key, digest), False
+    mark = IdempotencyMark(keys.idempotency(tenant, key), digest)
+    earlier = _earlier_job(store, mark)
+    if earlier is not None:
+        return earlier, False
+    try:
+        return create(mark), True
+    except IdempotencyTaken:
+        # Another request with this key created its job between our look and our transaction.
+        earlier = _earlier_job(store, mark)
+        if earlier is None:
+            raise Problem(
+                409, "the job of this Idempotency-Key is already gone", title="Conflict"
+            ) from None
+        return earlier, False
 
 
-def _earlier_job(store: JobStore, redis_key: str, digest: str) -> JobRecord:
-    deadline = time.monotonic() + _CONCURRENT_WAIT_SECONDS
-    while True:
-        raw = store.redis.get(redis_key)
-        if raw is None:
-            raise Problem(
-                409, "a request with this Idempotency-Key failed; retry it", title="Conflict"
-            )
-        seen_digest, _, job_id = raw.decode().partition(":")
-        if seen_digest != digest:
-            raise Problem(
-                409,
-                "this Idempotency-Key was used with a different request body",
-                title="Conflict",
-            )
-        if job_id != _PENDING:
-            record = store.get(job_id)
-            if record is None:
-                raise Problem(409, "the job of this Idempotency-Key was deleted", title="Conflict")
-            return record
-        if time.monotonic() > deadline:
-            raise Problem(
-                409, "a request with this Idempotency-Key is in progress", title="Conflict"
-            )
-        time.sleep(0.05)
+def _earlier_job(store: JobStore, mark: IdempotencyMark) -> JobRecord | None:
+    """The job the key created, None if it created none; 409 for another body or a lost job."""
+    raw = store.redis.get(mark.redis_key)
+    if raw is None:
+        return None
+    seen_digest, _, job_id = raw.decode().partition(":")
+    if seen_digest != mark.digest:
+        raise Problem(
+            409, "this Idempotency-Key was used with a different request body", title="Conflict"
+        )
+    record = store.get(job_id)
+    if record is None:
+        raise Problem(409, "the job of this Idempotency-Key was deleted", title="Conflict")
+    return record

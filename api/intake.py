@@ -16,6 +16,7 @@ from api.submission import parse_job_body, submit_json_job
 from api.uri_submission import submit_uri_job
 from inferq.config import Settings
 from inferq.files.formats import format_of_media
+from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
@@ -53,8 +54,8 @@ async def take_in_job(
     job = parse_job_body(raw)
     submit = submit_uri_job if job.input_uri is not None else submit_json_job
 
-    def create() -> JobRecord:
-        return submit(job, principal, settings, store, registry, limits)
+    def create(idempotency: IdempotencyMark | None = None) -> JobRecord:
+        return submit(job, principal, settings, store, registry, limits, idempotency)
 
     if idempotency_key is None:
         return await run_in_threadpool(create), True

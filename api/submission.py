@@ -14,6 +14,7 @@ from api.errors import Problem
 from api.schemas import JobCreate
 from inferq.config import Settings
 from inferq.ids import new_job_id
+from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, check_rows, rows_from_payload
@@ -53,8 +54,10 @@ def submit_json_job(
     store: JobStore,
     registry: ModelRegistry,
     limits: TenantLimits,
+    idempotency: IdempotencyMark | None = None,
 ) -> JobRecord:
-    """Check the rows against the resolved model version and the tenant's limits, store, queue."""
+    """Check the rows against the resolved model version and the tenant's limits, store, queue
+    (and mark the Idempotency-Key with the job in the same transaction)."""
     fmt, payload = _row_payload(request)
     webhook = request.webhook.model_dump() if request.webhook else None
     check_webhook_registration(webhook, principal.tenant, settings, WebhookSecrets(store.redis))
@@ -90,7 +93,9 @@ def submit_json_job(
         )
     limits.admit_job(record.tenant, record.id)
     batched = settings.inline_dispatch == "batcher"
-    store.create(record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched)
+    store.create(
+        record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched, idempotency=idempotency
+    )
     if not batched:
         enqueue_job(record)
     log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})

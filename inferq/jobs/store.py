@@ -12,6 +12,7 @@ import redis
 from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
+from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.pending import PendingJobs
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
@@ -81,16 +82,45 @@ class JobStore:
     # -- creation and reading -------------------------------------------------------------
 
     def create(
-        self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
+        self,
+        record: JobRecord,
+        inline_input: bytes | None = None,
+        *,
+        enqueue: bool = True,
+        idempotency: IdempotencyMark | None = None,
     ) -> None:
         """Store a new queued job with the retention period as TTL.
 
         A job given `inline_input` rows is queued for the batchers in the same transaction, so
-        no job is ever stored without being queued.
+        no job is ever stored without being queued. With `idempotency` the key is marked with
+        the job in that transaction too; IdempotencyTaken when the key was used first.
         """
+        pipe = self.redis.pipeline(transaction=True)
+        try:
+            if idempotency is not None:
+                pipe.watch(idempotency.redis_key)
+                if pipe.exists(idempotency.redis_key):
+                    raise IdempotencyTaken
+                pipe.multi()
+                pipe.set(idempotency.redis_key, idempotency.value(record.id), ex=self.record_ttl)
+            self._queue_creation(pipe, record, inline_input, enqueue)
+            pipe.execute()
+        except (IdempotencyTaken, redis.WatchError):
+            # The job admitted for this request will never exist: it is not in flight.
+            self.redis.srem(keys.tenant_inflight(record.tenant), record.id)
+            raise IdempotencyTaken from None
+        finally:
+            pipe.reset()
+
+    def _queue_creation(
+        self,
+        pipe: redis.client.Pipeline,
+        record: JobRecord,
+        inline_input: bytes | None,
+        enqueue: bool,
+    ) -> None:
         ttl = self.retention_seconds
         created_ms = ulid_millis(record.id)
-        pipe = self.redis.pipeline(transaction=True)
         pipe.hset(keys.job(record.id), mapping=record.to_hash())
         pipe.expire(keys.job(record.id), self.record_ttl)
         if inline_input is not None:
@@ -109,7 +139,6 @@ class JobStore:
             self.pending.push(pipe, record.id, record.priority)
         if not record.terminal:
             pipe.sadd(keys.tenant_inflight(record.tenant), record.id)
-        pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
