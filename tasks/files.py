@@ -8,13 +8,13 @@ from inferq.queue import SCORE_CHUNK_TASK, SPLIT_INPUT_TASK
 from tasks.app import celery_app
 from workers.context import current_context
 from workers.file_inputs import split_input
-from workers.file_jobs import run_chunk
+from workers.file_jobs import run_chunk_task
 
 
 @celery_app.task(name=SCORE_CHUNK_TASK)
 def score_chunk(job_id: str, index: int, spec: dict[str, Any]) -> None:
     """Score one chunk of a file job; safe to run again for the same chunk."""
-    run_chunk(job_id, index, spec, current_context())
+    run_chunk_task(job_id, index, spec, current_context())
 
 
 @celery_app.task(name=SPLIT_INPUT_TASK)

@@ -16,11 +16,13 @@ from typing import Any
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.keys import job_chunk_attempts as chunk_attempts_key
 from inferq.jobs.record import JobRecord, JobStatus
+from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from models.artifacts import ArtifactError
 from models.registry import ModelNotFound
 from workers.chunk_outputs import ScoredChunk, release_memory, score_chunk, write_part
 from workers.context import WorkerContext
+from workers.redis_outages import outlive_redis_outages
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,19 @@ class ChunkRun:
         # Per run, not per import: pool processes are forked after this module is imported.
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stopped_by = JobStatus.RUNNING.value
+        self.start_counted = False
+        """This task's start was counted (a run again after a Redis outage is the same start)."""
+
+    def count_start(self) -> int:
+        """Count a start of the chunk (once per task); more than one means a worker died on it
+        before. Returns the chunk's starts so far."""
+        key = chunk_attempts_key(self.job_id)
+        pipe = self.ctx.store.redis.pipeline(transaction=False)
+        pipe.hincrby(key, str(self.index), 0 if self.start_counted else 1)
+        pipe.expire(key, self.ctx.settings.retention_seconds)
+        starts = int(pipe.execute()[0])
+        self.start_counted = True
+        return starts
 
     def keep_going(self, rows_scored: int) -> bool:
         """Before each predict slice: report progress, and go on only while the job runs."""
@@ -64,19 +79,24 @@ class ChunkRun:
             self.ctx.store.finish_cancel(self.job_id)
 
 
-def run_chunk(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext) -> None:
-    """Score chunk `index` of a file job unless the job has ended; end the job after the last."""
-    run = ChunkRun(job_id, index, ctx)
+def run_chunk(
+    job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext, run: ChunkRun | None = None
+) -> None:
+    """Score chunk `index` of a file job unless the job has ended; end the job after the last.
+
+    `run` carries what an earlier try of the same task did (see `run_chunk_task`).
+    """
+    run = run or ChunkRun(job_id, index, ctx)
     record = ctx.store.claim(job_id)
     if record is None or not run.ledger.start_chunk(job_id, index, run.owner):
         log.info("job %s is not running; skipping chunk %d", job_id, index)
         run.leave()
         return
-    if chunk_attempts(job_id, index, ctx) > ctx.settings.max_attempts:
-        run.fail("worker_lost", f"chunk {index} lost its worker {ctx.settings.max_attempts} times")
-        return
     if run.ledger.is_done(job_id, index):
         run.finish(0, 0)  # scored and counted before: this is a redelivery, or the closing call
+        return
+    if run.count_start() > ctx.settings.max_attempts:
+        run.fail("worker_lost", f"chunk {index} lost its worker {ctx.settings.max_attempts} times")
         return
     chunk = score_or_fail(run, record, spec)
     if chunk is None:
@@ -91,10 +111,22 @@ def run_chunk(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext)
     run.finish(*counts)
 
 
+def run_chunk_task(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext) -> None:
+    """`run_chunk`, run again from the start when Redis went away meanwhile (it is idempotent)."""
+    run = ChunkRun(job_id, index, ctx)
+    outlive_redis_outages(
+        lambda: run_chunk(job_id, index, spec, ctx, run),
+        ctx.settings.visibility_timeout,
+        f"chunk {index} of job {job_id}",
+    )
+
+
 def score_or_fail(run: ChunkRun, record: JobRecord, spec: dict[str, Any]) -> ScoredChunk | None:
     """The chunk's scored rows, or None when scoring it failed the job."""
     try:
         return score_chunk(record, run.index, spec, run.ctx, run.keep_going)
+    except REDIS_UNAVAILABLE:
+        raise  # not the chunk's fault: the task runs it again once Redis answers
     except (ModelNotFound, ArtifactError) as exc:
         run.fail("model_unavailable", str(exc))
     except FileNotFoundError as exc:
@@ -103,15 +135,6 @@ def score_or_fail(run: ChunkRun, record: JobRecord, spec: dict[str, Any]) -> Sco
         log.exception("scoring chunk %d of job %s failed", run.index, run.job_id)
         run.fail("scoring_failed", f"{type(exc).__name__}: {exc}")
     return None
-
-
-def chunk_attempts(job_id: str, index: int, ctx: WorkerContext) -> int:
-    """Count a start of chunk `index`; more than one means a worker died on it before."""
-    key = chunk_attempts_key(job_id)
-    pipe = ctx.store.redis.pipeline(transaction=False)
-    pipe.hincrby(key, str(index), 1)
-    pipe.expire(key, ctx.settings.retention_seconds)
-    return int(pipe.execute()[0])
 
 
 def end_file_job(job_id: str, ctx: WorkerContext) -> None:

@@ -183,3 +183,44 @@ def test_cancel_stops_a_running_chunk_at_its_next_slice_and_keeps_scored_rows(
     events = slices_stack.redis().xrange(f"inferq:job:{job_id}:events")
     statuses = [fields[b"status"].decode() for _, fields in events if b"status" in fields]
     assert statuses[-2:] == ["cancelling", "cancelled"]
+
+
+def test_redis_stalling_in_the_middle_of_a_chunk_costs_no_row(
+    slices_stack: Stack, client: httpx.Client
+) -> None:
+    """Redis stops answering (CLIENT PAUSE, longer than the socket timeout) while a chunk is
+    being scored: the chunk task meets the timeout, scores the chunk again once Redis answers,
+    and the job succeeds equal to scikit-learn row for row. (A task that ended on the error was
+    acknowledged once Redis answered again, and its chunk was never scored: the job hung.)"""
+    rows = _rows(30_000, seed=33)
+    job_id = _submit_csv(client, rows)
+    frozen = _freeze_mid_chunk(slices_stack, job_id, lambda index, rows_scored: rows_scored > 0)
+    logs = {log: log.stat().st_size for log in slices_stack.base.glob("worker-*.log")}
+    pause_ms = int((slices_stack.settings.redis_socket_timeout + 3) * 1000)
+    slices_stack.redis().execute_command("CLIENT", "PAUSE", pause_ms, "ALL")
+    os.kill(frozen.pid, signal.SIGCONT)
+    for _ in range(6000):  # until a worker warns or errs about the job: it met the silent Redis
+        if any(_complains_about(log, seen, job_id) for log, seen in logs.items()):
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the chunk task never met the silent Redis")
+
+    done = wait_for(client, job_id, seconds=60)
+    assert done["status"] == "succeeded", done
+    assert done["progress"]["rows_done"] == len(rows)
+    scored = _results(client, job_id)
+    assert scored["id"].tolist() == rows["id"].tolist()
+    expected = reference_model("iris").predict(rows.drop(columns="id"))
+    assert scored["prediction"].tolist() == expected.tolist()
+
+
+def _complains_about(log: Path, offset: int, job_id: str) -> bool:
+    """Whether a warning or error naming the job was logged after `offset`."""
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        new = handle.read().decode(errors="replace")
+    return any(
+        job_id in line and ('"level":"warning"' in line or '"level":"error"' in line)
+        for line in new.splitlines()
+    )
