@@ -16,7 +16,5 @@ def score_job(job_id: str) -> None:
     """Score a stored JSON job; safe to run again for the same id."""
     ctx = current_context()
     with log_context(job_id=job_id):
-        outlive_redis_outages(
-            lambda: run_inline_job(job_id, ctx), ctx.settings.visibility_timeout, f"job {job_id}"
-        )
+        outlive_redis_outages(lambda: run_inline_job(job_id, ctx), f"job {job_id}")
         record_job_end(ctx, job_id)

@@ -115,9 +115,7 @@ def run_chunk_task(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerCon
     """`run_chunk`, run again from the start when Redis went away meanwhile (it is idempotent)."""
     run = ChunkRun(job_id, index, ctx)
     outlive_redis_outages(
-        lambda: run_chunk(job_id, index, spec, ctx, run),
-        ctx.settings.visibility_timeout,
-        f"chunk {index} of job {job_id}",
+        lambda: run_chunk(job_id, index, spec, ctx, run), f"chunk {index} of job {job_id}"
     )
 
 

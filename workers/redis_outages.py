@@ -15,15 +15,18 @@ from inferq.redis_client import REDIS_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 PAUSE_SECONDS = 1.0
+#: How long a task waits for Redis before it ends with the error after all.
+PATIENCE_SECONDS = 3600.0
 
 
-def outlive_redis_outages(work: Callable[[], None], give_up_after: float, what: str) -> None:
-    """Run `work` until it ends without Redis being unavailable.
+def outlive_redis_outages(
+    work: Callable[[], None], what: str, patience: float = PATIENCE_SECONDS
+) -> None:
+    """Run `work` until it ends without Redis being unavailable, for `patience` seconds at most.
 
-    After `give_up_after` seconds the error is raised: by then the broker hands the task out again
-    anyway (the visibility timeout).
+    Meanwhile the worker keeps renewing the task's message, so no other worker takes it.
     """
-    give_up = time.monotonic() + give_up_after
+    give_up = time.monotonic() + patience
     while True:
         try:
             work()

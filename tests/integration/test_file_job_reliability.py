@@ -24,16 +24,19 @@ from tests.helpers import demo_rows, reference_model, wait_for
 from tests.stack import Stack
 
 BATCH_ROWS = 50
+VISIBILITY_SECONDS = 5
 CSV = {"content-type": "text/csv"}
 
 
 @pytest.fixture(scope="module")
 def slices_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Chunks of ~2,700 iris rows, each scored in slices of 50 rows; one worker, two processes."""
+    """Chunks of ~2,700 iris rows, each scored in slices of 50 rows; one worker, two processes;
+    a message held by a lost worker goes to another after 5 s."""
     stack = Stack(
         tmp_path_factory.mktemp("slices"),
         file_chunk_bytes=str(64 * 1024),
         predict_batch_rows=str(BATCH_ROWS),
+        visibility_timeout=str(VISIBILITY_SECONDS),
     )
     with stack.running(workers=2):
         yield stack
@@ -209,6 +212,51 @@ def test_redis_stalling_in_the_middle_of_a_chunk_costs_no_row(
     done = wait_for(client, job_id, seconds=60)
     assert done["status"] == "succeeded", done
     assert done["progress"]["rows_done"] == len(rows)
+    scored = _results(client, job_id)
+    assert scored["id"].tolist() == rows["id"].tolist()
+    expected = reference_model("iris").predict(rows.drop(columns="id"))
+    assert scored["prediction"].tolist() == expected.tolist()
+
+
+def test_a_chunk_held_longer_than_the_visibility_timeout_is_not_handed_out_again(
+    slices_stack: Stack, client: httpx.Client
+) -> None:
+    """A chunk stopped for three visibility timeouts stays with its worker (which renews its
+    message): it is started once, and the job succeeds when it goes on."""
+    rows = _rows(20_000, seed=34)
+    job_id = _submit_csv(client, rows)
+    frozen = _freeze_mid_chunk(slices_stack, job_id, lambda index, rows_scored: rows_scored > 0)
+    try:
+        time.sleep(3 * VISIBILITY_SECONDS)  # time for a wrongly restored message to be run
+        redis = slices_stack.redis()
+        assert int(redis.hget(job_chunk_attempts(job_id), str(frozen.index))) == 1
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    done = wait_for(client, job_id, seconds=60)
+    assert done["status"] == "succeeded", done
+    assert int(redis.hget(job_chunk_attempts(job_id), str(frozen.index))) == 1
+    assert _results(client, job_id)["id"].tolist() == rows["id"].tolist()
+
+
+def test_a_whole_worker_lost_mid_chunk_hands_its_chunks_to_another(
+    slices_stack: Stack, client: httpx.Client
+) -> None:
+    """Of two workers, the one scoring a chunk dies with all its processes (SIGKILL to its
+    process group): the messages it held come back after the visibility timeout, the other
+    worker (which looks for them every few seconds) scores them, and the job equals
+    scikit-learn row for row."""
+    slices_stack.start_worker(concurrency=1)
+    rows = _rows(20_000, seed=35)
+    job_id = _submit_csv(client, rows)
+    frozen = _freeze_mid_chunk(slices_stack, job_id, lambda index, rows_scored: rows_scored > 0)
+    parent = int(Path(f"/proc/{frozen.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    (worker,) = [w for w in slices_stack.workers if w.pid == parent]
+    os.killpg(worker.pid, signal.SIGKILL)
+    slices_stack.stop_worker(worker)
+
+    done = wait_for(client, job_id, seconds=60)
+    assert done["status"] == "succeeded", done
+    assert int(slices_stack.redis().hget(job_chunk_attempts(job_id), str(frozen.index))) == 2
     scored = _results(client, job_id)
     assert scored["id"].tolist() == rows["id"].tolist()
     expected = reference_model("iris").predict(rows.drop(columns="id"))
