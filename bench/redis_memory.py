@@ -1,11 +1,12 @@
 """Redis memory under a stream of jobs: before, at the peak, and after retention has passed.
 
-Run: `.venv/bin/python -m bench.redis_memory` (options: --jobs, --retention, --clients).
+Run: `.venv/bin/python -m bench.redis_memory` (options: --jobs, --streams, --retention, --clients).
 It starts its own Redis, a worker of two processes and the API with a short retention, runs a
 warm-up stream and lets it expire (so every long-lived key exists), then submits --jobs jobs
 (JSON jobs of 1 to 50 iris rows, and one CSV file of 2,000 rows per 100 jobs) from several
-clients, waits for them to end and for retention and the record grace to pass, and prints
-Redis `used_memory`, `used_memory_dataset` and the number of keys at each step.
+clients, waits for them to end and for retention and the record grace to pass, and does that
+again (--streams); it prints Redis `used_memory`, `used_memory_dataset` and the number of keys
+at each step.
 """
 
 from __future__ import annotations
@@ -75,12 +76,14 @@ def wait_forgotten(client: redis.Redis, seconds: float) -> float:
 
 
 def main() -> None:
-    """Run warm-up, stream and expiry, and print the memory at each step."""
+    """Run warm-up, then the streams and their expiry, and print the memory at each step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=2000, help="jobs per stream")
+    parser.add_argument("--streams", type=int, default=2, help="streams, one after the other")
     parser.add_argument("--retention", type=int, default=60, help="retention seconds")
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
+    steps: list[tuple[str, dict[str, int]]] = []
     with tempfile.TemporaryDirectory(prefix="inferq-memory-") as tmp:
         stack = Stack(
             Path(tmp),
@@ -94,16 +97,19 @@ def main() -> None:
             budget = args.retention * 3 + 120
             run_stream(stack, 100, args.clients)
             wait_forgotten(client, budget)
-            before = memory(client)
-            seconds = run_stream(stack, args.jobs, args.clients)
-            peak = memory(client)
-            waited = wait_forgotten(client, budget)
-            after = memory(client)
-    print(f"{args.jobs} jobs ended in {seconds:.1f} s; retention {args.retention} s + 2 s grace")
-    print(f"job keys gone {waited:.1f} s after the last job ended")
-    print(f"{'':>22} {'before':>12} {'all ended':>12} {'after':>12}")
-    for name in before:
-        print(f"{name:>22} {before[name]:>12,} {peak[name]:>12,} {after[name]:>12,}")
+            steps.append(("before (warm-up expired)", memory(client)))
+            for number in range(1, args.streams + 1):
+                seconds = run_stream(stack, args.jobs, args.clients)
+                steps.append(
+                    (f"stream {number}: {args.jobs} jobs ended ({seconds:.0f} s)", memory(client))
+                )
+                waited = wait_forgotten(client, budget)
+                steps.append((f"stream {number}: expired ({waited:.0f} s later)", memory(client)))
+    print(f"retention {args.retention} s + 2 s record grace; {args.clients} clients")
+    print(f"{'':<36} {'used_memory':>12} {'dataset':>12} {'keys':>7}")
+    for name, values in steps:
+        used, dataset, keys = values["used_memory"], values["used_memory_dataset"], values["keys"]
+        print(f"{name:<36} {used:>12,} {dataset:>12,} {keys:>7,}")
 
 
 if __name__ == "__main__":
