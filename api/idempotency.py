@@ -1,29 +1,27 @@
 """Idempotency-Key: the same key with the same body returns the first job, another body is 409.
 
-A key's Redis value is `<digest>:<job id>` once its job exists. While a JSON request creates its
-job the value is `<digest>:pending`; while a file upload streams in (its digest is known only at
-its end) the value is `uploading:<token>` (see `api.upload_idempotency`).
+A key's Redis value is `<digest>:<job id>`, written in the same step that creates the job (see
+`inferq.jobs.idempotency`): a JSON request that breaks off, whatever the reason, leaves the key
+free for its retry, and two requests racing with one key make one job. While a file upload
+streams in (its digest is known only at its end) the value is `uploading:<token>`, a lease that
+lapses if the upload's API process dies (see `api.upload_idempotency`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
 from collections.abc import Awaitable, Callable
 
 from api.errors import Problem
 from inferq.jobs import keys
+from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 
-_PENDING = "pending"
 UPLOADING = "uploading"
 #: Problem types (`https://inferq.dev/problems/<name>`) a client can act on.
 IN_PROGRESS = "idempotency-key-in-progress"
 REUSED = "idempotency-key-reused"
-#: How long a request waits for a concurrent request with the same key to finish creating.
-_CONCURRENT_WAIT_SECONDS = 10.0
 
 
 def body_digest(body: bytes) -> str:
@@ -38,9 +36,8 @@ def check_key(key: str) -> None:
 
 
 def in_progress(value: str) -> bool:
-    """Whether a key's value says its first request has not created its job yet."""
-    digest, _, job_id = value.partition(":")
-    return digest == UPLOADING or job_id == _PENDING
+    """Whether a key's value says its first request (an upload) has not created its job yet."""
+    return value.startswith(f"{UPLOADING}:")
 
 
 def in_progress_problem() -> Problem:
@@ -88,39 +85,34 @@ async def create_once(
     tenant: str,
     key: str,
     digest: str,
-    create: Callable[[], Awaitable[JobRecord]],
+    create: Callable[[IdempotencyMark], Awaitable[JobRecord]],
 ) -> tuple[JobRecord, bool]:
     """The job this key created before, or a new one from `create`; True when it is new."""
     check_key(key)
-    client = store.aredis
-    assert client is not None, "the API's JobStore has an async client"
-    redis_key = keys.idempotency(tenant, key)
-    if await client.set(redis_key, f"{digest}:{_PENDING}", nx=True, ex=store.record_ttl):
-        try:
-            record = await create()
-        except BaseException:
-            await client.delete(redis_key)  # the key may be used again once this failed
-            raise
-        await client.set(redis_key, f"{digest}:{record.id}", ex=store.record_ttl)
-        return record, True
-    return await _wait_for_earlier_job(store, redis_key, digest), False
-
-
-async def _wait_for_earlier_job(store: JobStore, redis_key: str, digest: str) -> JobRecord:
-    assert store.aredis is not None
-    deadline = time.monotonic() + _CONCURRENT_WAIT_SECONDS
-    while True:
-        raw = await store.aredis.get(redis_key)
-        if raw is None:
+    mark = IdempotencyMark(keys.idempotency(tenant, key), digest)
+    earlier = await _earlier_job(store, mark)
+    if earlier is not None:
+        return earlier, False
+    try:
+        return await create(mark), True
+    except IdempotencyTaken:
+        # Another request with this key created its job between our look and our creation.
+        earlier = await _earlier_job(store, mark)
+        if earlier is None:
             raise Problem(
-                409, "a request with this Idempotency-Key failed; retry it", title="Conflict"
-            )
-        value = raw.decode()
-        if value.startswith(f"{UPLOADING}:") or (
-            in_progress(value) and time.monotonic() > deadline
-        ):
-            # An upload may stream for minutes: no point waiting for it here.
-            raise in_progress_problem()
-        if not in_progress(value):
-            return await earlier_job_async(store, value, digest)
-        await asyncio.sleep(0.05)
+                409, "the job of this Idempotency-Key is already gone", title="Conflict"
+            ) from None
+        return earlier, False
+
+
+async def _earlier_job(store: JobStore, mark: IdempotencyMark) -> JobRecord | None:
+    """The job the key created, None if it created none; 409 for another body, a lost job or
+    an upload of the same key still streaming."""
+    assert store.aredis is not None, "the API's JobStore has an async client"
+    raw = await store.aredis.get(mark.redis_key)
+    if raw is None:
+        return None
+    value = raw.decode()
+    if in_progress(value):
+        raise in_progress_problem()
+    return await earlier_job_async(store, value, mark.digest)

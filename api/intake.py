@@ -19,6 +19,7 @@ from api.upload_idempotency import FileUpload, UploadKey, submit_file_once
 from api.uri_submission import submit_uri_job
 from inferq.config import Settings
 from inferq.files.formats import FileFormat, format_of_media
+from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
@@ -47,11 +48,13 @@ async def take_in_job(
     raw = await read_limited_body(request, settings.max_body_bytes)
     job = parse_job_body(raw)
 
-    async def create() -> JobRecord:
+    async def create(idempotency: IdempotencyMark | None = None) -> JobRecord:
         if job.input_uri is None:
-            return await submit_json_job(job, principal, settings, store, registry, limits)
+            return await submit_json_job(
+                job, principal, settings, store, registry, limits, idempotency
+            )
         return await run_in_threadpool(
-            submit_uri_job, job, principal, settings, store, registry, limits
+            submit_uri_job, job, principal, settings, store, registry, limits, idempotency
         )
 
     if idempotency_key is None:

@@ -14,6 +14,7 @@ from api.deps import Principal
 from api.schemas import JobCreate
 from inferq.config import Settings
 from inferq.ids import new_job_id
+from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS, Rows, check_rows, rows_from_payload
@@ -54,8 +55,10 @@ async def submit_json_job(
     store: JobStore,
     registry: ModelRegistry,
     limits: TenantLimits,
+    idempotency: IdempotencyMark | None = None,
 ) -> JobRecord:
-    """Check the rows against the resolved model version and the tenant's limits, store, queue.
+    """Check the rows against the resolved model version and the tenant's limits, store, queue
+    (and mark the Idempotency-Key with the job in the same step).
 
     Runs on the event loop with the async Redis client: a one-row job costs three round trips
     (resolve, admit, create) and no thread hop. Only big bodies and webhook checks (DNS) go to
@@ -96,7 +99,9 @@ async def submit_json_job(
         record.tenant, record.id, rows=len(rows.data), queue_limit=settings.max_queued_jobs
     )
     batched = settings.inline_dispatch == "batcher"
-    await store.create_async(record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched)
+    await store.create_async(
+        record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched, idempotency=idempotency
+    )
     if not batched:
         await run_in_threadpool(enqueue_job, record)
     log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})

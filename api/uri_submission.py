@@ -14,6 +14,7 @@ from inferq.files.formats import format_of_name
 from inferq.files.ingest import MAX_HEADER_BYTES, check_first_record, read_first_record
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
 from inferq.jobs.chunks import ChunkLedger
+from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS
@@ -31,6 +32,7 @@ def submit_uri_job(
     store: JobStore,
     registry: ModelRegistry,
     limits: TenantLimits,
+    idempotency: IdempotencyMark | None = None,
 ) -> JobRecord:
     """Check the URI and the file's columns, store the job and queue its cutting or chunks."""
     if any(getattr(job, fmt) is not None for fmt in ROW_FORMATS):
@@ -47,7 +49,7 @@ def submit_uri_job(
     ledger = ChunkLedger(store.redis, settings.retention_seconds)
     if fmt == "parquet":
         specs, rows = plan_parquet(uri, model.schema, job.passthrough, settings.parquet_chunk_rows)
-        store.create(record)
+        store.create(record, idempotency=idempotency)
         queue_parquet(record, specs, rows, ledger, enqueue_chunk)
         return record
     try:
@@ -56,7 +58,7 @@ def submit_uri_job(
     except OSError as exc:
         raise _problem(["body", "input_uri"], f"cannot read it: {exc}") from exc
     check_first_record(read_first_record(opening, fmt == "csv"), fmt, model.schema, record)
-    store.create(record)
+    store.create(record, idempotency=idempotency)
     enqueue_split(record)
     return record
 

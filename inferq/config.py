@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     redis_socket_timeout: float = 5.0
     """Seconds a Redis call may take before it counts as Redis being unavailable."""
 
-    visibility_timeout: int = 3600
-    """Seconds before a task taken by a worker that vanished is given to another worker."""
+    visibility_timeout: int = 120
+    """Seconds before a task a vanished worker held goes to another (held tasks are renewed)."""
 
     demo_models: bool = True
     """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""

@@ -29,7 +29,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.redis_url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
+            # Held messages are renewed (tasks/message_leases.py); a lost one is looked for
+            # every few seconds and handed out again once its visibility timeout passed.
             "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": min(10.0, settings.visibility_timeout / 2),
+            "unacked_restore_throttle": 1,
             "queue_order_strategy": "priority",
             "priority_steps": list(range(10)),
             "socket_timeout": settings.redis_socket_timeout,

@@ -10,6 +10,7 @@ celery_app = make_celery(get_settings())
 celery_app.conf.imports = [
     "tasks.scoring",
     "tasks.heartbeat",
+    "tasks.message_leases",
     "tasks.batcher",
     "tasks.webhooks",
     "tasks.files",

@@ -8,7 +8,7 @@ from inferq.queue import SCORE_CHUNK_TASK, SPLIT_INPUT_TASK
 from tasks.app import celery_app
 from workers.context import current_context
 from workers.file_inputs import split_input
-from workers.file_jobs import run_chunk
+from workers.file_jobs import run_chunk_task
 from workers.priority import lower_task_thread_priority
 
 
@@ -17,7 +17,7 @@ def score_chunk(job_id: str, index: int, spec: dict[str, Any]) -> None:
     """Score one chunk of a file job; safe to run again for the same chunk."""
     ctx = current_context()
     lower_task_thread_priority(ctx.settings.bulk_niceness)
-    run_chunk(job_id, index, spec, ctx)
+    run_chunk_task(job_id, index, spec, ctx)
 
 
 @celery_app.task(name=SPLIT_INPUT_TASK)

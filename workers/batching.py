@@ -120,6 +120,8 @@ class Batcher:
     ) -> list[InlineOutcome]:
         try:
             loaded = self.ctx.models.get(name, version)
+        except REDIS_UNAVAILABLE:
+            raise  # not the model's fault: the leases run out and the jobs are scored again
         except Exception as exc:  # unreadable artifact: every job of this version fails alike
             error = {"code": "model_unavailable", "message": f"{type(exc).__name__}: {exc}"}
             return [InlineOutcome(r.id, error=error) for r in group]

@@ -11,6 +11,7 @@ from inferq.jobs.record import JobRecord
 from inferq.json_rows import Rows, check_rows
 from inferq.logs import log_context
 from inferq.problems import InputProblem
+from inferq.redis_client import REDIS_UNAVAILABLE
 from models.artifacts import ArtifactError
 from models.registry import ModelNotFound
 from workers.context import WorkerContext
@@ -52,6 +53,8 @@ def _score(record: JobRecord, ctx: WorkerContext) -> None:
                 ctx.settings.predict_batch_rows,
                 on_batch=lambda rows: record_batch(ctx, rows),
             )
+    except REDIS_UNAVAILABLE:
+        raise  # not the job's fault: the task runs it again once Redis answers
     except (ModelNotFound, ArtifactError) as exc:
         ctx.store.fail(job_id, "model_unavailable", str(exc))
         return

@@ -73,14 +73,19 @@ def score_frame(
     passthrough: list[str],
     batch_rows: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
+    keep_going: Callable[[int], bool] | None = None,
 ) -> pd.DataFrame:
     """Score rows with one predict call per `batch_rows` slice; never row by row.
 
-    `on_batch` is told each slice's row count (for the batch size metric).
+    `on_batch` is told each slice's row count (for the batch size metric). `keep_going`, asked
+    before each slice with the rows scored so far, may stop the scoring there: the result then
+    holds the leading rows scored until then.
     """
     features = features_frame(rows, schema)
-    predicted = predict_table(estimator, schema, features, outputs, batch_rows, on_batch)
-    return assemble(rows, predicted, outputs, passthrough, schema)
+    predicted = predict_table(
+        estimator, schema, features, outputs, batch_rows, on_batch, keep_going
+    )
+    return assemble(rows.iloc[: len(predicted)], predicted, outputs, passthrough, schema)
 
 
 def predict_table(
@@ -90,15 +95,22 @@ def predict_table(
     outputs: list[str],
     batch_rows: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
+    keep_going: Callable[[int], bool] | None = None,
 ) -> pd.DataFrame:
     """`prediction` and `proba_<class>` columns for feature rows, vectorized per slice."""
     parts = []
     for start in range(0, len(features), batch_rows):
+        if keep_going is not None and not keep_going(start):
+            break
         batch = features.iloc[start : start + batch_rows]
         parts.append(_score_batch(estimator, schema, batch, outputs))
         if on_batch is not None:
             on_batch(len(batch))
-    return pd.concat(parts) if parts else pd.DataFrame(index=features.index)
+    if parts:
+        return pd.concat(parts)
+    # Nothing scored (no rows, or stopped before the first slice): the columns, without rows.
+    names = output_columns(schema, outputs, [])
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in names}, index=features.index[:0])
 
 
 def assemble(

@@ -34,7 +34,8 @@ class Janitor:
             self.sweep()
 
     def sweep(self) -> None:
-        """Requeue jobs of lost workers, fail jobs past their deadline, expire old jobs."""
+        """Requeue jobs of lost workers, fail jobs past their deadline, expire old jobs and
+        forget expired ones at the end of their grace period."""
         finished = now_rfc3339()
         self.store.pending.requeue_expired(self.settings.max_attempts, finished)
         now = time.time()
@@ -49,11 +50,16 @@ class Janitor:
                 log.info("job %s failed: deadline passed", job_id)
         for job_id in self.store.take_due(keys.EXPIRY_ZSET, now):
             self.expire(job_id)
+        for member in self.store.take_due(keys.FORGET_ZSET, now):
+            job_id, _, tenant = member.partition(" ")
+            self.store.delete(job_id, tenant)
 
     def expire(self, job_id: str) -> None:
-        """Delete a job's rows and files; the record stays a while, answering `expired`."""
+        """Delete a job's rows and files; the record stays a while, answering `expired`, and is
+        then forgotten with its place in the tenant's listing (so nothing of it is left)."""
         every_other = [status for status in JobStatus if status != JobStatus.EXPIRED]
         self.store.transition(job_id, every_other, JobStatus.EXPIRED)
+        self.store.forget_later(job_id, time.time() + self.settings.record_grace_seconds)
         self.store.redis.delete(
             keys.job_input(job_id), keys.job_result(job_id), keys.job_errors(job_id)
         )

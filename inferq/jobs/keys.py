@@ -7,6 +7,8 @@ EVENTS_CHANNEL = f"{PREFIX}:events"
 WORKERS_ZSET = f"{PREFIX}:workers"
 DEADLINES_ZSET = f"{PREFIX}:deadlines"
 EXPIRY_ZSET = f"{PREFIX}:expiry"
+#: Sorted set of expired jobs as ``<job id> <tenant>``, scored by when their record is forgotten.
+FORGET_ZSET = f"{PREFIX}:forget"
 #: Sorted set of job ids whose webhook delivery is due, scored by due time in milliseconds.
 WEBHOOKS_DUE = f"{PREFIX}:webhooks:due"
 
@@ -61,6 +63,11 @@ def job_chunks_done(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:chunks_done"
 
 
+def job_chunks_running(job_id: str) -> str:
+    """Hash of the chunks of a file job being scored now: index to `<owner> <rows scored>`."""
+    return f"{PREFIX}:job:{job_id}:chunks_running"
+
+
 def tenant_jobs(tenant: str) -> str:
     """Sorted set of a tenant's job ids scored by creation time in milliseconds."""
     return f"{PREFIX}:jobs:{tenant}"
@@ -77,6 +84,7 @@ def all_job_keys(job_id: str) -> list[str]:
         job_webhook(job_id),
         job_webhook_attempts(job_id),
         job_chunks_done(job_id),
+        job_chunks_running(job_id),
         job_chunk_attempts(job_id),
     ]
 

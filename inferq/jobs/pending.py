@@ -24,8 +24,23 @@ def lane(priority: str) -> str:
     return f"{keys.PREFIX}:pending:{priority}"
 
 
+#: Most doorbell rings kept: enough to wake every batcher, never a list that grows.
+DOORBELL_LENGTH = 64
+
+# A job that ends here leaves its tenant's jobs in flight and the deadlines, as JobStore's
+# transitions do (the in-flight set's name depends on the tenant stored in the job's hash).
+_ENDED = """
+local function ended(job, id, inflight_prefix, deadlines)
+  local tenant = redis.call('HGET', job, 'tenant')
+  if tenant then redis.call('SREM', inflight_prefix .. tenant, id) end
+  redis.call('ZREM', deadlines, id)
+end
+"""
+
 # Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner.
-_CLAIM = """
+_CLAIM = (
+    _ENDED
+    + """
 local claimed = {}
 local want = tonumber(ARGV[1])
 for lane_index = 1, 3 do
@@ -42,6 +57,7 @@ for lane_index = 1, 3 do
       redis.call('HINCRBY', KEYS[6], 'failed', 1)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[5], id .. ' failed')
+      ended(job, id, ARGV[8], KEYS[7])
       if redis.call('HEXISTS', job, 'webhook') == 1 then
         redis.call('ZADD', KEYS[5], 'NX', 0, id)
       end
@@ -59,9 +75,12 @@ for lane_index = 1, 3 do
 end
 return claimed
 """
+)
 
 # Puts jobs whose lease ran out back at the front of their lane, or fails them after too many tries.
-_REQUEUE_EXPIRED = """
+_REQUEUE_EXPIRED = (
+    _ENDED
+    + """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
 local requeued = 0
 for _, id in ipairs(ids) do
@@ -77,6 +96,7 @@ for _, id in ipairs(ids) do
         cjson.encode({code = 'worker_lost', message = reason}))
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
       redis.call('PUBLISH', ARGV[4], id .. ' failed')
+      ended(job, id, ARGV[8], KEYS[4])
       if redis.call('HEXISTS', job, 'webhook') == 1 then
         redis.call('ZADD', KEYS[2], 'NX', 0, id)
       end
@@ -88,12 +108,14 @@ for _, id in ipairs(ids) do
       redis.call('LPUSH', ARGV[7] .. priority, id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'queued')
       redis.call('RPUSH', ARGV[6], '1')
+      redis.call('LTRIM', ARGV[6], -tonumber(ARGV[9]), -1)
       requeued = requeued + 1
     end
   end
 end
 return requeued
 """
+)
 
 
 class PendingJobs:
@@ -116,7 +138,7 @@ class PendingJobs:
         lanes = [lane(p) for p in PRIORITY_LANES]
         until = time.time() + lease_seconds
         reply = self._claim(
-            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS],
+            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS, keys.DEADLINES_ZSET],
             args=[
                 count,
                 owner,
@@ -125,6 +147,7 @@ class PendingJobs:
                 keys.EVENTS_CHANNEL,
                 f"{keys.PREFIX}:job:",
                 time.time(),
+                keys.tenant_inflight(""),
             ],
         )
         return [item.decode() if isinstance(item, bytes) else item for item in reply]
@@ -135,7 +158,10 @@ class PendingJobs:
 
     def ring(self) -> None:
         """Wake another batcher: there is more queued work than one batch."""
-        self.redis.rpush(DOORBELL, "1")
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(DOORBELL, "1")
+        pipe.ltrim(DOORBELL, -DOORBELL_LENGTH, -1)
+        pipe.execute()
 
     def renew(self, job_ids: list[str], lease_seconds: float) -> None:
         """Extend the leases of jobs still being scored."""
@@ -152,7 +178,7 @@ class PendingJobs:
         """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
         return int(
             self._requeue(
-                keys=[LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS],
+                keys=[LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS, keys.DEADLINES_ZSET],
                 args=[
                     time.time(),
                     f"{keys.PREFIX}:job:",
@@ -161,6 +187,8 @@ class PendingJobs:
                     now_text,
                     DOORBELL,
                     f"{keys.PREFIX}:pending:",
+                    keys.tenant_inflight(""),
+                    DOORBELL_LENGTH,
                 ],
             )
         )

@@ -13,16 +13,18 @@ import redis.asyncio as aioredis
 from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
-from inferq.jobs.pending import DOORBELL, PendingJobs, lane
+from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
+from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
 # one step so that no reader sees a status without its event. An ending that a webhook waits for
-# (KEYS[4] given) also marks the job's delivery due in the same step, so none is ever lost. A job
-# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight in the same
-# step; that set's name depends on the tenant stored in the hash, so it is built here.
+# (KEYS[5] given) also marks the job's delivery due in the same step, so none is ever lost. A job
+# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight and the
+# deadlines (KEYS[4]) in the same step; the in-flight set's name depends on the tenant stored in
+# the hash, so it is built here.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -32,23 +34,35 @@ redis.call('HINCRBY', KEYS[3], status, -1)
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
-if ARGV[6] ~= '' and tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
+if ARGV[6] ~= '' then
+  if tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
+  redis.call('ZREM', KEYS[4], ARGV[4])
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
-if KEYS[4] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
-  redis.call('ZADD', KEYS[4], 'NX', 0, ARGV[4])
+if KEYS[5] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+  redis.call('ZADD', KEYS[5], 'NX', 0, ARGV[4])
 end
 return 'OK'
 """
 
 # Stores a new job in one step: its hash and input with their TTLs, its first event, the status
 # count, the tenant's job index (pruned of records past retention), the deadline and expiry
-# indexes, its priority lane with the batchers' doorbell (JSON jobs), and the tenant's jobs in
-# flight. KEYS: job, input, events, status counts, tenant jobs, deadlines, expiry, lane, doorbell,
-# in-flight set. ARGV: id, status, record TTL, input TTL, created ms, prune-before ms,
-# deadline, expiry ('' for none), queue?, in flight?, input?, input, then the hash's fields.
+# indexes, its priority lane with the batchers' doorbell (JSON jobs), the tenant's jobs in
+# flight, and the Idempotency-Key that made it (none stored, and 0 returned, when the key was
+# taken first: the admitted job then leaves the in-flight set). KEYS: job, input, events, status
+# counts, tenant jobs, deadlines, expiry, lane, doorbell, in-flight set[, idempotency key].
+# ARGV: id, status, record TTL, input TTL, created ms, prune-before ms, deadline, expiry ('' for
+# none), queue?, in flight?, input?, input, idempotency value, doorbell length, then the fields.
 _CREATE = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+if KEYS[11] then
+  if redis.call('EXISTS', KEYS[11]) == 1 then
+    redis.call('SREM', KEYS[10], ARGV[1])
+    return 0
+  end
+  redis.call('SET', KEYS[11], ARGV[13], 'EX', ARGV[3])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 15))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 if ARGV[11] == '1' then redis.call('SET', KEYS[2], ARGV[12], 'EX', ARGV[4]) end
 redis.call('XADD', KEYS[3], '*', 'status', ARGV[2])
@@ -61,7 +75,7 @@ if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], ARGV[8], ARGV[1]) end
 if ARGV[9] == '1' then
   redis.call('RPUSH', KEYS[8], ARGV[1])
   redis.call('RPUSH', KEYS[9], '1')
-  redis.call('LTRIM', KEYS[9], -64, -1)
+  redis.call('LTRIM', KEYS[9], -tonumber(ARGV[14]), -1)
 end
 if ARGV[10] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) end
 return 1
@@ -115,23 +129,42 @@ class JobStore:
     # -- creation and reading -------------------------------------------------------------
 
     def create(
-        self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
+        self,
+        record: JobRecord,
+        inline_input: bytes | None = None,
+        *,
+        enqueue: bool = True,
+        idempotency: IdempotencyMark | None = None,
     ) -> None:
         """Store a new queued job with the retention period as TTL.
 
         A job given `inline_input` rows is queued for the batchers in the same step, so no job
-        is ever stored without being queued.
+        is ever stored without being queued. With `idempotency` the key is marked with the job
+        in that step too; IdempotencyTaken (and nothing stored) when the key was used first.
         """
-        self._create(**self._create_call(record, inline_input, enqueue))
+        reply = self._create(**self._create_call(record, inline_input, enqueue, idempotency))
+        if not reply:
+            raise IdempotencyTaken
 
     async def create_async(
-        self, record: JobRecord, inline_input: bytes | None = None, *, enqueue: bool = True
+        self,
+        record: JobRecord,
+        inline_input: bytes | None = None,
+        *,
+        enqueue: bool = True,
+        idempotency: IdempotencyMark | None = None,
     ) -> None:
         """`create` on the async client (the API's event loop)."""
-        await self._create_async(**self._create_call(record, inline_input, enqueue))
+        call = self._create_call(record, inline_input, enqueue, idempotency)
+        if not await self._create_async(**call):
+            raise IdempotencyTaken
 
     def _create_call(
-        self, record: JobRecord, inline_input: bytes | None, enqueue: bool
+        self,
+        record: JobRecord,
+        inline_input: bytes | None,
+        enqueue: bool,
+        idempotency: IdempotencyMark | None,
     ) -> dict[str, list]:
         created_ms = ulid_millis(record.id)
         fields = [item for pair in record.to_hash().items() for item in pair]
@@ -147,6 +180,7 @@ class JobStore:
                 lane(record.priority),
                 DOORBELL,
                 keys.tenant_inflight(record.tenant),
+                *([idempotency.redis_key] if idempotency else []),
             ],
             "args": [
                 record.id,
@@ -161,6 +195,8 @@ class JobStore:
                 "" if record.terminal else "1",
                 "" if inline_input is None else "1",
                 inline_input or b"",
+                idempotency.value(record.id) if idempotency else "",
+                DOORBELL_LENGTH,
                 *fields,
             ],
         }
@@ -257,8 +293,14 @@ class JobStore:
 
     @staticmethod
     def _transition_keys(job_id: str, new: JobStatus) -> list[str]:
-        """The job's hash and events, plus the webhook due set when the job ends."""
-        redis_keys = [keys.job(job_id), keys.job_events(job_id), metric_keys.JOB_STATUS]
+        """The job's hash and events, the status counts and deadlines, plus the webhook due set
+        when the job ends."""
+        redis_keys = [
+            keys.job(job_id),
+            keys.job_events(job_id),
+            metric_keys.JOB_STATUS,
+            keys.DEADLINES_ZSET,
+        ]
         if new in WEBHOOK_STATUSES:
             redis_keys.append(keys.WEBHOOKS_DUE)
         return redis_keys
@@ -391,6 +433,16 @@ class JobStore:
             return JobStatus.CANCELLED
         self.transition(job_id, [JobStatus.RUNNING], JobStatus.CANCELLING)
         record = self.get(job_id)
+        if record is None:
+            return None
+        if (
+            record.status == JobStatus.CANCELLING
+            and record.input_kind == "file"
+            and not self.redis.exists(keys.job_chunks_running(job_id))
+        ):
+            # No chunk is being scored, and none starts once the job is cancelling: it is over.
+            self.finish_cancel(job_id)
+            record = self.get(job_id)
         return record.status if record else None
 
     def finish_cancel(self, job_id: str) -> bool:
@@ -409,8 +461,15 @@ class JobStore:
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.zrem(keys.DEADLINES_ZSET, job_id)
         pipe.zrem(keys.EXPIRY_ZSET, job_id)
+        pipe.zrem(keys.FORGET_ZSET, forget_member(job_id, tenant))
         pipe.srem(keys.tenant_inflight(tenant), job_id)
         pipe.execute()
+
+    def forget_later(self, job_id: str, at: float) -> None:
+        """Have the job (an expired one) deleted at unix time `at`, listing entry and all."""
+        tenant = self.redis.hget(keys.job(job_id), "tenant")
+        if tenant is not None:
+            self.redis.zadd(keys.FORGET_ZSET, {forget_member(job_id, _text(tenant)): at})
 
     def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:
         """Remove and return ids whose time in `zset` has come (each taken by one sweeper)."""
@@ -422,6 +481,11 @@ class JobStore:
             if self.redis.zrem(zset, job_id):
                 taken.append(_text(job_id))
         return taken
+
+
+def forget_member(job_id: str, tenant: str) -> str:
+    """A job's entry in the forget set: the id first (ids hold no space), then its tenant."""
+    return f"{job_id} {tenant}"
 
 
 def _encode_field(value: Any) -> str:

@@ -12,8 +12,9 @@ from inferq.files.ingest import StreamIngest
 from inferq.jobs.chunks import ChunkLedger
 from tests.helpers import demo_rows
 from tests.stack import Stack
+from workers.chunk_outputs import write_chunk_outputs
 from workers.context import WorkerContext
-from workers.file_jobs import run_chunk, write_chunk_outputs
+from workers.file_jobs import run_chunk
 
 
 def _ingest(stack: Stack, rows: int, on_queue: Any = None) -> tuple[Any, Any, list]:

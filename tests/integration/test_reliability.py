@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -109,6 +110,32 @@ def test_idempotency_key_returns_the_first_job_and_refuses_another_body(api: htt
     )
     assert_problem(other, 409, "different request body")
     assert submit(api, body)["id"] != first.json()["id"]
+
+
+def test_one_idempotency_key_sent_at_once_many_times_makes_one_job(api: httpx.Client) -> None:
+    """Eight requests racing with one key and body: one job; every answer names it, one 202."""
+    body = {"model": "iris", "instances": [IRIS]}
+    headers = {"Idempotency-Key": f"race-{time.time_ns()}"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: api.post("/v1/jobs", json=body, headers=headers), range(8))
+        )
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [202]
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
+def test_a_refused_request_leaves_its_idempotency_key_free(stack: Stack, api: httpx.Client) -> None:
+    """A request refused before its job was made marks nothing: the key then makes the job."""
+    key = f"refused-{time.time_ns()}"
+    bad = api.post(
+        "/v1/jobs", json={"model": "iris", "instances": [[1.0]]}, headers={"Idempotency-Key": key}
+    )
+    assert_problem(bad, 422)
+    assert not stack.redis().exists(f"inferq:idem:default:{key}")
+    good = api.post(
+        "/v1/jobs", json={"model": "iris", "instances": [IRIS]}, headers={"Idempotency-Key": key}
+    )
+    assert good.status_code == 202, good.text
 
 
 def test_cancelling_a_queued_job_drops_it(isolated_stack: Stack) -> None:

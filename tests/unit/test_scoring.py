@@ -46,3 +46,28 @@ def test_output_columns_skip_probabilities_for_regressors() -> None:
 
     schema = describe(Ridge().fit(pd.DataFrame({"x": [1.0, 2.0]}), [1.0, 2.0]))
     assert output_columns(schema, ["prediction", "probabilities"], []) == ["prediction"]
+
+
+def test_score_frame_of_no_rows_has_the_output_columns() -> None:
+    """A chunk whose every row was bad scores to an empty table with the right columns."""
+    model, frame = _categorical_model()
+    rows = frame.iloc[:0].assign(id=[])
+    scored = score_frame(model, describe(model), rows, ["prediction", "probabilities"], ["id"])
+    assert list(scored.columns) == ["id", "prediction", "proba_no", "proba_yes"]
+    assert len(scored) == 0
+
+
+def test_score_frame_stops_at_the_slice_keep_going_refuses() -> None:
+    """Asked before each slice, `keep_going` ends the scoring there: the leading rows remain."""
+    model, frame = _categorical_model()
+    asked: list[int] = []
+
+    def keep_going(rows_scored: int) -> bool:
+        asked.append(rows_scored)
+        return rows_scored < 6
+
+    scored = score_frame(
+        model, describe(model), frame, ["prediction"], [], batch_rows=3, keep_going=keep_going
+    )
+    assert asked == [0, 3, 6]
+    assert scored["prediction"].tolist() == model.predict(frame.iloc[:6]).tolist()

@@ -1,0 +1,108 @@
+"""Reading, scoring and writing one chunk of a file job; nothing here touches the job's state.
+
+A chunk's outputs (its scored part and its errors) are written atomically and are the same
+whenever the whole chunk is scored, so a chunk handed out twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from inferq.files import layout
+from inferq.jobs.record import JobRecord
+from workers.chunk_rows import ChunkRows
+from workers.context import WorkerContext
+from workers.csv_chunks import read_csv_chunk
+from workers.jsonl_chunks import read_jsonl_chunk
+from workers.parquet_chunks import read_parquet_chunk
+from workers.scoring import score_frame
+
+
+@dataclass
+class ScoredChunk:
+    """A chunk's scored rows (the leading ones when scoring stopped early) and its row errors."""
+
+    scored: pd.DataFrame
+    rows_failed: int
+    whole: bool
+    """Every readable row was scored (False: `keep_going` stopped it at a batch boundary)."""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows_done(self) -> int:
+        """How many rows were scored."""
+        return len(self.scored)
+
+
+def score_chunk(
+    record: JobRecord,
+    index: int,
+    spec: dict[str, Any],
+    ctx: WorkerContext,
+    keep_going: Callable[[int], bool] | None = None,
+) -> ScoredChunk:
+    """Read and score a chunk; `keep_going` is asked before each predict slice."""
+    loaded = ctx.models.get(record.model_name, record.model_version)
+    rows = read_chunk(record, index, spec, ctx, loaded.meta.schema)
+    scored = score_frame(
+        loaded.estimator,
+        loaded.meta.schema,
+        rows.frame,
+        record.outputs,
+        record.passthrough,
+        ctx.settings.predict_batch_rows,
+        keep_going=keep_going,
+    )
+    return ScoredChunk(scored, rows.failed, len(scored) == len(rows.frame), rows.errors)
+
+
+def write_chunk_outputs(
+    record: JobRecord, index: int, spec: dict[str, Any], ctx: WorkerContext
+) -> ScoredChunk:
+    """Score the whole chunk and write its part (and errors)."""
+    chunk = score_chunk(record, index, spec, ctx)
+    write_part(record.id, index, chunk, ctx)
+    return chunk
+
+
+def write_part(job_id: str, index: int, chunk: ScoredChunk, ctx: WorkerContext) -> None:
+    """Write a chunk's scored rows as its part (CSV lines and Arrow) and its errors, each atomic."""
+    table = pa.Table.from_pandas(chunk.scored, preserve_index=False)
+    with ctx.storage.open_atomic(layout.csv_part_key(job_id, index)) as handle:
+        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
+    # The Arrow part is written last: its presence says the chunk's outputs are complete.
+    with (
+        ctx.storage.open_atomic(layout.part_key(job_id, index)) as handle,
+        pa.ipc.new_file(handle, table.schema) as writer,
+    ):
+        writer.write_table(table)
+    if chunk.errors:
+        ctx.storage.write_bytes(layout.errors_key(job_id, index), orjson.dumps(chunk.errors))
+
+
+def release_memory() -> None:
+    """Hand Arrow's freed buffers back, so a long job's peak memory stays one chunk's worth."""
+    pa.default_memory_pool().release_unused()
+
+
+def read_chunk(
+    record: JobRecord, index: int, spec: dict[str, Any], ctx: WorkerContext, schema: Any
+) -> ChunkRows:
+    """The rows of one chunk, whatever the job's input format."""
+    if record.input_format == "parquet":
+        url = record.input_location or ""
+        return read_parquet_chunk(
+            url, spec["row_groups"], spec["first_row"], schema, record.passthrough
+        )
+    data = ctx.storage.read_bytes(layout.chunk_key(record.id, index))
+    if record.input_format == "jsonl":
+        return read_jsonl_chunk(data, spec["first_line"], schema, record.passthrough)
+    header = ctx.storage.read_bytes(layout.header_key(record.id))
+    return read_csv_chunk(header, data, spec["first_line"], schema, record.passthrough)
