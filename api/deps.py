@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import Problem
 from inferq.api_keys import ADMIN_TENANT, SCOPES, KeyStore, is_admin_key
 from inferq.config import Settings
-from inferq.jobs.reads import AsyncJobReads
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.storage import Storage
@@ -36,11 +35,6 @@ async def get_app_settings(request: Request) -> Settings:
 async def get_store(request: Request) -> JobStore:
     """The app's job store."""
     return request.app.state.store
-
-
-async def get_reads(request: Request) -> AsyncJobReads:
-    """Job reads on the event loop (no thread hop)."""
-    return request.app.state.reads
 
 
 async def get_storage(request: Request) -> Storage:
@@ -119,7 +113,6 @@ def require_scope(scope: str) -> Any:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
-ReadsDep = Annotated[AsyncJobReads, Depends(get_reads)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]

@@ -57,9 +57,7 @@ def earlier_job(store: JobStore, value: str, digest: str) -> JobRecord:
 
 async def earlier_job_async(store: JobStore, value: str, digest: str) -> JobRecord:
     """`earlier_job` on the async client."""
-    assert store.aredis is not None, "the API's JobStore has an async client"
-    stored = await store.aredis.hgetall(keys.job(_job_of(value, digest)))
-    return _found(JobRecord.from_hash(stored) if stored else None)
+    return _found(await store.get_async(_job_of(value, digest)))
 
 
 def _job_of(value: str, digest: str) -> str:

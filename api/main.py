@@ -15,7 +15,6 @@ from api.schemas import JobCreate, ProblemDetails
 from api.watch import JobWatcher
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
-from inferq.jobs.reads import AsyncJobReads
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
@@ -35,7 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # call, and one for the pub/sub subscription and SSE streams, whose reads block by design.
         requests_client = make_async_redis(settings)
         app.state.store = JobStore.for_settings(client, settings, requests_client)
-        app.state.reads = AsyncJobReads(requests_client)
         app.state.storage = Storage(settings.data_url)
         app.state.registry = ModelRegistry(client, app.state.storage, requests_client)
         app.state.keys = KeyStore(client, requests_client)

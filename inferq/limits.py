@@ -129,12 +129,6 @@ class TenantLimits:
                 retry_after=max(1, math.ceil(int(wait_ms) / 1000)),
             )
 
-    def check_rows(self, tenant: str, rows: int) -> None:
-        """LimitExceeded (413) when one job holds more rows than the tenant may send at once."""
-        limit = int(self.effective(tenant)["max_rows_per_job"])
-        if rows > limit:
-            raise LimitExceeded(413, f"the job has {rows} rows; the limit is {limit} per job")
-
     def admit_job(self, tenant: str, job_id: str, rows: int = 0, queue_limit: int = 0) -> None:
         """Count a new job in flight, checking first in the same step: its `rows` against the
         tenant's rows per job (413), the small jobs queued against `queue_limit` (429, when
@@ -209,15 +203,6 @@ class TenantLimits:
     def in_flight(self, tenant: str) -> int:
         """How many unfinished jobs the tenant has now."""
         return int(self.redis.scard(keys.tenant_inflight(tenant)))
-
-
-LIMIT_NAMES = (
-    "max_rows_per_job",
-    "max_jobs_in_flight",
-    "rate_limit_per_second",
-    "rate_limit_burst",
-)
-"""The limits a tenant can be given its own values of."""
 
 
 def _overrides_key(tenant: str) -> str:

@@ -17,7 +17,6 @@ from api.deps import (
     JobsRead,
     JobsWrite,
     LimitsDep,
-    ReadsDep,
     RegistryDep,
     SettingsDep,
     StorageDep,
@@ -82,7 +81,6 @@ async def create_job(
     principal: JobsWrite,
     settings: SettingsDep,
     store: StoreDep,
-    reads: ReadsDep,
     registry: RegistryDep,
     limits: LimitsDep,
     response: Response,
@@ -108,9 +106,9 @@ async def create_job(
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
         record, result = await wait_for_end(
-            request, reads, record.id, principal.tenant, wait, known=record
+            request, store, record.id, principal.tenant, wait, known=record
         )
-    public = await present(reads, record, str(request.base_url), include, result)
+    public = await present(store, record, str(request.base_url), include, result)
     response.headers["Location"] = public.links["self"]
     if record.terminal or not created:
         response.status_code = 200
@@ -147,7 +145,7 @@ async def get_job(
     job_id: str,
     request: Request,
     principal: JobsRead,
-    reads: ReadsDep,
+    store: StoreDep,
     settings: SettingsDep,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
@@ -155,10 +153,10 @@ async def get_job(
     """The job; with `?wait=` the answer comes when the job ends or the time is up."""
     wait = min(wait, settings.max_wait_seconds)
     if wait <= 0:
-        record, result = await load_job(reads, job_id, principal.tenant), None
+        record, result = await load_job(store, job_id, principal.tenant), None
     else:
-        record, result = await wait_for_end(request, reads, job_id, principal.tenant, wait)
-    return await present(reads, record, str(request.base_url), include, result)
+        record, result = await wait_for_end(request, store, job_id, principal.tenant, wait)
+    return await present(store, record, str(request.base_url), include, result)
 
 
 @router.get(
@@ -170,13 +168,12 @@ async def get_results(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
-    reads: ReadsDep,
     registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Scored rows in input order; 409 until the job has ended with rows to serve."""
-    record = await load_job(reads, job_id, principal.tenant)
+    record = await load_job(store, job_id, principal.tenant)
     if record.visible_status(time.time()) == JobStatus.EXPIRED:
         raise Problem(410, f"job {job_id} has expired; its results were deleted")
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
@@ -205,16 +202,16 @@ async def get_results(
     responses=problem_responses(404),
 )
 async def cancel_job(
-    job_id: str, request: Request, principal: JobsWrite, store: StoreDep, reads: ReadsDep
+    job_id: str, request: Request, principal: JobsWrite, store: StoreDep
 ) -> JobPublic:
     """Queued work is dropped at once; running work stops at its next batch boundary.
 
     The job goes `cancelling` then `cancelled`; rows already scored stay downloadable. A job
     that has already ended is returned unchanged.
     """
-    await load_job(reads, job_id, principal.tenant)
+    await load_job(store, job_id, principal.tenant)
     await run_in_threadpool(store.request_cancel, job_id)
-    record = await load_job(reads, job_id, principal.tenant)
+    record = await load_job(store, job_id, principal.tenant)
     return job_public(record, str(request.base_url))
 
 
@@ -225,10 +222,10 @@ async def cancel_job(
     responses=problem_responses(404),
 )
 async def delete_job(
-    job_id: str, principal: JobsWrite, store: StoreDep, reads: ReadsDep, storage: StorageDep
+    job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep
 ) -> Response:
     """Cancel the job if it still runs, then remove its record, rows and files."""
-    await load_job(reads, job_id, principal.tenant)
+    await load_job(store, job_id, principal.tenant)
 
     def remove() -> None:
         store.request_cancel(job_id)
@@ -248,13 +245,12 @@ async def get_errors(
     job_id: str,
     principal: JobsRead,
     store: StoreDep,
-    reads: ReadsDep,
     registry: RegistryDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Rows that could not be scored, each naming its row (or CSV line), column and reason."""
-    record = await load_job(reads, job_id, principal.tenant)
+    record = await load_job(store, job_id, principal.tenant)
     chosen = negotiate(fmt, accept)
     if record.input_kind == "file" and chosen != "parquet":
         body = stream_errors(registry.storage, record, chosen)
@@ -275,10 +271,10 @@ async def get_errors(
     },
 )
 async def job_events_stream(
-    job_id: str, request: Request, principal: JobsRead, reads: ReadsDep
+    job_id: str, request: Request, principal: JobsRead, store: StoreDep
 ) -> StreamingResponse:
     """An SSE stream replaying the job's history, then following it until the job ends."""
-    await load_job(reads, job_id, principal.tenant)
+    await load_job(store, job_id, principal.tenant)
     client = request.app.state.aredis
 
     async def stream() -> AsyncIterator[bytes]:
@@ -301,7 +297,7 @@ async def job_events_stream(
 
 
 async def present(
-    reads: ReadsDep,
+    store: StoreDep,
     record: JobRecord,
     base_url: str,
     include: str | None,
@@ -311,15 +307,15 @@ async def present(
     public = job_public(record, base_url)
     if include == "results" and record.status == JobStatus.SUCCEEDED:
         if result is None:
-            _, result = await reads.get_with_result(record.id)
+            _, result = await store.get_with_result_async(record.id)
         if result is not None:
             public.results = orjson.loads(result)
     return public
 
 
-async def load_job(reads: ReadsDep, job_id: str, tenant: str) -> JobRecord:
+async def load_job(store: StoreDep, job_id: str, tenant: str) -> JobRecord:
     """The caller's job, or 404 (also for another tenant's job: its existence is not revealed)."""
-    return _own(await reads.get(job_id), job_id, tenant)
+    return _own(await store.get_async(job_id), job_id, tenant)
 
 
 def _own(record: JobRecord | None, job_id: str, tenant: str) -> JobRecord:
@@ -330,7 +326,7 @@ def _own(record: JobRecord | None, job_id: str, tenant: str) -> JobRecord:
 
 async def wait_for_end(
     request: Request,
-    reads: ReadsDep,
+    store: StoreDep,
     job_id: str,
     tenant: str,
     wait: float,
@@ -350,7 +346,7 @@ async def wait_for_end(
             await _woken(event, min(wait, 1.0))
         while True:
             event.clear()
-            record, result = await reads.get_with_result(job_id)
+            record, result = await store.get_with_result_async(job_id)
             record = _own(record, job_id, tenant)
             remaining = deadline - loop.time()
             if record.terminal or remaining <= 0:

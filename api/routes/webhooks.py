@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Admin, DeliveriesDep, JobsRead, JobsWrite, ReadsDep, SettingsDep
+from api.deps import Admin, DeliveriesDep, JobsRead, JobsWrite, SettingsDep, StoreDep
 from api.deps import WebhookSecretsDep as SecretsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.routes.jobs import load_job
@@ -72,10 +72,10 @@ async def revoke_secret(secret_id: str, principal: Admin, secrets: SecretsDep) -
     responses=problem_responses(404),
 )
 async def list_deliveries(
-    job_id: str, request: Request, principal: JobsRead, reads: ReadsDep, deliveries: DeliveriesDep
+    job_id: str, request: Request, principal: JobsRead, store: StoreDep, deliveries: DeliveriesDep
 ) -> DeliveryList:
     """The job's webhook deliveries with every attempt (empty until the first attempt starts)."""
-    await load_job(reads, job_id, principal.tenant)
+    await load_job(store, job_id, principal.tenant)
     public = await run_in_threadpool(_delivery_public, deliveries, job_id, str(request.base_url))
     return DeliveryList(data=[public] if public else [])
 
@@ -92,11 +92,11 @@ async def redeliver(
     delivery_id: str,
     request: Request,
     principal: JobsWrite,
-    reads: ReadsDep,
+    store: StoreDep,
     deliveries: DeliveriesDep,
 ) -> DeliveryPublic:
     """Queue one more attempt now (same `webhook-id`, fresh timestamp and signature)."""
-    await load_job(reads, job_id, principal.tenant)
+    await load_job(store, job_id, principal.tenant)
     public = await run_in_threadpool(_delivery_public, deliveries, job_id, str(request.base_url))
     if public is None or public.id != delivery_id:
         raise Problem(404, f"job {job_id} has no delivery {delivery_id}", title="Not found")

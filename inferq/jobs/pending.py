@@ -126,13 +126,6 @@ class PendingJobs:
         self._claim = client.register_script(_CLAIM)
         self._requeue = client.register_script(_REQUEUE_EXPIRED)
 
-    def depth(self) -> int:
-        """Jobs waiting in every lane."""
-        pipe = self.redis.pipeline(transaction=False)
-        for priority in PRIORITY_LANES:
-            pipe.llen(lane(priority))
-        return int(sum(pipe.execute()))
-
     def claim(self, owner: str, count: int, lease_seconds: float, started_at: str) -> list[str]:
         """Take up to `count` queued jobs, highest priority first, leased to `owner`."""
         lanes = [lane(p) for p in PRIORITY_LANES]

@@ -110,7 +110,7 @@ class JobStore:
     ) -> None:
         self.redis = client
         self.aredis = aclient
-        """The API's async client (None in workers), for `create_async`."""
+        """The API's async client (None in workers), for the `*_async` methods."""
         self.retention_seconds = retention_seconds
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
@@ -200,6 +200,21 @@ class JobStore:
                 *fields,
             ],
         }
+
+    async def get_async(self, job_id: str) -> JobRecord | None:
+        """`get` on the async client (the API's event loop)."""
+        assert self.aredis is not None, "JobStore built without an async client"
+        raw = await self.aredis.hgetall(keys.job(job_id))
+        return JobRecord.from_hash(raw) if raw else None
+
+    async def get_with_result_async(self, job_id: str) -> tuple[JobRecord | None, bytes | None]:
+        """The job's record and its scored rows (None until a JSON job has them), in one trip."""
+        assert self.aredis is not None, "JobStore built without an async client"
+        async with self.aredis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.job(job_id))
+            pipe.get(keys.job_result(job_id))
+            raw, result = await pipe.execute()
+        return (JobRecord.from_hash(raw) if raw else None), result
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
