@@ -19,6 +19,7 @@ from collections import defaultdict
 import orjson
 
 from inferq.jobs.janitor import Janitor
+from inferq.jobs.pending import ClaimedJob
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
@@ -29,12 +30,7 @@ from models.schema import ModelSchema
 from workers.context import WorkerContext
 from workers.job_metrics import record_inline_batch
 from workers.model_cache import LoadedModel
-from workers.scoring import (
-    frame_from_values,
-    output_columns,
-    predict_table,
-    single_threaded_if_small,
-)
+from workers.scoring import output_columns, predict_columns, single_threaded_if_small
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +66,15 @@ class Batcher:
         """Claim one batch and score it; returns how many jobs it took."""
         self.janitor.sweep_if_due()
         settings = self.ctx.settings
-        ids = self._claim(settings.max_batch_rows)
-        if ids and len(ids) < settings.max_batch_rows and settings.max_delay_ms > 0:
+        claimed = self._claim(settings.max_batch_rows)
+        if claimed and len(claimed) < settings.max_batch_rows and settings.max_delay_ms > 0:
             time.sleep(settings.max_delay_ms / 1000)
-            ids += self._claim(settings.max_batch_rows - len(ids))
-        if not ids:
+            claimed += self._claim(settings.max_batch_rows - len(claimed))
+        if not claimed:
             return 0
-        self._scoring = ids
+        self._scoring = [job.record.id for job in claimed]
         try:
-            return self._score_claimed(ids)
+            return self._score_claimed(claimed)
         finally:
             self._scoring = []
 
@@ -89,12 +85,12 @@ class Batcher:
             with contextlib.suppress(*REDIS_UNAVAILABLE):
                 self.ctx.store.pending.renew(list(self._scoring), self.ctx.settings.lease_seconds)
 
-    def _score_claimed(self, ids: list[str]) -> int:
+    def _score_claimed(self, claimed: list[ClaimedJob]) -> int:
         settings = self.ctx.settings
-        if len(ids) == settings.max_batch_rows:
+        if len(claimed) == settings.max_batch_rows:
             self.ctx.store.pending.ring()  # more may wait: wake a peer
-        records, inputs = self.ctx.store.get_with_inputs(ids)
-        records = [r for r in records if r.input_kind == "inline"]
+        records = [job.record for job in claimed if job.record.input_kind == "inline"]
+        inputs = {job.record.id: job.rows for job in claimed}
         outcomes: list[InlineOutcome] = []
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
@@ -108,9 +104,9 @@ class Batcher:
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
         record_inline_batch(self.ctx, records, scored, sizes, seconds)
-        return len(ids)
+        return len(claimed)
 
-    def _claim(self, count: int) -> list[str]:
+    def _claim(self, count: int) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(
             self.owner, count, self.ctx.settings.lease_seconds, now_rfc3339()
         )
@@ -168,17 +164,17 @@ def score_jobs_together(
 ) -> list[InlineOutcome]:
     """Score jobs of one model version in shared predict calls; isolate a job that breaks it.
 
-    The rows of all jobs become one DataFrame (one construction per batch, not per job); the
-    outputs are split back by row counts with plain list slicing.
+    The rows of all jobs are stacked once per batch (not per job) and scored without pandas
+    when the model allows; the outputs are split back by row counts with plain list slicing.
     """
     if not jobs:
         return []
     schema = loaded.meta.schema
     outputs = sorted({o for job in jobs for o in job.outputs})
     try:
-        features = frame_from_values(_stack_features(jobs, inputs, schema.feature_names), schema)
-        with single_threaded_if_small(len(features)):
-            predicted = predict_table(loaded.estimator, schema, features, outputs, batch_rows)
+        values = _stack_features(jobs, inputs, schema.feature_names)
+        with single_threaded_if_small(len(values)):
+            columns = predict_columns(loaded.estimator, schema, values, outputs, batch_rows)
     except Exception as exc:
         if len(jobs) == 1:
             error = {"code": "scoring_failed", "message": f"{type(exc).__name__}: {exc}"}
@@ -188,7 +184,6 @@ def score_jobs_together(
             for job in jobs
             for outcome in score_jobs_together(loaded, [job], inputs, batch_rows)
         ]
-    columns = {name: predicted[name].to_numpy().tolist() for name in predicted.columns}
     outcomes, start = [], 0
     for job in jobs:
         rows = inputs[job.id]

@@ -11,6 +11,7 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from models.schema import ModelSchema
+from workers.array_input import ArrayInput
 
 _threadpools = ThreadpoolController()
 #: Below this many rows a predict call is faster on one thread than waking a thread pool.
@@ -63,6 +64,37 @@ def frame_from_values(values: list[list[Any]], schema: ModelSchema) -> pd.DataFr
             for name, column in zip(names, columns, strict=True)
         }
     )
+
+
+def predict_columns(
+    estimator: Any,
+    schema: ModelSchema,
+    values: list[list[Any]],
+    outputs: list[str],
+    batch_rows: int = 100_000,
+) -> dict[str, list[Any]]:
+    """`prediction` and `proba_<class>` columns, as lists, for feature rows given as lists.
+
+    An all-numeric model (an `ArrayInput`) is scored on one NumPy array without pandas: for a
+    small batch, building and slicing DataFrames costs about as much as the predict call.
+    """
+    names = output_columns(schema, outputs, [])
+    if not isinstance(estimator, ArrayInput):
+        predicted = predict_table(
+            estimator, schema, frame_from_values(values, schema), outputs, batch_rows
+        )
+        return {name: predicted[name].to_numpy().tolist() for name in names}
+    features = np.array(values, dtype=np.float64).reshape(-1, len(schema.feature_names))
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for start in range(0, len(features), batch_rows):
+        batch = features[start : start + batch_rows]
+        if "prediction" in columns:
+            columns["prediction"] += np.asarray(estimator.estimator.predict(batch)).tolist()
+        if "probabilities" in outputs and schema.classes is not None:
+            proba = estimator.estimator.predict_proba(batch)
+            for position, label in enumerate(schema.classes):
+                columns[proba_column(label)] += proba[:, position].tolist()
+    return columns
 
 
 def score_frame(

@@ -8,10 +8,12 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import redis
 
 from inferq.jobs import keys
+from inferq.jobs.record import JobRecord
 from inferq.metrics import keys as metric_keys
 
 PRIORITY_LANES = ("high", "normal", "low")
@@ -37,7 +39,8 @@ local function ended(job, id, inflight_prefix, deadlines)
 end
 """
 
-# Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner.
+# Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner;
+# answers {id, record hash, input rows} of each job claimed, so the batcher needs no second trip.
 _CLAIM = (
     _ENDED
     + """
@@ -69,7 +72,7 @@ for lane_index = 1, 3 do
       redis.call('ZADD', KEYS[4], ARGV[4], id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
       redis.call('PUBLISH', ARGV[5], id .. ' running')
-      claimed[#claimed + 1] = id
+      claimed[#claimed + 1] = {id, redis.call('HGETALL', job), redis.call('GET', job .. ':input')}
     end
   end
 end
@@ -118,6 +121,15 @@ return requeued
 )
 
 
+@dataclass
+class ClaimedJob:
+    """A job a batcher now holds: its record as claimed (running) and its input rows."""
+
+    record: JobRecord
+    rows: bytes | None
+    """The input rows JSON; None when they are gone (expired)."""
+
+
 class PendingJobs:
     """Claim, renew and recover small jobs held in Redis lists (JobStore.create queues them)."""
 
@@ -126,7 +138,9 @@ class PendingJobs:
         self._claim = client.register_script(_CLAIM)
         self._requeue = client.register_script(_REQUEUE_EXPIRED)
 
-    def claim(self, owner: str, count: int, lease_seconds: float, started_at: str) -> list[str]:
+    def claim(
+        self, owner: str, count: int, lease_seconds: float, started_at: str
+    ) -> list[ClaimedJob]:
         """Take up to `count` queued jobs, highest priority first, leased to `owner`."""
         lanes = [lane(p) for p in PRIORITY_LANES]
         until = time.time() + lease_seconds
@@ -143,7 +157,10 @@ class PendingJobs:
                 keys.tenant_inflight(""),
             ],
         )
-        return [item.decode() if isinstance(item, bytes) else item for item in reply]
+        return [
+            ClaimedJob(JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True))), rows)
+            for _, flat, rows in reply
+        ]
 
     def wait_for_work(self, timeout: float) -> None:
         """Sleep until the doorbell rings or `timeout` seconds pass."""

@@ -259,18 +259,6 @@ class JobStore:
             pipe.hgetall(keys.job(job_id))
         return [JobRecord.from_hash(raw) for raw in pipe.execute() if raw]
 
-    def get_with_inputs(
-        self, job_ids: list[str]
-    ) -> tuple[list[JobRecord], dict[str, bytes | None]]:
-        """Records of the given JSON jobs that still exist and their input rows, in one trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in job_ids:
-            pipe.hgetall(keys.job(job_id))
-            pipe.get(keys.job_input(job_id))
-        replies = pipe.execute()
-        records = [JobRecord.from_hash(raw) for raw in replies[0::2] if raw]
-        return records, dict(zip(job_ids, replies[1::2], strict=True))
-
     def read_inline_input(self, job_id: str) -> bytes | None:
         """The JSON rows a JSON job was submitted with."""
         return self.redis.get(keys.job_input(job_id))

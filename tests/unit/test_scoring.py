@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from models.schema import describe
-from workers.scoring import output_columns, score_frame
+from workers.array_input import ArrayInput, fast_input
+from workers.scoring import output_columns, predict_columns, score_frame
 
 
 def _categorical_model() -> tuple[object, pd.DataFrame]:
@@ -71,3 +73,25 @@ def test_score_frame_stops_at_the_slice_keep_going_refuses() -> None:
     )
     assert asked == [0, 3, 6]
     assert scored["prediction"].tolist() == model.predict(frame.iloc[:6]).tolist()
+
+
+# The worker ignores this warning process-wide (workers/array_input.py); pytest resets filters.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_predict_columns_on_arrays_equal_the_frame_path() -> None:
+    """A numeric model scored on arrays (no pandas) gives what its DataFrame path gives."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = LogisticRegression().fit(frame, (frame["a"] > 0).map({True: "hi", False: "lo"}))
+    schema = describe(model)
+    adapter = fast_input(model, schema)
+    assert isinstance(adapter, ArrayInput)
+    values = frame.to_numpy().tolist()
+    outputs = ["prediction", "probabilities"]
+    on_arrays = predict_columns(adapter, schema, values, outputs, batch_rows=7)
+    on_frames = predict_columns(model, schema, values, outputs, batch_rows=7)
+    assert list(on_arrays) == ["prediction", "proba_hi", "proba_lo"] == list(on_frames)
+    assert on_arrays["prediction"] == on_frames["prediction"] == model.predict(frame).tolist()
+    # The same numbers up to BLAS rounding (a C-ordered array against a frame's F-ordered one).
+    np.testing.assert_allclose(on_arrays["proba_hi"], on_frames["proba_hi"], rtol=1e-12)
+    np.testing.assert_allclose(on_arrays["proba_lo"], model.predict_proba(frame)[:, 1], rtol=1e-12)
+    assert predict_columns(adapter, schema, [], outputs) == dict.fromkeys(on_arrays, [])
