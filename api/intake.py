@@ -50,9 +50,8 @@ async def take_in_job(
 
     async def create(idempotency: IdempotencyMark | None = None) -> JobRecord:
         if job.input_uri is None:
-            return await submit_json_job(
-                job, principal, settings, store, registry, limits, idempotency
-            )
+            submitter = request.app.state.submitter
+            return await submit_json_job(job, principal, settings, submitter, registry, idempotency)
         return await run_in_threadpool(
             submit_uri_job, job, principal, settings, store, registry, limits, idempotency
         )

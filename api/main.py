@@ -16,6 +16,7 @@ from api.watch import JobWatcher
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
+from inferq.jobs.submit import JobSubmitter
 from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
 from inferq.redis_client import make_async_redis, make_redis
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = ModelRegistry(client, app.state.storage, requests_client)
         app.state.keys = KeyStore(client, requests_client)
         app.state.limits = TenantLimits(client, settings, requests_client)
+        app.state.submitter = JobSubmitter(app.state.store, app.state.limits, requests_client)
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis)
         app.state.watcher.start()

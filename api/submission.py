@@ -11,20 +11,20 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.deps import Principal
+from api.errors import Problem
 from api.schemas import JobCreate
 from inferq.config import Settings
 from inferq.ids import new_job_id
 from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
-from inferq.jobs.store import JobStore
+from inferq.jobs.submit import JobSubmitter, ModelChanged
 from inferq.json_rows import ROW_FORMATS, Rows, check_rows, rows_from_payload
-from inferq.limits import TenantLimits
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
-from models.registry import ModelRegistry
+from models.registry import ModelRegistry, ModelVersion, visible
 from models.schema import ModelSchema
 
 log = logging.getLogger(__name__)
@@ -52,31 +52,82 @@ async def submit_json_job(
     request: JobCreate,
     principal: Principal,
     settings: Settings,
-    store: JobStore,
+    submitter: JobSubmitter,
     registry: ModelRegistry,
-    limits: TenantLimits,
     idempotency: IdempotencyMark | None = None,
 ) -> JobRecord:
-    """Check the rows against the resolved model version and the tenant's limits, store, queue
-    (and mark the Idempotency-Key with the job in the same step).
+    """Check the rows against the model version the reference means, then admit (tenant's
+    limits), store and queue the job, marking the Idempotency-Key with it, in one step.
 
-    Runs on the event loop with the async Redis client: a one-row job costs three round trips
-    (resolve, admit, create) and no thread hop. Only big bodies and webhook checks (DNS) go to
-    a thread.
+    Runs on the event loop with the async Redis client: a one-row job costs one round trip
+    when its model reference was resolved lately (two otherwise) and no thread hop. Only big
+    bodies and webhook checks (DNS) go to a thread.
     """
     fmt, payload = _row_payload(request)
     webhook = request.webhook.model_dump() if request.webhook else None
     if webhook is not None:
-        secrets = WebhookSecrets(store.redis)
+        secrets = WebhookSecrets(submitter.store.redis)
         await run_in_threadpool(
             check_webhook_registration, webhook, principal.tenant, settings, secrets
         )
-    model = await registry.resolve_async(request.model, tenant=principal.tenant)
-    if _is_big(payload):
-        rows = await run_in_threadpool(_checked_rows, request, fmt, payload, model.schema)
-    else:
-        rows = _checked_rows(request, fmt, payload, model.schema)
-    record = JobRecord(
+    model = submitter.last_version(request.model)
+    fresh = model is None
+    if model is None:
+        model = await registry.resolve_async(request.model)
+    for _ in range(_MODEL_CHANGES):
+        visible(model, principal.tenant)
+        try:
+            if _is_big(payload):
+                rows = await run_in_threadpool(_checked_rows, request, fmt, payload, model.schema)
+            else:
+                rows = _checked_rows(request, fmt, payload, model.schema)
+        except InputProblem:
+            if fresh:
+                raise
+            # Checked against the version the reference meant last time: if it has moved
+            # since, the rows may fit the version it means now.
+            latest = await registry.resolve_async(request.model)
+            if latest.version == model.version:
+                raise
+            model, fresh = latest, True
+            continue
+        record = _new_record(request, principal, settings, model, webhook, len(rows.data))
+        batched = settings.inline_dispatch == "batcher"
+        try:
+            await submitter.submit(
+                record,
+                request.model,
+                model,
+                orjson.dumps(rows.to_dict()),
+                queue_limit=settings.max_queued_jobs,
+                enqueue=batched,
+                idempotency=idempotency,
+            )
+        except ModelChanged as changed:  # an alias moved since: check the rows against it
+            model, fresh = changed.version, True
+            continue
+        if not batched:
+            await run_in_threadpool(enqueue_job, record)
+        log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})
+        return record
+    raise Problem(
+        503, f"model {request.model!r} kept changing; try again", headers={"Retry-After": "1"}
+    )
+
+
+#: Times a submission follows a model reference that moved before giving up (503).
+_MODEL_CHANGES = 5
+
+
+def _new_record(
+    request: JobCreate,
+    principal: Principal,
+    settings: Settings,
+    model: ModelVersion,
+    webhook: dict[str, Any] | None,
+    rows: int,
+) -> JobRecord:
+    return JobRecord(
         id=new_job_id(),
         tenant=principal.tenant,
         model_name=model.name,
@@ -92,20 +143,9 @@ async def submit_json_job(
         ),
         metadata=request.metadata,
         webhook=webhook,
-        rows_total=len(rows.data),
+        rows_total=rows,
         **job_clock(settings, request.deadline_seconds),
     )
-    await limits.admit_job_async(
-        record.tenant, record.id, rows=len(rows.data), queue_limit=settings.max_queued_jobs
-    )
-    batched = settings.inline_dispatch == "batcher"
-    await store.create_async(
-        record, inline_input=orjson.dumps(rows.to_dict()), enqueue=batched, idempotency=idempotency
-    )
-    if not batched:
-        await run_in_threadpool(enqueue_job, record)
-    log.info("job submitted", extra={"job_id": record.id, "tenant": record.tenant})
-    return record
 
 
 #: Above this many rows (or columns) a job's rows are checked in a thread, not on the loop.

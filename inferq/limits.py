@@ -44,36 +44,40 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {wait, tostring(rate), tostring(burst)}
 """
 
-# Admits a job in one step, answering why not: too many rows for the tenant ('rows'), too many
-# small jobs queued overall ('queue', when ARGV[7] > 0), or too many of the tenant's jobs
-# unfinished ('inflight'); each limit is the tenant's own value (KEYS[2]) else the default.
+# Admits a job in one step (a function the JSON job submission script shares), answering why
+# not: too many rows for the tenant ('rows'), too many small jobs queued overall ('queue', when
+# args[7] > 0), or too many of the tenant's jobs unfinished ('inflight'); each limit is the
+# tenant's own value (`overrides`) else the default.
 # The in-flight set is normally kept exact by JobStore (added on create, removed by the terminal
 # transition); at the limit it is first pruned of jobs that ended or vanished some other way
 # (expired, deleted), so a lost update can never lock a tenant out. The job hashes read here are
 # not declared in KEYS: inferq runs on one Redis, not a Cluster, and the ids are only known here.
-_ADMIT_JOB = """
-local own = redis.call('HMGET', KEYS[2], 'max_rows_per_job', 'max_jobs_in_flight')
-local max_rows = tonumber(own[1]) or tonumber(ARGV[6])
-if tonumber(ARGV[5]) > max_rows then return {'rows', ARGV[5], tostring(max_rows)} end
-if tonumber(ARGV[7]) > 0 then
-  local queued = 0
-  for i = 3, 5 do queued = queued + redis.call('LLEN', KEYS[i]) end
-  if queued >= tonumber(ARGV[7]) then return {'queue', tostring(queued), ARGV[7]} end
-end
-local limit = tonumber(own[2]) or tonumber(ARGV[1])
-if redis.call('SCARD', KEYS[1]) >= limit then
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-    local status = redis.call('HGET', ARGV[3] .. id, 'status')
-    if not status or string.find(ARGV[4], ',' .. status .. ',', 1, true) then
-      redis.call('SREM', KEYS[1], id)
-    end
+ADMIT_LUA = """
+local function admit(inflight, overrides, lanes, args)
+  local own = redis.call('HMGET', overrides, 'max_rows_per_job', 'max_jobs_in_flight')
+  local max_rows = tonumber(own[1]) or tonumber(args[6])
+  if tonumber(args[5]) > max_rows then return {'rows', args[5], tostring(max_rows)} end
+  if tonumber(args[7]) > 0 then
+    local queued = 0
+    for _, queue in ipairs(lanes) do queued = queued + redis.call('LLEN', queue) end
+    if queued >= tonumber(args[7]) then return {'queue', tostring(queued), args[7]} end
   end
-  local count = redis.call('SCARD', KEYS[1])
-  if count >= limit then return {'inflight', tostring(count), tostring(limit)} end
+  local limit = tonumber(own[2]) or tonumber(args[1])
+  if redis.call('SCARD', inflight) >= limit then
+    for _, id in ipairs(redis.call('SMEMBERS', inflight)) do
+      local status = redis.call('HGET', args[3] .. id, 'status')
+      if not status or string.find(args[4], ',' .. status .. ',', 1, true) then
+        redis.call('SREM', inflight, id)
+      end
+    end
+    local count = redis.call('SCARD', inflight)
+    if count >= limit then return {'inflight', tostring(count), tostring(limit)} end
+  end
+  redis.call('SADD', inflight, args[2])
+  return {'ok', '', ''}
 end
-redis.call('SADD', KEYS[1], ARGV[2])
-return {'ok', '', ''}
 """
+_ADMIT_JOB = ADMIT_LUA + "return admit(KEYS[1], KEYS[2], {KEYS[3], KEYS[4], KEYS[5]}, ARGV)\n"
 
 
 class LimitExceeded(Exception):
@@ -102,7 +106,6 @@ class TenantLimits:
         self._admit_job = client.register_script(_ADMIT_JOB)
         if aclient is not None:  # the API's event loop checks requests without a thread hop
             self._take_token_async = aclient.register_script(_TAKE_TOKEN)
-            self._admit_job_async = aclient.register_script(_ADMIT_JOB)
 
     def take_request(self, tenant: str) -> None:
         """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
@@ -133,17 +136,11 @@ class TenantLimits:
         """Count a new job in flight, checking first in the same step: its `rows` against the
         tenant's rows per job (413), the small jobs queued against `queue_limit` (429, when
         given) and the tenant's unfinished jobs against its limit (429)."""
-        call = self._admit_call(tenant, job_id, rows, queue_limit)
-        self._check_admission(tenant, self._admit_job(**call))
+        call = self.admission_call(tenant, job_id, rows, queue_limit)
+        self.check_admission(tenant, self._admit_job(**call))
 
-    async def admit_job_async(
-        self, tenant: str, job_id: str, rows: int = 0, queue_limit: int = 0
-    ) -> None:
-        """`admit_job` on the async client."""
-        call = self._admit_call(tenant, job_id, rows, queue_limit)
-        self._check_admission(tenant, await self._admit_job_async(**call))
-
-    def _admit_call(self, tenant: str, job_id: str, rows: int, queue_limit: int) -> dict:
+    def admission_call(self, tenant: str, job_id: str, rows: int, queue_limit: int) -> dict:
+        """The keys and arguments of `ADMIT_LUA`'s `admit` for one job."""
         terminal = "," + ",".join(sorted(TERMINAL_STATUSES)) + ","
         return {
             "keys": [
@@ -162,7 +159,8 @@ class TenantLimits:
             ],
         }
 
-    def _check_admission(self, tenant: str, reply: list) -> None:
+    def check_admission(self, tenant: str, reply: list) -> None:
+        """Raise LimitExceeded for an `admit` answer that refuses the job."""
         kind, count, limit = reply[0], _whole(reply[1]), _whole(reply[2])
         if kind == b"rows":
             raise LimitExceeded(413, f"the job has {count} rows; the limit is {limit} per job")

@@ -29,29 +29,33 @@ if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'next_version', 
 
 #: What a model reference means now, in one round trip: the version's stored JSON, or why not.
 #: KEYS: names set, aliases hash, versions hash. ARGV: name, selector ('' for none), default alias.
-_RESOLVE = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {'no_model', ''} end
-local selector = ARGV[2]
-local version
-if selector ~= '' and string.match(selector, '^%d+$') then
-  version = selector
-elseif selector ~= '' then
-  version = redis.call('HGET', KEYS[2], selector)
-  if not version then return {'no_alias', selector} end
-else
-  version = redis.call('HGET', KEYS[2], ARGV[3])
-  if not version then
-    local newest = -1
-    for _, v in ipairs(redis.call('HKEYS', KEYS[3])) do
-      if tonumber(v) > newest then newest = tonumber(v) end
+# What a reference means now, as a function the job submission script shares: {'ok', version
+# record, version} or what is missing. KEYS: model names, the model's aliases and versions.
+RESOLVE_LUA = """
+local function resolve(names, aliases, versions, name, selector, default_alias)
+  if redis.call('SISMEMBER', names, name) == 0 then return {'no_model', ''} end
+  local version
+  if selector ~= '' and string.match(selector, '^%d+$') then
+    version = selector
+  elseif selector ~= '' then
+    version = redis.call('HGET', aliases, selector)
+    if not version then return {'no_alias', selector} end
+  else
+    version = redis.call('HGET', aliases, default_alias)
+    if not version then
+      local newest = -1
+      for _, v in ipairs(redis.call('HKEYS', versions)) do
+        if tonumber(v) > newest then newest = tonumber(v) end
+      end
+      version = tostring(newest)
     end
-    version = tostring(newest)
   end
+  local raw = redis.call('HGET', versions, version)
+  if not raw then return {'no_version', version} end
+  return {'ok', raw, version}
 end
-local raw = redis.call('HGET', KEYS[3], version)
-if not raw then return {'no_version', version} end
-return {'ok', raw}
 """
+_RESOLVE = RESOLVE_LUA + "return resolve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])\n"
 
 
 class VersionExists(ValueError):
@@ -198,11 +202,11 @@ class ModelRegistry:
         ``name@3`` is version 3, ``name@alias`` the alias's version, and a bare ``name`` the
         ``production`` alias when set, else the newest version.
         """
-        return _visible(_resolved(ref, self._resolve_script(**_resolve_call(ref))), tenant)
+        return visible(resolved(ref, self._resolve_script(**resolve_call(ref))), tenant)
 
     async def resolve_async(self, ref: str, tenant: str | None = None) -> ModelVersion:
         """`resolve` on the async client."""
-        return _visible(_resolved(ref, await self._resolve_async(**_resolve_call(ref))), tenant)
+        return visible(resolved(ref, await self._resolve_async(**resolve_call(ref))), tenant)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point an alias at an existing version; new jobs resolve to it from now on."""
@@ -230,12 +234,13 @@ def _text(value: bytes | str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _parsed_version(raw: bytes) -> ModelVersion:
+def parsed_version(raw: bytes) -> ModelVersion:
     """A stored version record, parsed once per distinct record (they never change in place)."""
     return ModelVersion.from_json(raw)
 
 
-def _resolve_call(ref: str) -> dict[str, list[str]]:
+def resolve_call(ref: str) -> dict[str, list[str]]:
+    """The keys and arguments of `RESOLVE_LUA`'s `resolve` for a reference."""
     name, selector = parse_ref(ref)
     return {
         "keys": [_NAMES, f"{_PREFIX}:{name}:aliases", f"{_PREFIX}:{name}:versions"],
@@ -243,12 +248,12 @@ def _resolve_call(ref: str) -> dict[str, list[str]]:
     }
 
 
-def _resolved(ref: str, reply: list[bytes]) -> ModelVersion:
-    """The version `_RESOLVE` answered, or ModelNotFound saying what is missing."""
+def resolved(ref: str, reply: list[bytes]) -> ModelVersion:
+    """The version `resolve` answered, or ModelNotFound saying what is missing."""
     name, selector = parse_ref(ref)
-    kind, value = reply
+    kind, value = reply[0], reply[1]
     if kind == b"ok":
-        return _parsed_version(value)
+        return parsed_version(value)
     if kind == b"no_model":
         raise ModelNotFound(f"no model named {name!r}")
     if kind == b"no_alias":
@@ -256,7 +261,8 @@ def _resolved(ref: str, reply: list[bytes]) -> ModelVersion:
     raise ModelNotFound(f"model {name!r} has no version {_text(value)}")
 
 
-def _visible(version: ModelVersion, tenant: str | None) -> ModelVersion:
+def visible(version: ModelVersion, tenant: str | None) -> ModelVersion:
+    """The version, if `tenant` (None: anyone) may use it; else ModelNotFound."""
     if tenant is not None and not version.visible_to(tenant):
         raise ModelNotFound(f"no model named {version.name!r}")
     return version

@@ -46,40 +46,44 @@ end
 return 'OK'
 """
 
-# Stores a new job in one step: its hash and input with their TTLs, its first event, the status
-# count, the tenant's job index (pruned of records past retention), the deadline and expiry
-# indexes, its priority lane with the batchers' doorbell (JSON jobs), the tenant's jobs in
-# flight, and the Idempotency-Key that made it (none stored, and 0 returned, when the key was
-# taken first: the admitted job then leaves the in-flight set). KEYS: job, input, events, status
+# Stores a new job in one step (a function the JSON job submission script shares): its hash and
+# input with their TTLs, its first event, the status count, the tenant's job index (pruned of
+# records past retention), the deadline and expiry indexes, its priority lane with the batchers'
+# doorbell (JSON jobs), the tenant's jobs in flight, and the Idempotency-Key that made it (none
+# stored, and 0 returned, when the key was taken first: the admitted job then leaves the
+# in-flight set). KEYS: job, input, events, status
 # counts, tenant jobs, deadlines, expiry, lane, doorbell, in-flight set[, idempotency key].
 # ARGV: id, status, record TTL, input TTL, created ms, prune-before ms, deadline, expiry ('' for
 # none), queue?, in flight?, input?, input, idempotency value, doorbell length, then the fields.
-_CREATE = """
-if KEYS[11] then
-  if redis.call('EXISTS', KEYS[11]) == 1 then
-    redis.call('SREM', KEYS[10], ARGV[1])
-    return 0
+CREATE_LUA = """
+local function create(KEYS, ARGV)
+  if KEYS[11] then
+    if redis.call('EXISTS', KEYS[11]) == 1 then
+      redis.call('SREM', KEYS[10], ARGV[1])
+      return 0
+    end
+    redis.call('SET', KEYS[11], ARGV[13], 'EX', ARGV[3])
   end
-  redis.call('SET', KEYS[11], ARGV[13], 'EX', ARGV[3])
+  redis.call('HSET', KEYS[1], unpack(ARGV, 15))
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  if ARGV[11] == '1' then redis.call('SET', KEYS[2], ARGV[12], 'EX', ARGV[4]) end
+  redis.call('XADD', KEYS[3], '*', 'status', ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[6])
+  if ARGV[7] ~= '' then redis.call('ZADD', KEYS[6], ARGV[7], ARGV[1]) end
+  if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], ARGV[8], ARGV[1]) end
+  if ARGV[9] == '1' then
+    redis.call('RPUSH', KEYS[8], ARGV[1])
+    redis.call('RPUSH', KEYS[9], '1')
+    redis.call('LTRIM', KEYS[9], -tonumber(ARGV[14]), -1)
+  end
+  if ARGV[10] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) end
+  return 1
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 15))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if ARGV[11] == '1' then redis.call('SET', KEYS[2], ARGV[12], 'EX', ARGV[4]) end
-redis.call('XADD', KEYS[3], '*', 'status', ARGV[2])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
-redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[6])
-if ARGV[7] ~= '' then redis.call('ZADD', KEYS[6], ARGV[7], ARGV[1]) end
-if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], ARGV[8], ARGV[1]) end
-if ARGV[9] == '1' then
-  redis.call('RPUSH', KEYS[8], ARGV[1])
-  redis.call('RPUSH', KEYS[9], '1')
-  redis.call('LTRIM', KEYS[9], -tonumber(ARGV[14]), -1)
-end
-if ARGV[10] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) end
-return 1
 """
+_CREATE = CREATE_LUA + "return create(KEYS, ARGV)\n"
 
 EVENTS_MAXLEN = 1000
 #: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
@@ -115,8 +119,6 @@ class JobStore:
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
         self._create = client.register_script(_CREATE)
-        if aclient is not None:
-            self._create_async = aclient.register_script(_CREATE)
         self.pending = PendingJobs(client)
 
     @classmethod
@@ -142,30 +144,18 @@ class JobStore:
         is ever stored without being queued. With `idempotency` the key is marked with the job
         in that step too; IdempotencyTaken (and nothing stored) when the key was used first.
         """
-        reply = self._create(**self._create_call(record, inline_input, enqueue, idempotency))
+        reply = self._create(**self.create_call(record, inline_input, enqueue, idempotency))
         if not reply:
             raise IdempotencyTaken
 
-    async def create_async(
-        self,
-        record: JobRecord,
-        inline_input: bytes | None = None,
-        *,
-        enqueue: bool = True,
-        idempotency: IdempotencyMark | None = None,
-    ) -> None:
-        """`create` on the async client (the API's event loop)."""
-        call = self._create_call(record, inline_input, enqueue, idempotency)
-        if not await self._create_async(**call):
-            raise IdempotencyTaken
-
-    def _create_call(
+    def create_call(
         self,
         record: JobRecord,
         inline_input: bytes | None,
         enqueue: bool,
         idempotency: IdempotencyMark | None,
     ) -> dict[str, list]:
+        """The keys and arguments of `CREATE_LUA`'s `create` for a new job."""
         created_ms = ulid_millis(record.id)
         fields = [item for pair in record.to_hash().items() for item in pair]
         return {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
 
-from tests.helpers import demo_rows, results_frame, submit, wait_for
+from tests.helpers import assert_problem, demo_rows, results_frame, submit, wait_for
 from tests.integration.test_model_uploads import upload
 from tests.model_fixtures import categorical_pipeline, constant_iris, plan_frame, skops_bytes
 from tests.stack import Stack
@@ -42,6 +43,21 @@ def test_an_alias_move_reaches_new_jobs_while_old_ones_keep_their_version(
         back = submit(client, {"model": "flowers@production", **_rows()})
         assert back["model"]["version"] == 1 and _predictions(client, back) == {"setosa"}
         assert worker in isolated_stack.workers and worker.poll() is None  # never restarted
+
+
+def test_rows_are_checked_against_the_version_an_alias_moved_to(api: httpx.Client) -> None:
+    """The API keeps the version a reference meant last time and submits in one step that
+    checks it still does. When `production` moves to a version with other features, the next
+    job's rows are checked against the new version, and rows for the old features get 422."""
+    name = f"moving_{secrets.token_hex(3)}"
+    assert upload(api, name, skops_bytes(constant_iris("setosa")), alias="production").is_success
+    assert submit(api, {"model": name, **_rows()})["model"]["version"] == 1
+    assert upload(api, name, skops_bytes(categorical_pipeline())).status_code == 201
+    assert api.put(f"/v1/models/{name}/aliases/production", json={"version": 2}).is_success
+    plans = plan_frame()[0].head(3).to_dict("records")
+    moved = submit(api, {"model": name, "dataframe_records": plans})
+    assert moved["model"]["version"] == 2 and wait_for(api, moved["id"])["status"] == "succeeded"
+    assert_problem(api.post("/v1/jobs", json={"model": name, **_rows()}), 422, "plan")
 
 
 def test_the_registry_survives_restarts_of_api_worker_and_redis(isolated_stack: Stack) -> None:

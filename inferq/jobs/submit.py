@@ -1,0 +1,112 @@
+"""Submitting a JSON job in one Redis round trip: resolve, admit, create.
+
+The API checks a job's rows against a model version before it stores the job. Resolving the
+model reference, admitting the job under the tenant's limits and creating it each used to be a
+round trip of their own. Here they are one script: it resolves the reference again and stores
+the job only if it still means the version the rows were checked against (else it answers
+ModelChanged with the version it means now, and the caller checks the rows again). So the API
+may keep the version a reference resolved to last time and skip the separate resolution.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import redis.asyncio as aioredis
+
+from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import CREATE_LUA, JobStore
+from inferq.limits import ADMIT_LUA, TenantLimits
+from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
+
+# KEYS: resolve's 3, admit's 5, then create's. ARGV: resolve's 3, the expected version, admit's
+# 7, then create's. Answers resolve's refusal, {'changed', record}, admit's refusal, or
+# {'created', create's answer}.
+_SUBMIT = (
+    RESOLVE_LUA
+    + ADMIT_LUA
+    + CREATE_LUA
+    + """
+local model = resolve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
+if model[1] ~= 'ok' then return model end
+if model[3] ~= ARGV[4] then return {'changed', model[2]} end
+local admitted = admit(KEYS[4], KEYS[5], {KEYS[6], KEYS[7], KEYS[8]}, {unpack(ARGV, 5, 11)})
+if admitted[1] ~= 'ok' then return admitted end
+return {'created', create({unpack(KEYS, 9)}, {unpack(ARGV, 12)})}
+"""
+)
+_REMEMBERED_REFS = 1024
+
+
+class ModelChanged(Exception):
+    """The model reference now means another version than the one the job was built for."""
+
+    def __init__(self, version: ModelVersion) -> None:
+        super().__init__(f"{version.name} now resolves to version {version.version}")
+        self.version = version
+
+
+class JobSubmitter:
+    """Stores and queues JSON jobs for the API, one round trip each."""
+
+    def __init__(self, store: JobStore, limits: TenantLimits, aclient: aioredis.Redis) -> None:
+        self.store = store
+        self.limits = limits
+        self._submit = aclient.register_script(_SUBMIT)
+        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+
+    def last_version(self, ref: str) -> ModelVersion | None:
+        """The version `ref` meant at its last submission here (None: not seen lately)."""
+        return self._versions.get(ref)
+
+    async def submit(
+        self,
+        record: JobRecord,
+        ref: str,
+        model: ModelVersion,
+        inline_input: bytes,
+        *,
+        queue_limit: int,
+        enqueue: bool,
+        idempotency: IdempotencyMark | None = None,
+    ) -> None:
+        """Store and queue `record`, built for `model`, if the tenant's limits admit it and
+        `ref` still means that version.
+
+        Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
+        """
+        resolution = resolve_call(ref)
+        admission = self.limits.admission_call(
+            record.tenant, record.id, record.rows_total or 0, queue_limit
+        )
+        creation = self.store.create_call(record, inline_input, enqueue, idempotency)
+        reply = await self._submit(
+            keys=[*resolution["keys"], *admission["keys"], *creation["keys"]],
+            args=[
+                *resolution["args"],
+                str(model.version),
+                *admission["args"],
+                *creation["args"],
+            ],
+        )
+        kind = reply[0]
+        if kind == b"changed":
+            changed = parsed_version(reply[1])
+            self._remember(ref, changed)
+            raise ModelChanged(changed)
+        if kind in (b"no_model", b"no_alias", b"no_version"):
+            self._versions.pop(ref, None)
+            resolved(ref, reply)  # raises ModelNotFound saying what is missing
+        self._remember(ref, model)
+        if kind != b"created":
+            self.limits.check_admission(record.tenant, reply)
+            raise RuntimeError(f"unexpected answer of the submission script: {reply!r}")
+        if not reply[1]:
+            raise IdempotencyTaken
+
+    def _remember(self, ref: str, version: ModelVersion) -> None:
+        self._versions[ref] = version
+        self._versions.move_to_end(ref)
+        while len(self._versions) > _REMEMBERED_REFS:
+            self._versions.popitem(last=False)
