@@ -91,11 +91,11 @@ class Settings(BaseSettings):
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
 
-    max_delay_ms: float = 1.0
+    max_delay_ms: float = 0.0
     """How long a batcher that found fewer than `max_batch_rows` waits for more before scoring."""
 
-    batch_overrides: dict[str, dict[str, int]] = {}
-    """Per model name: `{"iris": {"max_batch_rows": 64}}` (JSON) overrides the batch size."""
+    batch_overrides: dict[str, dict[str, float]] = {}
+    """Per model name: `{"iris": {"max_batch_rows": 64, "max_delay_ms": 2}}` (JSON)."""
 
     lease_seconds: float = 30.0
     """How long a claimed small job may go without word from its worker before it is requeued."""

@@ -1,9 +1,10 @@
 """Dynamic batching across small JSON jobs: claim many, score each model version at once.
 
 A batcher thread runs in every worker process. It claims up to `max_batch_rows` queued jobs
-(highest priority first), waits `max_delay_ms` for more when it found few, groups them by exact
-model version, scores each group with one predict call per slice and splits the output back per
-job. A job whose rows make the model raise is retried alone so it fails without its neighbours.
+(highest priority first), waits `max_delay_ms` for more when it found few (0 by default, as in
+Triton: under load, jobs queue while a batch is scored, so batches fill by themselves), groups
+them by exact model version, scores each group with one predict call per slice and splits the
+output back per job. A job whose rows make the model raise is retried alone so it fails without its neighbours.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class Batcher:
         self.janitor.sweep_if_due()
         settings = self.ctx.settings
         claimed = self._claim(settings.max_batch_rows)
-        if claimed and len(claimed) < settings.max_batch_rows and settings.max_delay_ms > 0:
-            time.sleep(settings.max_delay_ms / 1000)
+        delay_ms = self._delay_ms(claimed)
+        if claimed and len(claimed) < settings.max_batch_rows and delay_ms > 0:
+            time.sleep(delay_ms / 1000)
             claimed += self._claim(settings.max_batch_rows - len(claimed))
         if not claimed:
             return 0
@@ -147,6 +149,13 @@ class Batcher:
     def _batch_rows(self, name: str) -> int:
         override = self.ctx.settings.batch_overrides.get(name, {})
         return int(override.get("max_batch_rows", self.ctx.settings.max_batch_rows))
+
+    def _delay_ms(self, claimed: list[ClaimedJob]) -> float:
+        """How long to wait for more jobs: the longest delay wanted by a model in the claim."""
+        settings = self.ctx.settings
+        names = {job.record.model_name for job in claimed}
+        delays = [settings.batch_overrides.get(name, {}).get("max_delay_ms") for name in names]
+        return max([settings.max_delay_ms, *(d for d in delays if d is not None)])
 
 
 def job_rows(record: JobRecord, raw: bytes, loaded: LoadedModel) -> Rows:

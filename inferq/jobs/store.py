@@ -85,6 +85,11 @@ end
 """
 _CREATE = CREATE_LUA + "return create(KEYS, ARGV)\n"
 
+# A job's hash and its scored rows. One script call costs the client less than a pipeline.
+_READ_WITH_RESULT = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[2])}
+"""
+
 EVENTS_MAXLEN = 1000
 #: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
 WEBHOOK_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -119,6 +124,8 @@ class JobStore:
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
         self._create = client.register_script(_CREATE)
+        if aclient is not None:
+            self._read_with_result = aclient.register_script(_READ_WITH_RESULT)
         self.pending = PendingJobs(client)
 
     @classmethod
@@ -200,11 +207,11 @@ class JobStore:
     async def get_with_result_async(self, job_id: str) -> tuple[JobRecord | None, bytes | None]:
         """The job's record and its scored rows (None until a JSON job has them), in one trip."""
         assert self.aredis is not None, "JobStore built without an async client"
-        async with self.aredis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.job(job_id))
-            pipe.get(keys.job_result(job_id))
-            raw, result = await pipe.execute()
-        return (JobRecord.from_hash(raw) if raw else None), result
+        flat, result = await self._read_with_result(
+            keys=[keys.job(job_id), keys.job_result(job_id)]
+        )
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
+        return (JobRecord.from_hash(raw) if raw else None), result or None
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
