@@ -1,4 +1,8 @@
-"""Long-polling: one Redis subscription per API process wakes every request waiting on a job."""
+"""Long-polling: one Redis subscription per API process wakes every request waiting on a job.
+
+A job's ending is published with its record and (up to 64 KB) its scored rows: a request
+waiting on it answers from the message, without reading the job back.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import contextlib
 import logging
 from collections import OrderedDict, defaultdict
 
+import orjson
 import redis.asyncio as aioredis
 
 from inferq.jobs.keys import EVENTS_CHANNEL
-from inferq.jobs.record import TERMINAL_STATUSES
+from inferq.jobs.record import TERMINAL_STATUSES, JobRecord
 
 log = logging.getLogger(__name__)
 _ENDINGS = frozenset(status.value for status in TERMINAL_STATUSES)
@@ -23,6 +28,8 @@ class JobWatcher:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        # How jobs being waited on ended: record and scored rows as published (None: too big).
+        self._endings: dict[str, tuple[JobRecord, bytes | None]] = {}
         # Jobs seen ending lately, so a request that registers just after its job ended (a
         # one-row job can end before its POST has returned) is woken at once.
         self._ended: OrderedDict[str, None] = OrderedDict()
@@ -54,6 +61,11 @@ class JobWatcher:
             waiters.discard(event)
             if not waiters:
                 del self._waiters[job_id]
+                self._endings.pop(job_id, None)
+
+    def ending(self, job_id: str) -> tuple[JobRecord, bytes | None] | None:
+        """The ended record and scored rows of a job waited on, when its ending was heard."""
+        return self._endings.get(job_id)
 
     async def _listen(self) -> None:
         while True:
@@ -70,11 +82,20 @@ class JobWatcher:
                 await asyncio.sleep(1.0)
 
     def _dispatch(self, data: bytes) -> None:
-        job_id, _, status = data.decode().partition(" ")
+        head, _, published = data.partition(b"\n")
+        job_id, _, status = head.decode().partition(" ")
         if status not in _ENDINGS:
-            return  # a waiter only cares about the end; `running` would only make it re-read
+            return  # a waiter only cares about the end
         self._ended[job_id] = None
         if len(self._ended) > _REMEMBERED_ENDINGS:
             self._ended.popitem(last=False)
-        for event in self._waiters.get(job_id, ()):
+        waiters = self._waiters.get(job_id)
+        if not waiters:
+            return
+        if published:
+            fields, has_result, result = published.partition(b"\n")
+            flat = orjson.loads(fields)
+            record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+            self._endings[job_id] = (record, result if has_result else None)
+        for event in waiters:
             event.set()

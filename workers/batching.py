@@ -4,7 +4,8 @@ A batcher thread runs in every worker process. It claims up to `max_batch_rows` 
 (highest priority first), waits `max_delay_ms` for more when it found few (0 by default, as in
 Triton: under load, jobs queue while a batch is scored, so batches fill by themselves), groups
 them by exact model version, scores each group with one predict call per slice and splits the
-output back per job. A job whose rows make the model raise is retried alone so it fails without its neighbours.
+output back per job. A job whose rows make the model raise is retried alone so it fails
+without its neighbours.
 """
 
 from __future__ import annotations

@@ -332,10 +332,11 @@ async def wait_for_end(
     wait: float,
     known: JobRecord | None = None,
 ) -> tuple[JobRecord, bytes | None]:
-    """Re-read the job whenever it ends (or the time is up); the job and its inline result.
+    """The job and its inline result once it has ended (or the time is up).
 
-    The watcher wakes only at terminal statuses. A caller that has just read or created the
-    job passes it as `known`, which saves the first read.
+    The watcher wakes only at terminal statuses, and hands over the ended record and rows it
+    heard published (else the job is read). A caller that has just read or created the job
+    passes it as `known`, which saves the first read.
     """
     watcher = request.app.state.watcher
     event = watcher.register(job_id)
@@ -345,8 +346,12 @@ async def wait_for_end(
         if known is not None and not known.terminal:
             await _woken(event, min(wait, 1.0))
         while True:
-            event.clear()
-            record, result = await store.get_with_result_async(job_id)
+            heard = watcher.ending(job_id)
+            if heard is None:
+                event.clear()
+                record, result = await store.get_with_result_async(job_id)
+            else:
+                record, result = heard
             record = _own(record, job_id, tenant)
             remaining = deadline - loop.time()
             if record.terminal or remaining <= 0:

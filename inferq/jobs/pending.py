@@ -71,7 +71,6 @@ for lane_index = 1, 3 do
       redis.call('HINCRBY', job, 'attempts', 1)
       redis.call('ZADD', KEYS[4], ARGV[4], id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
-      redis.call('PUBLISH', ARGV[5], id .. ' running')
       claimed[#claimed + 1] = {id, redis.call('HGETALL', job), redis.call('GET', job .. ':input')}
     end
   end

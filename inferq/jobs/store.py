@@ -20,11 +20,13 @@ from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
-# one step so that no reader sees a status without its event. An ending that a webhook waits for
-# (KEYS[5] given) also marks the job's delivery due in the same step, so none is ever lost. A job
-# that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's jobs in flight and the
-# deadlines (KEYS[4]) in the same step; the in-flight set's name depends on the tenant stored in
-# the hash, so it is built here.
+# one step so that no reader sees a status without its event. An ending is published (ARGV[3] is
+# the channel, '' for other statuses: nobody waits on them) with the job's hash and, up to 64 KB,
+# its scored rows, so a long-poll waiting on it answers without reading them back. An ending
+# that a webhook waits for (KEYS[5] given) also marks the job's delivery due in the same step, so
+# none is ever lost. A job that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's
+# jobs in flight and the deadlines (KEYS[4]) in the same step; the in-flight set's name depends
+# on the tenant stored in the hash, so it is built here.
 _TRANSITION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
@@ -39,7 +41,12 @@ if ARGV[6] ~= '' then
   redis.call('ZREM', KEYS[4], ARGV[4])
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
+if ARGV[3] ~= '' then
+  local message = ARGV[4] .. ' ' .. ARGV[2] .. '\\n' .. cjson.encode(redis.call('HGETALL', KEYS[1]))
+  local result = redis.call('GET', KEYS[1] .. ':result')
+  if result and #result <= 65536 then message = message .. '\\n' .. result end
+  redis.call('PUBLISH', ARGV[3], message)
+end
 if KEYS[5] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
   redis.call('ZADD', KEYS[5], 'NX', 0, ARGV[4])
 end
@@ -312,7 +319,7 @@ class JobStore:
         args: list[str] = [
             ",".join(status.value for status in allowed),
             new.value,
-            keys.EVENTS_CHANNEL,
+            keys.EVENTS_CHANNEL if new in TERMINAL_STATUSES else "",
             job_id,
             str(EVENTS_MAXLEN),
             keys.tenant_inflight("") if new in TERMINAL_STATUSES else "",

@@ -101,6 +101,31 @@ def test_long_poll_returns_when_the_job_ends(api: httpx.Client) -> None:
     assert ended["status"] == "succeeded"
 
 
+@pytest.mark.parametrize("rows", [3, 4000])
+def test_a_waiting_submit_answers_with_the_ended_job_and_its_rows(
+    api: httpx.Client, rows: int
+) -> None:
+    """`POST ?wait=&include=results` answers 200 with the scored rows: from the published ending
+    for small results, read back past the 64 KB that a publish carries (4,000 rows)."""
+    frame = demo_rows("iris", rows, seed=6)
+    body = {
+        "model": "iris",
+        "outputs": ["prediction", "probabilities"],
+        "passthrough": ["row"],
+        "dataframe_records": frame.assign(row=range(rows)).to_dict("records"),
+    }
+    response = api.post("/v1/jobs", json=body, params={"wait": 50, "include": "results"})
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["status"] == "succeeded" and job["progress"]["rows_done"] == rows
+    assert job["model"] == {"name": "iris", "version": 1}
+    columns = job["results"]["columns"]
+    data = job["results"]["data"]
+    assert columns[:2] == ["row", "prediction"] and [r[0] for r in data] == list(range(rows))
+    assert [r[1] for r in data] == reference_model("iris").predict(frame).tolist()
+    assert (rows > 1000) == (len(response.content) > 65536)
+
+
 def test_results_as_csv(api: httpx.Client) -> None:
     """`?format=csv` gives a header and one line per row in input order."""
     rows = demo_rows("iris", 4)

@@ -1,0 +1,54 @@
+"""The long-poll watcher: which published messages wake waiters, and what they hand over."""
+
+from __future__ import annotations
+
+import orjson
+
+from api.watch import JobWatcher
+
+
+def _ending(job_id: str, status: str, result: bytes | None) -> bytes:
+    fields = ["id", job_id, "tenant", "t1", "model_name", "iris", "model_version", "2"]
+    fields += ["status", status, "created_at", "2026-01-01T00:00:00.000Z", "rows_total", "1"]
+    message = f"{job_id} {status}\n".encode() + orjson.dumps(fields)
+    return message if result is None else message + b"\n" + result
+
+
+def test_an_ending_wakes_its_waiter_with_the_published_record_and_rows() -> None:
+    """The waiter gets the record and rows as published; they go when it stops waiting."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    event = watcher.register("job_a")
+    watcher._dispatch(_ending("job_a", "succeeded", b'{"columns":["prediction"],\n"data":[[1]]}'))
+    assert event.is_set()
+    record, result = watcher.ending("job_a")
+    assert (record.id, record.tenant, record.status, record.model_version) == (
+        "job_a",
+        "t1",
+        "succeeded",
+        2,
+    )
+    assert result == b'{"columns":["prediction"],\n"data":[[1]]}'  # newlines inside kept
+    watcher.unregister("job_a", event)
+    assert watcher.ending("job_a") is None
+
+
+def test_rows_too_big_to_publish_and_bare_endings_leave_the_rows_to_be_read() -> None:
+    """An ending without rows (over 64 KB) or without a record still wakes the waiter."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    big, bare = watcher.register("job_big"), watcher.register("job_bare")
+    watcher._dispatch(_ending("job_big", "succeeded", None))
+    watcher._dispatch(b"job_bare failed")  # a lost worker's job failed by the requeue script
+    assert big.is_set() and bare.is_set()
+    assert watcher.ending("job_big")[1] is None
+    assert watcher.ending("job_bare") is None
+
+
+def test_only_endings_wake_and_an_ending_heard_before_registering_is_remembered() -> None:
+    """Other statuses wake nobody; a job that ended just before its waiter came is known."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    waiting = watcher.register("job_c")
+    watcher._dispatch(b"job_c cancelling")
+    assert not waiting.is_set()
+    watcher._dispatch(_ending("job_d", "failed", None))
+    assert watcher.register("job_d").is_set()
+    assert watcher.ending("job_d") is None  # nobody waited: nothing kept but the id
