@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict, defaultdict
 
 import orjson
@@ -20,6 +21,9 @@ from inferq.jobs.record import TERMINAL_STATUSES, JobRecord
 log = logging.getLogger(__name__)
 _ENDINGS = frozenset(status.value for status in TERMINAL_STATUSES)
 _REMEMBERED_ENDINGS = 10_000
+_REMEMBERED_BYTES = 16 * 1024 * 1024
+#: How long a heard ending answers for its job (after that the job is read: it may be deleted).
+_FRESH_SECONDS = 2.0
 
 
 class JobWatcher:
@@ -28,11 +32,11 @@ class JobWatcher:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-        # How jobs being waited on ended: record and scored rows as published (None: too big).
-        self._endings: dict[str, tuple[JobRecord, bytes | None]] = {}
-        # Jobs seen ending lately, so a request that registers just after its job ended (a
-        # one-row job can end before its POST has returned) is woken at once.
-        self._ended: OrderedDict[str, None] = OrderedDict()
+        # Jobs seen ending lately: when, and what was published (record and rows; b"" when
+        # bare), so a request that registers just after its job ended (a one-row job can end
+        # before its POST has returned) is woken at once and still answers without a read.
+        self._ended: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._ended_bytes = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -61,11 +65,16 @@ class JobWatcher:
             waiters.discard(event)
             if not waiters:
                 del self._waiters[job_id]
-                self._endings.pop(job_id, None)
 
     def ending(self, job_id: str) -> tuple[JobRecord, bytes | None] | None:
-        """The ended record and scored rows of a job waited on, when its ending was heard."""
-        return self._endings.get(job_id)
+        """The ended record and scored rows (None: over 64 KB) of a job heard ending just now."""
+        heard_at, published = self._ended.get(job_id, (0.0, b""))
+        if not published or time.monotonic() - heard_at > _FRESH_SECONDS:
+            return None  # a job deleted since must not be answered from here
+        fields, has_result, result = published.partition(b"\n")
+        flat = orjson.loads(fields)
+        record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return record, (result if has_result else None)
 
     async def _listen(self) -> None:
         while True:
@@ -86,16 +95,9 @@ class JobWatcher:
         job_id, _, status = head.decode().partition(" ")
         if status not in _ENDINGS:
             return  # a waiter only cares about the end
-        self._ended[job_id] = None
-        if len(self._ended) > _REMEMBERED_ENDINGS:
-            self._ended.popitem(last=False)
-        waiters = self._waiters.get(job_id)
-        if not waiters:
-            return
-        if published:
-            fields, has_result, result = published.partition(b"\n")
-            flat = orjson.loads(fields)
-            record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
-            self._endings[job_id] = (record, result if has_result else None)
-        for event in waiters:
+        self._ended_bytes += len(published) - len(self._ended.pop(job_id, (0.0, b""))[1])
+        self._ended[job_id] = (time.monotonic(), published)
+        while len(self._ended) > _REMEMBERED_ENDINGS or self._ended_bytes > _REMEMBERED_BYTES:
+            self._ended_bytes -= len(self._ended.popitem(last=False)[1][1])
+        for event in self._waiters.get(job_id, ()):
             event.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from api.watch import JobWatcher
 
@@ -15,7 +16,7 @@ def _ending(job_id: str, status: str, result: bytes | None) -> bytes:
 
 
 def test_an_ending_wakes_its_waiter_with_the_published_record_and_rows() -> None:
-    """The waiter gets the record and rows as published; they go when it stops waiting."""
+    """The waiter gets the record and rows as published."""
     watcher = JobWatcher(client=None)  # type: ignore[arg-type]
     event = watcher.register("job_a")
     watcher._dispatch(_ending("job_a", "succeeded", b'{"columns":["prediction"],\n"data":[[1]]}'))
@@ -28,8 +29,6 @@ def test_an_ending_wakes_its_waiter_with_the_published_record_and_rows() -> None
         2,
     )
     assert result == b'{"columns":["prediction"],\n"data":[[1]]}'  # newlines inside kept
-    watcher.unregister("job_a", event)
-    assert watcher.ending("job_a") is None
 
 
 def test_rows_too_big_to_publish_and_bare_endings_leave_the_rows_to_be_read() -> None:
@@ -44,11 +43,33 @@ def test_rows_too_big_to_publish_and_bare_endings_leave_the_rows_to_be_read() ->
 
 
 def test_only_endings_wake_and_an_ending_heard_before_registering_is_remembered() -> None:
-    """Other statuses wake nobody; a job that ended just before its waiter came is known."""
+    """Other statuses wake nobody; a job that ended before its waiter came is handed over."""
     watcher = JobWatcher(client=None)  # type: ignore[arg-type]
     waiting = watcher.register("job_c")
     watcher._dispatch(b"job_c cancelling")
     assert not waiting.is_set()
     watcher._dispatch(_ending("job_d", "failed", None))
     assert watcher.register("job_d").is_set()
-    assert watcher.ending("job_d") is None  # nobody waited: nothing kept but the id
+    assert watcher.ending("job_d")[0].status == "failed"
+
+
+def test_remembered_endings_are_bounded_in_bytes() -> None:
+    """Old endings make way once the published bytes kept pass their bound."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    rows = b"x" * 60_000
+    for index in range(400):  # 24 MB published in all
+        watcher._dispatch(_ending(f"job_{index}", "succeeded", rows))
+    assert watcher.ending("job_0") is None and not watcher.register("job_0").is_set()
+    assert watcher.ending("job_399")[1] == rows
+    assert watcher._ended_bytes <= 16 * 1024 * 1024
+
+
+def test_an_ending_answers_only_while_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seconds later the job is read again (it may have been deleted since), yet still known."""
+    clock = [100.0]
+    monkeypatch.setattr("api.watch.time.monotonic", lambda: clock[0])
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    watcher._dispatch(_ending("job_e", "succeeded", b"{}"))
+    assert watcher.ending("job_e") is not None
+    clock[0] += 2.5
+    assert watcher.ending("job_e") is None and watcher.register("job_e").is_set()
