@@ -126,13 +126,23 @@ def _column_errors(
 
 def _value_errors(rows: Rows, schema: ModelSchema, fmt: str) -> list[dict[str, Any]]:
     strings = schema.string_features
+    features = set(schema.feature_names)
     checks = [
         (position, name, name in strings)
         for position, name in enumerate(rows.columns)
-        if name in set(schema.feature_names)
+        if name in features
     ]
+    # All-numeric rows that are plainly fine (ints and floats adding up to a finite number) skip
+    # the value-by-value check; any other row gets it, which alone decides what is wrong.
+    numeric = None if strings else [position for position, _, _ in checks]
     errors: list[dict[str, Any]] = []
     for i, row in enumerate(rows.data):
+        if numeric is not None:
+            values = [row[position] for position in numeric]
+            if all(type(v) is float or type(v) is int for v in values) and math.isfinite(
+                sum(values)
+            ):
+                continue
         for position, name, is_string in checks:
             msg = _value_problem(row[position], is_string, schema.allow_nan)
             if msg:

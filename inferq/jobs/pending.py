@@ -178,11 +178,6 @@ class PendingJobs:
             until = time.time() + lease_seconds
             self.redis.zadd(LEASES, dict.fromkeys(job_ids, until), xx=True)
 
-    def release(self, pipe: redis.client.Pipeline, job_ids: list[str]) -> None:
-        """Drop the leases of jobs that ended (inside the caller's pipeline)."""
-        if job_ids:
-            pipe.zrem(LEASES, *job_ids)
-
     def requeue_expired(self, max_attempts: int, now_text: str) -> int:
         """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
         return int(

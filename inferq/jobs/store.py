@@ -14,7 +14,7 @@ from inferq.config import Settings
 from inferq.ids import ulid_millis
 from inferq.jobs import keys
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
-from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PendingJobs, lane
+from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, LEASES, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
 from inferq.timefmt import now_rfc3339
@@ -27,31 +27,57 @@ from inferq.timefmt import now_rfc3339
 # none is ever lost. A job that ends (ARGV[6] is the in-flight set prefix) leaves its tenant's
 # jobs in flight and the deadlines (KEYS[4]) in the same step; the in-flight set's name depends
 # on the tenant stored in the hash, so it is built here.
-_TRANSITION = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return false end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-redis.call('HINCRBY', KEYS[3], status, -1)
-redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-local tenant = redis.call('HGET', KEYS[1], 'tenant')
-if ARGV[6] ~= '' then
-  if tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
-  redis.call('ZREM', KEYS[4], ARGV[4])
+TRANSITION_LUA = """
+local function transition(KEYS, ARGV)
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if not status then return false end
+  if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return status end
+  redis.call('HSET', KEYS[1], 'status', ARGV[2])
+  redis.call('HINCRBY', KEYS[3], status, -1)
+  redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+  if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+  local tenant = redis.call('HGET', KEYS[1], 'tenant')
+  if ARGV[6] ~= '' then
+    if tenant then redis.call('SREM', ARGV[6] .. tenant, ARGV[4]) end
+    redis.call('ZREM', KEYS[4], ARGV[4])
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
+  if ARGV[3] ~= '' then
+    local record = cjson.encode(redis.call('HGETALL', KEYS[1]))
+    local message = ARGV[4] .. ' ' .. ARGV[2] .. '\\n' .. record
+    local result = redis.call('GET', KEYS[1] .. ':result')
+    if result and #result <= 65536 then message = message .. '\\n' .. result end
+    redis.call('PUBLISH', ARGV[3], message)
+  end
+  if KEYS[5] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
+    redis.call('ZADD', KEYS[5], 'NX', 0, ARGV[4])
+  end
+  return 'OK'
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'status', ARGV[2])
-if ARGV[3] ~= '' then
-  local message = ARGV[4] .. ' ' .. ARGV[2] .. '\\n' .. cjson.encode(redis.call('HGETALL', KEYS[1]))
-  local result = redis.call('GET', KEYS[1] .. ':result')
-  if result and #result <= 65536 then message = message .. '\\n' .. result end
-  redis.call('PUBLISH', ARGV[3], message)
-end
-if KEYS[5] and redis.call('HEXISTS', KEYS[1], 'webhook') == 1 then
-  redis.call('ZADD', KEYS[5], 'NX', 0, ARGV[4])
-end
-return 'OK'
 """
+_TRANSITION = TRANSITION_LUA + "return transition(KEYS, ARGV)\n"
+
+# Ends a batch of claimed JSON jobs in one call. ARGV[1]: JSON list of {keys, args, cancel?,
+# result?}, each a transition (`cancel` the one to take instead when the job is being
+# cancelled); `result`, the ARGV index of the job's scored rows, stored for ARGV[2] seconds
+# before the transition publishes them. KEYS[1]: the leases, dropped for every job.
+_FINISH_INLINE = (
+    TRANSITION_LUA
+    + """
+local ids = {}
+for _, job in ipairs(cjson.decode(ARGV[1])) do
+  if job.result then
+    redis.call('SET', job.keys[1] .. ':result', ARGV[job.result], 'EX', ARGV[2])
+  end
+  if transition(job.keys, job.args) == 'cancelling' and job.cancel then
+    transition(job.keys, job.cancel)
+  end
+  ids[#ids + 1] = job.args[4]
+end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return #ids
+"""
+)
 
 # Stores a new job in one step (a function the JSON job submission script shares): its hash and
 # input with their TTLs, its first event, the status count, the tenant's job index (pruned of
@@ -130,6 +156,7 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self.record_ttl = retention_seconds + record_grace_seconds
         self._transition = client.register_script(_TRANSITION)
+        self._finish_inline = client.register_script(_FINISH_INLINE)
         self._create = client.register_script(_CREATE)
         if aclient is not None:
             self._read_with_result = aclient.register_script(_READ_WITH_RESULT)
@@ -349,63 +376,51 @@ class JobStore:
         pipe.execute()
 
     def finish_inline(self, outcomes: list[InlineOutcome]) -> None:
-        """End a batch of claimed JSON jobs in one round trip: results stored, status set.
-
-        The transitions go as plain EVALSHA: a pipeline holding Script objects first asks
-        `SCRIPT EXISTS` on every execute, a second round trip on the path of every small job.
-        The script is loaded once and again after a restarted Redis forgot it; running the
-        batch twice then is harmless, as each step is guarded by the job's status.
-        """
+        """End a batch of claimed JSON jobs in one script call: results stored, status set
+        (cancelled instead of succeeded for a job cancelled while its batch was scored)."""
         finished = now_rfc3339()
-        try:
-            self._finish_inline_once(outcomes, finished)
-        except redis.exceptions.NoScriptError:
-            self.redis.script_load(_TRANSITION)
-            self._finish_inline_once(outcomes, finished)
-
-    def _finish_inline_once(self, outcomes: list[InlineOutcome], finished: str) -> None:
-        pipe = self.redis.pipeline(transaction=False)
+        jobs: list[dict[str, Any]] = []
+        results: list[bytes] = []
         for outcome in outcomes:
-            fields: dict[str, Any]
-            if outcome.error is None:
-                pipe.set(keys.job_result(outcome.job_id), outcome.result, ex=self.retention_seconds)
-                new, allowed = JobStatus.SUCCEEDED, [JobStatus.RUNNING]
-                # The batcher counts the batch's metrics itself: mark them recorded.
-                fields = {
-                    "rows_done": outcome.rows,
-                    "batch_jobs": outcome.batch_jobs,
-                    "metrics_recorded": 1,
-                }
-            else:
-                new, allowed = JobStatus.FAILED, [JobStatus.RUNNING, JobStatus.CANCELLING]
-                fields = {"error": outcome.error}
-            self._queue_transition(
-                pipe, outcome.job_id, allowed, new, finished_at=finished, **fields
-            )
-            if outcome.error is None:
-                # Cancelled while its batch was scored: it ends cancelled, its rows kept.
-                self._queue_transition(
-                    pipe,
-                    outcome.job_id,
-                    [JobStatus.CANCELLING],
-                    JobStatus.CANCELLED,
-                    finished_at=finished,
-                    **fields,
+            job_id = outcome.job_id
+            if outcome.error is not None:
+                allowed = [JobStatus.RUNNING, JobStatus.CANCELLING]
+                jobs.append(
+                    {
+                        "keys": self._transition_keys(job_id, JobStatus.FAILED),
+                        "args": self._transition_args(
+                            job_id,
+                            allowed,
+                            JobStatus.FAILED,
+                            finished_at=finished,
+                            error=outcome.error,
+                        ),
+                    }
                 )
-        self.pending.release(pipe, [outcome.job_id for outcome in outcomes])
-        pipe.execute()
-
-    def _queue_transition(
-        self,
-        pipe: redis.client.Pipeline,
-        job_id: str,
-        allowed: Iterable[JobStatus],
-        new: JobStatus,
-        **fields: Any,
-    ) -> None:
-        redis_keys = self._transition_keys(job_id, new)
-        args = self._transition_args(job_id, allowed, new, **fields)
-        pipe.evalsha(self._transition.sha, len(redis_keys), *redis_keys, *args)
+                continue
+            # The batcher counts the batch's metrics itself: mark them recorded.
+            fields = {
+                "finished_at": finished,
+                "rows_done": outcome.rows,
+                "batch_jobs": outcome.batch_jobs,
+                "metrics_recorded": 1,
+            }
+            results.append(outcome.result)
+            jobs.append(
+                {
+                    "keys": self._transition_keys(job_id, JobStatus.SUCCEEDED),
+                    "args": self._transition_args(
+                        job_id, [JobStatus.RUNNING], JobStatus.SUCCEEDED, **fields
+                    ),
+                    "cancel": self._transition_args(
+                        job_id, [JobStatus.CANCELLING], JobStatus.CANCELLED, **fields
+                    ),
+                    "result": 2 + len(results),
+                }
+            )
+        self._finish_inline(
+            keys=[LEASES], args=[orjson.dumps(jobs), self.retention_seconds, *results]
+        )
 
     def succeed(self, job_id: str, rows_done: int, rows_failed: int, **fields: Any) -> bool:
         """End a running job as succeeded with its final counts."""
