@@ -82,6 +82,37 @@ async def get_principal(
     return principal
 
 
+async def get_caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    keys: Annotated[KeyStore, Depends(get_keys)],
+) -> Principal:
+    """The caller named by the API key (401 without a valid one), not yet counted against its
+    rate: the route takes its `RequestToken`."""
+    return await authenticate(credentials.credentials if credentials else None, settings, keys)
+
+
+class RequestToken:
+    """A request's token of its tenant's request rate, taken once: by the job submission
+    script, which saves a round trip, or else here."""
+
+    def __init__(self, limits: TenantLimits, tenant: str) -> None:
+        self.limits = limits
+        self.tenant = tenant
+        self.due = True
+
+    async def take(self) -> None:
+        """Take the token unless it was taken (LimitExceeded, 429, when there is none)."""
+        if self.due:
+            self.due = False
+            await self.limits.take_request_async(self.tenant)
+
+    def hand_over(self) -> bool:
+        """Whether the caller is to take the token itself (it is then no longer due here)."""
+        due, self.due = self.due, False
+        return due
+
+
 async def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
     """Who presents `key`: the bootstrap admin, a stored key's tenant and scopes, or 401."""
     if not settings.auth_enabled:
@@ -100,15 +131,23 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="inferq"'})
 
 
-def require_scope(scope: str) -> Any:
-    """A dependency that answers 403 unless the caller's key carries `scope` (or `admin`)."""
+def require_scope(scope: str, *, counted: bool = True) -> Any:
+    """A dependency that answers 403 unless the caller's key carries `scope` (or `admin`);
+    `counted=False` leaves the request's rate token to the route (see `RequestToken`)."""
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if scope not in principal.scopes and "admin" not in principal.scopes:
-            raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
-        return principal
+        return _in_scope(principal, scope)
 
-    return Depends(check)
+    async def check_uncounted(principal: Annotated[Principal, Depends(get_caller)]) -> Principal:
+        return _in_scope(principal, scope)
+
+    return Depends(check if counted else check_uncounted)
+
+
+def _in_scope(principal: Principal, scope: str) -> Principal:
+    if scope not in principal.scopes and "admin" not in principal.scopes:
+        raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
+    return principal
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -121,6 +160,7 @@ KeysDep = Annotated[KeyStore, Depends(get_keys)]
 LimitsDep = Annotated[TenantLimits, Depends(get_limits)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
+JobsSubmit = Annotated[Principal, require_scope("jobs:write", counted=False)]
 JobsRead = Annotated[Principal, require_scope("jobs:read")]
 ModelsWrite = Annotated[Principal, require_scope("models:write")]
 Admin = Annotated[Principal, require_scope("admin")]

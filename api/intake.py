@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.body_stream import limited_stream, read_limited_body
-from api.deps import Principal
+from api.deps import Principal, RequestToken
 from api.file_options import options_from_fields
 from api.file_submission import submit_file
 from api.idempotency import body_digest, create_once
@@ -33,15 +33,19 @@ async def take_in_job(
     store: JobStore,
     registry: ModelRegistry,
     limits: TenantLimits,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None,
+    token: RequestToken,
 ) -> tuple[JobRecord, bool]:
     """Store and queue the job a POST describes, whatever form its input takes.
 
     Returns the job and whether it is new (False: an earlier job of the same Idempotency-Key).
+    The request's rate token is taken before a file is read, and by the submission script of
+    a JSON job.
     """
     content_type = request.headers.get("content-type", "")
     fmt = format_of_media(content_type)
     if fmt is not None or content_type.lower().startswith("multipart/form-data"):
+        await token.take()
         return await _take_in_file(
             request, fmt, principal, settings, store, registry, limits, idempotency_key
         )
@@ -51,7 +55,10 @@ async def take_in_job(
     async def create(idempotency: IdempotencyMark | None = None) -> JobRecord:
         if job.input_uri is None:
             submitter = request.app.state.submitter
-            return await submit_json_job(job, principal, settings, submitter, registry, idempotency)
+            return await submit_json_job(
+                job, principal, settings, submitter, registry, idempotency, token
+            )
+        await token.take()
         return await run_in_threadpool(
             submit_uri_job, job, principal, settings, store, registry, limits, idempotency
         )

@@ -10,7 +10,7 @@ import orjson
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api.deps import Principal
+from api.deps import Principal, RequestToken
 from api.errors import Problem
 from api.schemas import JobCreate
 from inferq.config import Settings
@@ -55,12 +55,14 @@ async def submit_json_job(
     submitter: JobSubmitter,
     registry: ModelRegistry,
     idempotency: IdempotencyMark | None = None,
+    token: RequestToken | None = None,
 ) -> JobRecord:
     """Check the rows against the model version the reference means, then admit (tenant's
     limits), store and queue the job, marking the Idempotency-Key with it, in one step.
 
     Runs on the event loop with the async Redis client: a one-row job costs one round trip
-    when its model reference was resolved lately (two otherwise) and no thread hop. Only big
+    (which also takes the request's rate `token`) when its model reference was resolved
+    lately (two otherwise) and no thread hop. Only big
     bodies and webhook checks (DNS) go to a thread.
     """
     fmt, payload = _row_payload(request)
@@ -102,6 +104,7 @@ async def submit_json_job(
                 queue_limit=settings.max_queued_jobs,
                 enqueue=batched,
                 idempotency=idempotency,
+                take_token=token is not None and token.hand_over(),
             )
         except ModelChanged as changed:  # an alias moved since: check the rows against it
             model, fresh = changed.version, True

@@ -25,24 +25,28 @@ LIMIT_NAMES = (
 """The limits a tenant can be given its own values of (their defaults are in `Settings`)."""
 
 # Token bucket: `burst` tokens, refilled at `rate` per second on Redis' clock (one clock for
-# every API process); the tenant's own rate and burst (KEYS[2]) replace the defaults. Answers
-# 0 when a token was taken, else the milliseconds until one is due, with the rate and burst.
-_TAKE_TOKEN = """
-local tuned = redis.call('HMGET', KEYS[2], 'rate_limit_per_second', 'rate_limit_burst')
-local rate = tonumber(tuned[1]) or tonumber(ARGV[1])
-local burst = tonumber(tuned[2]) or tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {wait, tostring(rate), tostring(burst)}
+# every API process); the tenant's own rate and burst (`overrides`) replace the defaults. Answers
+# 0 when a token was taken, else the milliseconds until one is due, with the rate and burst. The
+# JSON job submission script shares the function: a submission takes its token in that call.
+TOKEN_LUA = """
+local function take_token(bucket, overrides, default_rate, default_burst)
+  local tuned = redis.call('HMGET', overrides, 'rate_limit_per_second', 'rate_limit_burst')
+  local rate = tonumber(tuned[1]) or tonumber(default_rate)
+  local burst = tonumber(tuned[2]) or tonumber(default_burst)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  local state = redis.call('HMGET', bucket, 'tokens', 'at')
+  local tokens = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+  local wait = 0
+  if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+  redis.call('HSET', bucket, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', bucket, math.ceil(burst / rate * 1000) + 1000)
+  return {wait, tostring(rate), tostring(burst)}
+end
 """
+_TAKE_TOKEN = TOKEN_LUA + "return take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
 
 # Admits a job in one step (a function the JSON job submission script shares), answering why
 # not: too many rows for the tenant ('rows'), too many small jobs queued overall ('queue', when
@@ -109,20 +113,22 @@ class TenantLimits:
 
     def take_request(self, tenant: str) -> None:
         """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
-        self._check_token(tenant, self._take_token(**self._token_call(tenant)))
+        self.check_token(tenant, self._take_token(**self.token_call(tenant)))
 
     async def take_request_async(self, tenant: str) -> None:
         """`take_request` on the async client."""
-        self._check_token(tenant, await self._take_token_async(**self._token_call(tenant)))
+        self.check_token(tenant, await self._take_token_async(**self.token_call(tenant)))
 
-    def _token_call(self, tenant: str) -> dict[str, list]:
+    def token_call(self, tenant: str) -> dict[str, list]:
+        """The keys and arguments of `TOKEN_LUA`'s `take_token` for a tenant."""
         return {
             "keys": [f"{keys.PREFIX}:rate:{tenant}", _overrides_key(tenant)],
             "args": [self.settings.rate_limit_per_second, self.settings.rate_limit_burst],
         }
 
     @staticmethod
-    def _check_token(tenant: str, reply: list) -> None:
+    def check_token(tenant: str, reply: list) -> None:
+        """Raise LimitExceeded (429) for a `take_token` answer that found no token."""
         wait_ms, rate, burst = reply
         if int(wait_ms) > 0:
             raise LimitExceeded(

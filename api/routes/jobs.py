@@ -15,9 +15,11 @@ from fastapi.responses import Response, StreamingResponse
 
 from api.deps import (
     JobsRead,
+    JobsSubmit,
     JobsWrite,
     LimitsDep,
     RegistryDep,
+    RequestToken,
     SettingsDep,
     StorageDep,
     StoreDep,
@@ -78,7 +80,7 @@ _JOB_BODY = {
 )
 async def create_job(
     request: Request,
-    principal: JobsWrite,
+    principal: JobsSubmit,
     settings: SettingsDep,
     store: StoreDep,
     registry: RegistryDep,
@@ -99,9 +101,17 @@ async def create_job(
     With `?wait=` the answer waits for the job to end (200 with the ended job) for at most that
     many seconds; with `?include=results` an ended small job carries its scored rows too.
     """
-    record, created = await take_in_job(
-        request, principal, settings, store, registry, limits, idempotency_key
-    )
+    token = RequestToken(limits, principal.tenant)
+    if not _small_json(request):
+        await token.take()  # a big upload is refused before it is read
+    try:
+        record, created = await take_in_job(
+            request, principal, settings, store, registry, limits, idempotency_key, token
+        )
+    except Exception:
+        await token.take()  # a refused request counts against the rate too (429 comes first)
+        raise
+    await token.take()
     result = None
     if wait > 0:
         wait = min(wait, settings.max_wait_seconds)
@@ -113,6 +123,21 @@ async def create_job(
     if record.terminal or not created:
         response.status_code = 200
     return public
+
+
+#: A JSON body up to this size may be read before the request's rate token is taken (the
+#: submission script takes it, saving a round trip); bigger or unsized bodies take it first.
+_SMALL_JSON_BYTES = 1_000_000
+
+
+def _small_json(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    content_type = request.headers.get("content-type", "")
+    return (
+        length.isdigit()
+        and int(length) <= _SMALL_JSON_BYTES
+        and content_type.split(";")[0].strip().lower() in ("application/json", "")
+    )
 
 
 @router.get("", response_model=JobList, summary="List jobs")

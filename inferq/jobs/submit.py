@@ -17,23 +17,29 @@ import redis.asyncio as aioredis
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import CREATE_LUA, JobStore
-from inferq.limits import ADMIT_LUA, TenantLimits
+from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
 
-# KEYS: resolve's 3, admit's 5, then create's. ARGV: resolve's 3, the expected version, admit's
-# 7, then create's. Answers resolve's refusal, {'changed', record}, admit's refusal, or
-# {'created', create's answer}.
+# KEYS: take_token's 2, resolve's 3, admit's 5, then create's. ARGV: '1' to take the caller's
+# request token, take_token's 2, resolve's 3, the expected version, admit's 7, then create's.
+# Answers {'rate', wait, rate, burst}, resolve's refusal, {'changed', record}, admit's refusal,
+# or {'created', create's answer}.
 _SUBMIT = (
-    RESOLVE_LUA
+    TOKEN_LUA
+    + RESOLVE_LUA
     + ADMIT_LUA
     + CREATE_LUA
     + """
-local model = resolve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
+if ARGV[1] == '1' then
+  local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
+  if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
+end
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
-if model[3] ~= ARGV[4] then return {'changed', model[2]} end
-local admitted = admit(KEYS[4], KEYS[5], {KEYS[6], KEYS[7], KEYS[8]}, {unpack(ARGV, 5, 11)})
+if model[3] ~= ARGV[7] then return {'changed', model[2]} end
+local admitted = admit(KEYS[6], KEYS[7], {KEYS[8], KEYS[9], KEYS[10]}, {unpack(ARGV, 8, 14)})
 if admitted[1] ~= 'ok' then return admitted end
-return {'created', create({unpack(KEYS, 9)}, {unpack(ARGV, 12)})}
+return {'created', create({unpack(KEYS, 11)}, {unpack(ARGV, 15)})}
 """
 )
 _REMEMBERED_REFS = 1024
@@ -70,20 +76,24 @@ class JobSubmitter:
         queue_limit: int,
         enqueue: bool,
         idempotency: IdempotencyMark | None = None,
+        take_token: bool = False,
     ) -> None:
         """Store and queue `record`, built for `model`, if the tenant's limits admit it and
-        `ref` still means that version.
+        `ref` still means that version; first take the tenant's request token if asked.
 
         Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
         """
+        token = self.limits.token_call(record.tenant)
         resolution = resolve_call(ref)
         admission = self.limits.admission_call(
             record.tenant, record.id, record.rows_total or 0, queue_limit
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
         reply = await self._submit(
-            keys=[*resolution["keys"], *admission["keys"], *creation["keys"]],
+            keys=[*token["keys"], *resolution["keys"], *admission["keys"], *creation["keys"]],
             args=[
+                "1" if take_token else "",
+                *token["args"],
                 *resolution["args"],
                 str(model.version),
                 *admission["args"],
@@ -91,6 +101,8 @@ class JobSubmitter:
             ],
         )
         kind = reply[0]
+        if kind == b"rate":
+            self.limits.check_token(record.tenant, reply[1:])
         if kind == b"changed":
             changed = parsed_version(reply[1])
             self._remember(ref, changed)

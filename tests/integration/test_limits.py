@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from inferq.jobs.keys import tenant_jobs
 from tests.helpers import TenantClients, assert_problem, demo_rows, submit, wait_for
 from tests.stack import Stack
 
@@ -92,6 +93,23 @@ def test_request_rate_is_limited_per_tenant(clients: TenantClients) -> None:
     assert_problem(answers[-1], 429, "requests per second")
     assert int(answers[-1].headers["retry-after"]) >= 1
     assert calm.get("/v1/jobs").status_code == 200
+
+
+def test_every_job_submission_counts_against_the_rate(
+    limited: Stack, clients: TenantClients
+) -> None:
+    """Accepted, over-limit and malformed submissions each take a token (the accepted in the
+    step that stores the job); past the burst a job is refused with 429 and not stored."""
+    hasty = clients()
+    accepted = [submit(hasty, job(1)) for _ in range(2)]
+    assert_problem(hasty.post("/v1/jobs", json=job(MAX_ROWS + 1)), 413, "rows")
+    for _ in range(BURST - 3):
+        assert_problem(hasty.post("/v1/jobs", json={"model": "iris", "instances": 3}), 422)
+    over = hasty.post("/v1/jobs", json=job(1))
+    assert_problem(over, 429, "requests per second")
+    assert int(over.headers["retry-after"]) >= 1
+    stored = limited.redis().zrange(tenant_jobs(hasty.tenant), 0, -1)  # type: ignore[attr-defined]
+    assert sorted(j.decode() for j in stored) == sorted(a["id"] for a in accepted)
 
 
 def test_an_admin_gives_one_tenant_its_own_limits(limited: Stack, clients: TenantClients) -> None:
