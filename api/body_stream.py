@@ -30,4 +30,12 @@ async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The whole request body (for JSON jobs), refusing with 413 as soon as it passes `limit`."""
-    return b"".join([piece async for piece in limited_stream(request, limit)])
+    check_declared_size(request, limit)
+    size = 0
+    pieces = []
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise Problem(413, f"body is over the limit of {limit} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -84,7 +84,8 @@ class JobRecord:
     def to_hash(self) -> dict[str, str]:
         """The record as Redis hash fields (None fields are left out)."""
         encoded: dict[str, str] = {}
-        for name, value in asdict(self).items():
+        for name in self.__dataclass_fields__:  # not asdict(): it deep-copies every value
+            value = getattr(self, name)
             if value is None:
                 continue
             if name in _JSON_FIELDS:
