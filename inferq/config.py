@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     port: int = 8000
     """Port the API listens on."""
 
+    api_workers: int = 1
+    """API server processes `make run` starts (uvicorn `--workers`); each one takes requests."""
+
     worker_concurrency: int | None = None
     """Worker processes per `make run` worker; unset: one per core."""
 

@@ -389,7 +389,8 @@ async def wait_for_end(
 async def _woken(event: asyncio.Event, timeout: float) -> None:
     """Wait for the job's end; the timeout covers a lost subscription (Redis restarted)."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout=timeout)
+        async with asyncio.timeout(timeout):  # unlike wait_for(), no task per wait
+            await event.wait()
 
 
 def _download(job_id: str, fmt: str) -> dict[str, str]:
