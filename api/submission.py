@@ -62,8 +62,8 @@ async def submit_json_job(
 
     Runs on the event loop with the async Redis client: a one-row job costs one round trip
     (which also takes the request's rate `token`) when its model reference was resolved
-    lately (two otherwise) and no thread hop. Only big
-    bodies and webhook checks (DNS) go to a thread.
+    lately (two otherwise) and no thread hop. Only big bodies and webhook checks (DNS) go to
+    a thread.
     """
     fmt, payload = _row_payload(request)
     webhook = request.webhook.model_dump() if request.webhook else None
