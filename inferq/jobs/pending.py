@@ -41,6 +41,8 @@ end
 
 # Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner;
 # answers {id, record hash, input rows} of each job claimed, so the batcher needs no second trip.
+# Lanes left empty silence the doorbell (KEYS[8]): its rings were for jobs now taken, and would
+# only wake batchers to claim nothing.
 _CLAIM = (
     _ENDED
     + """
@@ -74,6 +76,9 @@ for lane_index = 1, 3 do
       claimed[#claimed + 1] = {id, redis.call('HGETALL', job), redis.call('GET', job .. ':input')}
     end
   end
+end
+if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) == 0 then
+  redis.call('DEL', KEYS[8])
 end
 return claimed
 """
@@ -144,7 +149,14 @@ class PendingJobs:
         lanes = [lane(p) for p in PRIORITY_LANES]
         until = time.time() + lease_seconds
         reply = self._claim(
-            keys=[*lanes, LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS, keys.DEADLINES_ZSET],
+            keys=[
+                *lanes,
+                LEASES,
+                keys.WEBHOOKS_DUE,
+                metric_keys.JOB_STATUS,
+                keys.DEADLINES_ZSET,
+                DOORBELL,
+            ],
             args=[
                 count,
                 owner,
