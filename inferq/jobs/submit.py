@@ -1,11 +1,12 @@
-"""Submitting a JSON job in one Redis round trip: resolve, admit, create.
+"""Submitting a JSON job in one Redis round trip: rate token, resolve, admit, create.
 
-The API checks a job's rows against a model version before it stores the job. Resolving the
-model reference, admitting the job under the tenant's limits and creating it each used to be a
-round trip of their own. Here they are one script: it resolves the reference again and stores
-the job only if it still means the version the rows were checked against (else it answers
-ModelChanged with the version it means now, and the caller checks the rows again). So the API
-may keep the version a reference resolved to last time and skip the separate resolution.
+The API checks a job's rows against a model version before it stores the job. Taking the
+request's rate token, resolving the model reference, admitting the job under the tenant's limits
+and creating it each used to be a round trip of their own. Here they are one script: it
+resolves the reference again and stores the job only if it still means the version the rows
+were checked against (else it answers ModelChanged with the version it means now, and the
+caller checks the rows again). So the API may keep the version a reference resolved to last
+time and skip the separate resolution.
 """
 
 from __future__ import annotations
