@@ -72,8 +72,8 @@ class JobWatcher:
         if not published or time.monotonic() - heard_at > _FRESH_SECONDS:
             return None  # a job deleted since must not be answered from here
         fields, has_result, result = published.partition(b"\n")
-        flat = orjson.loads(fields)
-        record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        record = JobRecord.from_flat(orjson.loads(fields))
+        assert record is not None  # an ending is published with its hash
         return record, (result if has_result else None)
 
     async def _listen(self) -> None:

@@ -168,10 +168,7 @@ class PendingJobs:
                 keys.tenant_inflight(""),
             ],
         )
-        return [
-            ClaimedJob(JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True))), rows)
-            for _, flat, rows in reply
-        ]
+        return [ClaimedJob(JobRecord.from_flat(flat), rows) for _, flat, rows in reply]
 
     def wait_for_work(self, timeout: float) -> None:
         """Sleep until the doorbell rings or `timeout` seconds pass."""

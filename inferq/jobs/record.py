@@ -95,6 +95,11 @@ class JobRecord:
         return encoded
 
     @classmethod
+    def from_flat(cls, flat: list[bytes]) -> JobRecord | None:
+        """Decode HGETALL's reply as a script returns it (field, value, ...); None when empty."""
+        return cls.from_hash(dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
+
+    @classmethod
     def from_hash(cls, raw: dict[bytes, bytes] | dict[str, str]) -> JobRecord:
         """Decode a record read with HGETALL."""
         fields = {_text(k): _text(v) for k, v in raw.items()}

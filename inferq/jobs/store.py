@@ -84,8 +84,8 @@ return #ids
 # records past retention), the deadline and expiry indexes, its priority lane with the batchers'
 # doorbell (JSON jobs), the tenant's jobs in flight, and the Idempotency-Key that made it (none
 # stored, and 0 returned, when the key was taken first: the admitted job then leaves the
-# in-flight set). KEYS: job, input, events, status
-# counts, tenant jobs, deadlines, expiry, lane, doorbell, in-flight set[, idempotency key].
+# in-flight set). KEYS: job, input, events, status counts, tenant jobs, deadlines, expiry,
+# lane, doorbell, in-flight set[, idempotency key].
 # ARGV: id, status, record TTL, input TTL, created ms, prune-before ms, deadline, expiry ('' for
 # none), queue?, in flight?, input?, input, idempotency value, doorbell length, then the fields.
 CREATE_LUA = """
@@ -244,8 +244,7 @@ class JobStore:
         flat, result = await self._read_with_result(
             keys=[keys.job(job_id), keys.job_result(job_id)]
         )
-        raw = dict(zip(flat[::2], flat[1::2], strict=True))
-        return (JobRecord.from_hash(raw) if raw else None), result or None
+        return JobRecord.from_flat(flat), result or None
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record, or None when there is no such job (or it was deleted)."""
