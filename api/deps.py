@@ -136,15 +136,16 @@ def require_scope(scope: str, *, counted: bool = True) -> Any:
     `counted=False` leaves the request's rate token to the route (see `RequestToken`)."""
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        return _in_scope(principal, scope)
+        return in_scope(principal, scope)
 
     async def check_uncounted(principal: Annotated[Principal, Depends(get_caller)]) -> Principal:
-        return _in_scope(principal, scope)
+        return in_scope(principal, scope)
 
     return Depends(check if counted else check_uncounted)
 
 
-def _in_scope(principal: Principal, scope: str) -> Principal:
+def in_scope(principal: Principal, scope: str) -> Principal:
+    """The principal, if its key carries `scope` (or `admin`); else 403."""
     if scope not in principal.scopes and "admin" not in principal.scopes:
         raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
     return principal

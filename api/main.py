@@ -12,6 +12,7 @@ from api.errors import declare_body_problems, install_error_handlers
 from api.openapi_examples import add_examples
 from api.routes import health, jobs, keys, metrics, models, tenants, webhooks
 from api.schemas import JobCreate, ProblemDetails
+from api.submit_lane import SubmitLane
 from api.watch import JobWatcher
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     declare_body_problems(app)
     _add_examples(app)
     mount_dashboard(app, settings)
+    app.add_middleware(SubmitLane)
     return app
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
@@ -13,27 +11,26 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from api.accept import accept_job
 from api.deps import (
     JobsRead,
     JobsSubmit,
     JobsWrite,
-    LimitsDep,
     RegistryDep,
-    RequestToken,
     SettingsDep,
     StorageDep,
     StoreDep,
 )
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
-from api.intake import take_in_job
+from api.job_reads import load_job, present, wait_for_end
 from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
 from api.views import job_public
 from inferq.files import layout
 from inferq.ids import JOB_ID_PATTERN
 from inferq.jobs.keys import job_events
-from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
+from inferq.jobs.record import TERMINAL_STATUSES, JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED_PROBLEMS)
 WaitQuery = Annotated[float, Query(ge=0, description="Seconds to wait for the job to end")]
@@ -81,10 +78,6 @@ _JOB_BODY = {
 async def create_job(
     request: Request,
     principal: JobsSubmit,
-    settings: SettingsDep,
-    store: StoreDep,
-    registry: RegistryDep,
-    limits: LimitsDep,
     response: Response,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
@@ -100,44 +93,13 @@ async def create_job(
 
     With `?wait=` the answer waits for the job to end (200 with the ended job) for at most that
     many seconds; with `?include=results` an ended small job carries its scored rows too.
+    (`api.submit_lane` answers most JSON submissions before this route: same answers, less
+    overhead.)
     """
-    token = RequestToken(limits, principal.tenant)
-    if not _small_json(request):
-        await token.take()  # a big upload is refused before it is read
-    try:
-        record, created = await take_in_job(
-            request, principal, settings, store, registry, limits, idempotency_key, token
-        )
-    except Exception:
-        await token.take()  # a refused request counts against the rate too (429 comes first)
-        raise
-    await token.take()
-    result = None
-    if wait > 0:
-        wait = min(wait, settings.max_wait_seconds)
-        record, result = await wait_for_end(
-            request, store, record.id, principal.tenant, wait, known=record
-        )
-    public = await present(store, record, str(request.base_url), include, result)
-    response.headers["Location"] = public.links["self"]
-    if record.terminal or not created:
-        response.status_code = 200
-    return public
-
-
-#: A JSON body up to this size may be read before the request's rate token is taken (the
-#: submission script takes it, saving a round trip); bigger or unsized bodies take it first.
-_SMALL_JSON_BYTES = 1_000_000
-
-
-def _small_json(request: Request) -> bool:
-    length = request.headers.get("content-length", "")
-    content_type = request.headers.get("content-type", "")
-    return (
-        length.isdigit()
-        and int(length) <= _SMALL_JSON_BYTES
-        and content_type.split(";")[0].strip().lower() in ("application/json", "")
-    )
+    accepted = await accept_job(request, principal, idempotency_key, wait, include)
+    response.headers["Location"] = accepted.job.links["self"]
+    response.status_code = accepted.status
+    return accepted.job
 
 
 @router.get("", response_model=JobList, summary="List jobs")
@@ -180,7 +142,9 @@ async def get_job(
     if wait <= 0:
         record, result = await load_job(store, job_id, principal.tenant), None
     else:
-        record, result = await wait_for_end(request, store, job_id, principal.tenant, wait)
+        record, result = await wait_for_end(
+            request.app.state.watcher, store, job_id, principal.tenant, wait
+        )
     return await present(store, record, str(request.base_url), include, result)
 
 
@@ -319,78 +283,6 @@ async def job_events_stream(
                     return
 
     return StreamingResponse(stream(), media_type="text/event-stream")
-
-
-async def present(
-    store: StoreDep,
-    record: JobRecord,
-    base_url: str,
-    include: str | None,
-    result: bytes | None = None,
-) -> JobPublic:
-    """The job object, with the scored rows inlined when asked for and available."""
-    public = job_public(record, base_url)
-    if include == "results" and record.status == JobStatus.SUCCEEDED:
-        if result is None:
-            _, result = await store.get_with_result_async(record.id)
-        if result is not None:
-            public.results = orjson.loads(result)
-    return public
-
-
-async def load_job(store: StoreDep, job_id: str, tenant: str) -> JobRecord:
-    """The caller's job, or 404 (also for another tenant's job: its existence is not revealed)."""
-    return _own(await store.get_async(job_id), job_id, tenant)
-
-
-def _own(record: JobRecord | None, job_id: str, tenant: str) -> JobRecord:
-    if record is None or record.tenant != tenant:
-        raise Problem(404, f"no job {job_id}", title="Job not found")
-    return record
-
-
-async def wait_for_end(
-    request: Request,
-    store: StoreDep,
-    job_id: str,
-    tenant: str,
-    wait: float,
-    known: JobRecord | None = None,
-) -> tuple[JobRecord, bytes | None]:
-    """The job and its inline result once it has ended (or the time is up).
-
-    The watcher wakes only at terminal statuses, and hands over the ended record and rows it
-    heard published (else the job is read). A caller that has just read or created the job
-    passes it as `known`, which saves the first read.
-    """
-    watcher = request.app.state.watcher
-    event = watcher.register(job_id)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    try:
-        if known is not None and not known.terminal:
-            await _woken(event, min(wait, 1.0))
-        while True:
-            heard = watcher.ending(job_id)
-            if heard is None:
-                event.clear()
-                record, result = await store.get_with_result_async(job_id)
-            else:
-                record, result = heard
-            record = _own(record, job_id, tenant)
-            remaining = deadline - loop.time()
-            if record.terminal or remaining <= 0:
-                return record, result
-            await _woken(event, min(remaining, 1.0))
-    finally:
-        watcher.unregister(job_id, event)
-
-
-async def _woken(event: asyncio.Event, timeout: float) -> None:
-    """Wait for the job's end; the timeout covers a lost subscription (Redis restarted)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout):  # unlike wait_for(), no task per wait
-            await event.wait()
 
 
 def _download(job_id: str, fmt: str) -> dict[str, str]:
