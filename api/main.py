@@ -20,7 +20,7 @@ from inferq.jobs.store import JobStore
 from inferq.jobs.submit import JobSubmitter
 from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
-from inferq.redis_client import make_async_redis, make_redis
+from inferq.redis_client import make_async_redis, make_multiplexed_redis, make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
 
@@ -40,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = ModelRegistry(client, app.state.storage, requests_client)
         app.state.keys = KeyStore(client, requests_client)
         app.state.limits = TenantLimits(client, settings, requests_client)
-        app.state.submitter = JobSubmitter(app.state.store, app.state.limits, requests_client)
+        multiplexed = make_multiplexed_redis(settings)
+        app.state.submitter = JobSubmitter(
+            app.state.store, app.state.limits, requests_client, multiplexed
+        )
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis)
         app.state.watcher.start()
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.watcher.stop()
         await app.state.aredis.aclose()
         await requests_client.aclose()
+        if multiplexed is not None:
+            await multiplexed.aclose()
         client.close()
 
     app = FastAPI(

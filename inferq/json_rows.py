@@ -104,11 +104,14 @@ def _from_instances(payload: Any, schema: ModelSchema) -> Rows:
 def _column_errors(
     columns: list[str], schema: ModelSchema, passthrough: list[str], fmt: str
 ) -> list[dict[str, Any]]:
+    names = schema.feature_names
+    if not passthrough and columns == names:
+        return []  # the usual case: the model's columns, in its order
     present = set(columns)
-    features = set(schema.feature_names)
+    features = set(names)
     errors = [
         {"loc": [fmt, name], "msg": "missing feature column"}
-        for name in schema.feature_names
+        for name in names
         if name not in present
     ]
     errors += [

@@ -13,6 +13,7 @@ from redis.typing import EncodableT
 from redis.utils import HIREDIS_AVAILABLE
 
 from inferq.config import Settings, get_settings
+from inferq.redis_multiplex import MultiplexedRedis
 
 #: What redis-py raises when the server is down or too slow: callers map these to "unavailable".
 REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
@@ -58,6 +59,19 @@ def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aio
             pool.connection_class.__name__, (_HiredisPacking, pool.connection_class), {}
         )
     return client
+
+
+def make_multiplexed_redis(settings: Settings) -> MultiplexedRedis | None:
+    """One shared connection for the API's hottest commands (see `MultiplexedRedis`); None
+    for a URL it does not speak (TLS), whose callers then use `make_async_redis`."""
+    if not settings.redis_url:
+        raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
+    if not HIREDIS_AVAILABLE:
+        return None
+    try:
+        return MultiplexedRedis(settings.redis_url, timeout=settings.redis_socket_timeout)
+    except ValueError:
+        return None
 
 
 class _HiredisPacking:

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import CREATE_LUA, JobStore
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
+from inferq.redis_multiplex import MultiplexedRedis, Script
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
 
 # KEYS: take_token's 2, resolve's 3, admit's 5, then create's. ARGV: '1' to take the caller's
@@ -55,12 +57,23 @@ class ModelChanged(Exception):
 
 
 class JobSubmitter:
-    """Stores and queues JSON jobs for the API, one round trip each."""
+    """Stores and queues JSON jobs for the API, one round trip each, on the `multiplexed`
+    connection when there is one (else on the asyncio client's pool)."""
 
-    def __init__(self, store: JobStore, limits: TenantLimits, aclient: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        limits: TenantLimits,
+        aclient: aioredis.Redis,
+        multiplexed: MultiplexedRedis | None = None,
+    ) -> None:
         self.store = store
         self.limits = limits
-        self._submit = aclient.register_script(_SUBMIT)
+        self._submit: Script | AsyncScript = (
+            Script(multiplexed, _SUBMIT)
+            if multiplexed is not None
+            else aclient.register_script(_SUBMIT)
+        )
         self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
 
     def last_version(self, ref: str) -> ModelVersion | None:
