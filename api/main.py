@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.store, app.state.limits, requests_client, multiplexed
         )
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
-        app.state.watcher = JobWatcher(app.state.aredis)
+        app.state.watcher = JobWatcher(app.state.aredis, multiplexed)
         app.state.watcher.start()
         yield
         await app.state.watcher.stop()

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from inferq.jobs.keys import EVENTS_CHANNEL
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord
+from inferq.redis_multiplex import MultiplexedRedis
 
 log = logging.getLogger(__name__)
 _ENDINGS = frozenset(status.value for status in TERMINAL_STATUSES)
@@ -29,8 +30,9 @@ _FRESH_SECONDS = 2.0
 class JobWatcher:
     """Dispatches status changes published by the job store to waiting requests."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, multiplexed: MultiplexedRedis | None = None) -> None:
         self.client = client
+        self.multiplexed = multiplexed
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         # Jobs seen ending lately: when, and what was published (record and rows; b"" when
         # bare), so a request that registers just after its job ended (a one-row job can end
@@ -79,16 +81,23 @@ class JobWatcher:
     async def _listen(self) -> None:
         while True:
             try:
-                async with self.client.pubsub() as pubsub:
-                    await pubsub.subscribe(EVENTS_CHANNEL)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self._dispatch(message["data"])
+                if self.multiplexed is not None:
+                    await self.multiplexed.listen(EVENTS_CHANNEL, self._dispatch)
+                else:
+                    await self._listen_with_redis_py()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: waiters fall back to re-reading
                 log.warning("job watcher lost Redis (%s); reconnecting", exc)
                 await asyncio.sleep(1.0)
+
+    async def _listen_with_redis_py(self) -> None:
+        """For a Redis URL that `MultiplexedRedis` does not speak (TLS)."""
+        async with self.client.pubsub() as pubsub:
+            await pubsub.subscribe(EVENTS_CHANNEL)
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    self._dispatch(message["data"])
 
     def _dispatch(self, data: bytes) -> None:
         head, _, published = data.partition(b"\n")

@@ -135,3 +135,39 @@ def test_the_urls_user_password_and_database_are_used(server: RedisServer) -> No
     run(scenario())
     assert redis.Redis.from_url(f"redis://{base}/3").get("mx:in-db-3") == b"yes"
     assert admin.get("mx:in-db-3") is None
+
+
+def test_a_subscription_hands_over_every_message_and_reports_a_lost_connection(
+    tmp_path: Path,
+) -> None:
+    """`listen` hands each message published on its channel (and no other) to the callback,
+    survives a callback that raises, and raises ConnectionError when Redis goes away."""
+    server = RedisServer(tmp_path / "redis", appendonly=False).start()
+    heard: list[bytes] = []
+
+    def on_message(data: bytes) -> None:
+        if data == b"bad":
+            raise ValueError("a message the callback cannot handle")
+        heard.append(data)
+
+    async def scenario() -> None:
+        client = MultiplexedRedis(server.url, timeout=2)
+        listening = asyncio.create_task(client.listen("mx:channel", on_message))
+        publisher = redis.Redis.from_url(server.url)
+        while not publisher.pubsub_numsub("mx:channel")[0][1]:
+            await asyncio.sleep(0.01)
+        for data in (b"one", b"bad", b"two"):
+            publisher.publish("mx:channel", data)
+        publisher.publish("mx:other", b"not ours")
+        publisher.publish("mx:channel", b"three")
+        while len(heard) < 3:
+            await asyncio.sleep(0.01)
+        server.stop()
+        with pytest.raises(redis.ConnectionError):
+            await asyncio.wait_for(listening, 5)
+
+    try:
+        run(scenario())
+    finally:
+        server.stop()
+    assert heard == [b"one", b"two", b"three"]
