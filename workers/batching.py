@@ -27,7 +27,6 @@ from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
-from inferq.timefmt import now_rfc3339
 from models.schema import ModelSchema
 from workers.context import WorkerContext
 from workers.job_metrics import record_inline_batch
@@ -53,10 +52,11 @@ class Batcher:
     def run_forever(self) -> None:
         """Loop until `stop_event` is set; Redis outages are waited out, never fatal."""
         threading.Thread(target=self._renew_leases, name="inferq-leases", daemon=True).start()
+        wait = 0.0
         while not self.stop_event.is_set():
             try:
-                if self.run_once() == 0:
-                    self.ctx.store.pending.wait_for_work(timeout=1.0)
+                # Found nothing: the next claim first waits for the doorbell (at most 1 s).
+                wait = 0.0 if self.run_once(wait) else 1.0
             except REDIS_UNAVAILABLE as exc:
                 log.warning("batcher waiting for Redis: %s", exc)
                 self.stop_event.wait(1.0)
@@ -64,11 +64,12 @@ class Batcher:
                 log.exception("batcher iteration failed")
                 self.stop_event.wait(1.0)
 
-    def run_once(self) -> int:
-        """Claim one batch and score it; returns how many jobs it took."""
+    def run_once(self, wait: float = 0.0) -> int:
+        """Claim one batch (after waiting up to `wait` seconds for one to be queued) and score
+        it; returns how many jobs it took."""
         self.janitor.sweep_if_due()
         settings = self.ctx.settings
-        claimed = self._claim(settings.max_batch_rows)
+        claimed = self._claim(settings.max_batch_rows, wait)
         delay_ms = self._delay_ms(claimed)
         if claimed and len(claimed) < settings.max_batch_rows and delay_ms > 0:
             time.sleep(delay_ms / 1000)
@@ -109,9 +110,9 @@ class Batcher:
         record_inline_batch(self.ctx, records, scored, sizes, seconds)
         return len(claimed)
 
-    def _claim(self, count: int) -> list[ClaimedJob]:
+    def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(
-            self.owner, count, self.ctx.settings.lease_seconds, now_rfc3339()
+            self.owner, count, self.ctx.settings.lease_seconds, wait
         )
 
     def _score_group(

@@ -7,10 +7,12 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 import redis
+from redis.exceptions import NoScriptError
 
 from inferq.jobs import keys
 from inferq.jobs.record import JobRecord
@@ -39,39 +41,69 @@ local function ended(job, id, inflight_prefix, deadlines)
 end
 """
 
-# Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner;
-# answers {id, record hash, input rows} of each job claimed, so the batcher needs no second trip.
-# Lanes left empty silence the doorbell (KEYS[8]): its rings were for jobs now taken, and would
-# only wake batchers to claim nothing.
+# Redis's clock as epoch seconds and as an RFC 3339 UTC string with milliseconds (like
+# inferq.timefmt.now_rfc3339; days to a civil date after Howard Hinnant's algorithm).
+REDIS_CLOCK_LUA = """
+local function rfc3339(secs, micros)
+  local z = math.floor(secs / 86400) + 719468
+  local rem = secs % 86400
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local day = doy - math.floor((153 * mp + 2) / 5) + 1
+  local month = mp < 10 and mp + 3 or mp - 9
+  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', year, month, day,
+    math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, math.floor(micros / 1000))
+end
+local function redis_clock()
+  local t = redis.call('TIME')
+  local secs, micros = tonumber(t[1]), tonumber(t[2])
+  return secs + micros / 1e6, rfc3339(secs, micros)
+end
+"""
+
+# Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner
+# with a lease of ARGV[3] seconds; answers {id, record hash, input rows} of each job claimed, so
+# the batcher needs no second trip. The time (started_at, the lease's end, the deadline check)
+# is Redis's own: the claim may have waited behind a BLPOP in its pipeline (workers renew and
+# check leases by their own clocks, which NTP keeps within milliseconds). Lanes left empty
+# silence the doorbell (KEYS[8]): its rings were for jobs now taken, and would only wake
+# batchers to claim nothing.
 _CLAIM = (
     _ENDED
+    + REDIS_CLOCK_LUA
     + """
+local now, now_text = redis_clock()
 local claimed = {}
 local want = tonumber(ARGV[1])
 for lane_index = 1, 3 do
   while #claimed < want do
     local id = redis.call('LPOP', KEYS[lane_index])
     if not id then break end
-    local job = ARGV[6] .. id
+    local job = ARGV[5] .. id
     local deadline = tonumber(redis.call('HGET', job, 'deadline_at') or '')
     local queued = redis.call('HGET', job, 'status') == 'queued'
-    if queued and deadline and deadline < tonumber(ARGV[7]) then
-      redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[3], 'error',
+    if queued and deadline and deadline < now then
+      redis.call('HSET', job, 'status', 'failed', 'finished_at', now_text, 'error',
         cjson.encode({code = 'deadline_exceeded', message = 'the job passed its deadline'}))
       redis.call('HINCRBY', KEYS[6], 'queued', -1)
       redis.call('HINCRBY', KEYS[6], 'failed', 1)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
-      redis.call('PUBLISH', ARGV[5], id .. ' failed')
-      ended(job, id, ARGV[8], KEYS[7])
+      redis.call('PUBLISH', ARGV[4], id .. ' failed')
+      ended(job, id, ARGV[6], KEYS[7])
       if redis.call('HEXISTS', job, 'webhook') == 1 then
         redis.call('ZADD', KEYS[5], 'NX', 0, id)
       end
     elseif queued then
-      redis.call('HSET', job, 'status', 'running', 'started_at', ARGV[3], 'owner', ARGV[2])
+      redis.call('HSET', job, 'status', 'running', 'started_at', now_text, 'owner', ARGV[2])
       redis.call('HINCRBY', KEYS[6], 'queued', -1)
       redis.call('HINCRBY', KEYS[6], 'running', 1)
       redis.call('HINCRBY', job, 'attempts', 1)
-      redis.call('ZADD', KEYS[4], ARGV[4], id)
+      redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
       claimed[#claimed + 1] = {id, redis.call('HGETALL', job), redis.call('GET', job .. ':input')}
     end
@@ -143,36 +175,40 @@ class PendingJobs:
         self._requeue = client.register_script(_REQUEUE_EXPIRED)
 
     def claim(
-        self, owner: str, count: int, lease_seconds: float, started_at: str
+        self, owner: str, count: int, lease_seconds: float, wait: float = 0.0
     ) -> list[ClaimedJob]:
-        """Take up to `count` queued jobs, highest priority first, leased to `owner`."""
-        lanes = [lane(p) for p in PRIORITY_LANES]
-        until = time.time() + lease_seconds
-        reply = self._claim(
-            keys=[
-                *lanes,
-                LEASES,
-                keys.WEBHOOKS_DUE,
-                metric_keys.JOB_STATUS,
-                keys.DEADLINES_ZSET,
-                DOORBELL,
-            ],
-            args=[
-                count,
-                owner,
-                started_at,
-                until,
-                keys.EVENTS_CHANNEL,
-                f"{keys.PREFIX}:job:",
-                time.time(),
-                keys.tenant_inflight(""),
-            ],
-        )
-        return [ClaimedJob(JobRecord.from_flat(flat), rows) for _, flat, rows in reply]
+        """Take up to `count` queued jobs, highest priority first, leased to `owner`.
 
-    def wait_for_work(self, timeout: float) -> None:
-        """Sleep until the doorbell rings or `timeout` seconds pass."""
-        self.redis.blpop([DOORBELL], timeout=timeout)
+        With `wait` > 0, first wait up to that many seconds for the doorbell to ring, in the
+        same round trip: Redis runs the claim as soon as its BLPOP returns, so a batcher that
+        was idle takes a new job one round trip sooner than by waiting, then claiming.
+        """
+        claim_keys = [
+            *(lane(p) for p in PRIORITY_LANES),
+            LEASES,
+            keys.WEBHOOKS_DUE,
+            metric_keys.JOB_STATUS,
+            keys.DEADLINES_ZSET,
+            DOORBELL,
+        ]
+        claim_args = [
+            count,
+            owner,
+            lease_seconds,
+            keys.EVENTS_CHANNEL,
+            f"{keys.PREFIX}:job:",
+            keys.tenant_inflight(""),
+        ]
+        reply = None
+        if wait > 0:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.blpop([DOORBELL], timeout=wait)
+            pipe.evalsha(self._claim.sha, len(claim_keys), *claim_keys, *claim_args)
+            with contextlib.suppress(NoScriptError):  # Redis lost its scripts: load it below
+                reply = pipe.execute()[1]
+        if reply is None:
+            reply = self._claim(keys=claim_keys, args=claim_args)
+        return [ClaimedJob(JobRecord.from_flat(flat), rows) for _, flat, rows in reply]
 
     def ring(self) -> None:
         """Wake another batcher: there is more queued work than one batch."""

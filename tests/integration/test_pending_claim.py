@@ -1,0 +1,106 @@
+"""Claiming small jobs: Redis's clock in the claim script, and a claim that waits for work."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import redis
+
+from inferq.ids import new_job_id
+from inferq.jobs.pending import REDIS_CLOCK_LUA, PendingJobs
+from inferq.jobs.record import JobRecord
+from inferq.jobs.store import JobStore
+from inferq.redis_server import RedisServer
+from inferq.timefmt import now_rfc3339, rfc3339
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """A client of a Redis server of this module's own."""
+    server = RedisServer(tmp_path_factory.mktemp("pending"), appendonly=False).start()
+    try:
+        yield redis.Redis.from_url(server.url)
+    finally:
+        server.stop()
+
+
+MOMENTS = [
+    0.0,
+    951_782_400.5,  # 2000-02-29T00:00:00.500Z, a leap day of a century leap year
+    4_107_542_399.999_999,  # 2100-02-28T23:59:59.999Z, 2100 is not a leap year
+    1_798_761_599.0015,  # 2026-12-31T23:59:59.001Z
+    1_798_761_600.0,  # 2027-01-01T00:00:00.000Z
+    1_795_461_234.567_89,
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_the_scripts_clock_text_is_the_one_python_writes(
+    client: redis.Redis, moment: float
+) -> None:
+    """The claim script stamps `started_at` in Lua exactly as inferq.timefmt would."""
+    secs = int(moment)
+    micros = round((moment - secs) * 1e6)
+    text = client.eval(
+        REDIS_CLOCK_LUA + "return rfc3339(tonumber(ARGV[1]), tonumber(ARGV[2]))", 0, secs, micros
+    )
+    assert text.decode() == rfc3339(secs + micros / 1e6)
+
+
+def _queue_job(store: JobStore) -> str:
+    record = JobRecord(
+        id=new_job_id(),
+        tenant="default",
+        model_name="iris",
+        model_version=1,
+        created_at=now_rfc3339(),
+        rows_total=1,
+        expires_at=time.time() + 3600,
+        deadline_at=time.time() + 3600,
+    )
+    rows = {"columns": ["a"], "data": [[1.0]]}
+    store.create(record, orjson.dumps(rows))
+    return record.id
+
+
+def test_a_waiting_claim_takes_a_job_queued_during_the_wait_and_stamps_the_claims_time(
+    client: redis.Redis,
+) -> None:
+    """A claim that waits behind the doorbell takes the job queued meanwhile, with a start
+    time and lease counted from when it was claimed, not from when the wait began."""
+    store = JobStore(client, 3600)
+    pending = PendingJobs(client)
+    assert pending.claim("tester", 10, 30.0) == []  # lanes empty, doorbell silenced
+    queued: list[str] = []
+    threading.Timer(0.4, lambda: queued.append(_queue_job(store))).start()
+    began = time.time()
+    claimed = pending.claim("tester", 10, 30.0, wait=5.0)
+    assert [job.record.id for job in claimed] == queued
+    started = datetime.fromisoformat(claimed[0].record.started_at.replace("Z", "+00:00"))
+    assert started.timestamp() >= began + 0.35
+    assert claimed[0].record.status.value == "running" and claimed[0].rows is not None
+    lease_end = client.zscore("inferq:leases", queued[0])
+    assert lease_end == pytest.approx(started.astimezone(UTC).timestamp() + 30.0, abs=0.01)
+
+
+def test_a_waiting_claim_gives_up_empty_when_nothing_comes(client: redis.Redis) -> None:
+    """With nothing queued the claim returns empty once its wait is over."""
+    pending = PendingJobs(client)
+    began = time.monotonic()
+    assert pending.claim("tester", 10, 30.0, wait=0.3) == []
+    assert time.monotonic() - began >= 0.25
+
+
+def test_a_waiting_claim_loads_its_script_when_redis_lost_it(client: redis.Redis) -> None:
+    """After SCRIPT FLUSH (a Redis restart without persistence of scripts) the claim still
+    takes the queued job."""
+    store = JobStore(client, 3600)
+    pending = PendingJobs(client)
+    job_id = _queue_job(store)
+    client.script_flush()
+    assert [job.record.id for job in pending.claim("tester", 10, 30.0, wait=1.0)] == [job_id]
