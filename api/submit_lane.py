@@ -14,7 +14,6 @@ import inspect
 import math
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -36,10 +35,10 @@ class SubmitLane:
             await self.app(scope, receive, send)
             return
         query = simple_query(scope["query_string"])
-        if query is None or not small_json(Headers(scope=scope)):
+        request = Request(scope, receive)  # reads nothing yet: the route may still take it
+        if query is None or not small_json(request.headers):
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
         try:
             answer = await self._accept(request, *query)
         except Exception as exc:

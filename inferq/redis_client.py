@@ -10,7 +10,6 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.connection import HiredisRespSerializer
 from redis.typing import EncodableT
-from redis.utils import HIREDIS_AVAILABLE
 
 from inferq.config import Settings, get_settings
 from inferq.redis_multiplex import MultiplexedRedis
@@ -54,10 +53,7 @@ def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aio
         retry_on_error=[redis.ConnectionError],
     )
     pool = client.connection_pool
-    if HIREDIS_AVAILABLE and not issubclass(pool.connection_class, _HiredisPacking):
-        pool.connection_class = type(
-            pool.connection_class.__name__, (_HiredisPacking, pool.connection_class), {}
-        )
+    pool.connection_class = _hiredis_packing(pool.connection_class)
     return client
 
 
@@ -66,12 +62,16 @@ def make_multiplexed_redis(settings: Settings) -> MultiplexedRedis | None:
     for a URL it does not speak (TLS), whose callers then use `make_async_redis`."""
     if not settings.redis_url:
         raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
-    if not HIREDIS_AVAILABLE:
-        return None
     try:
         return MultiplexedRedis(settings.redis_url, timeout=settings.redis_socket_timeout)
     except ValueError:
         return None
+
+
+@lru_cache
+def _hiredis_packing(connection_class: type) -> type:
+    """`connection_class` (TCP, Unix socket or TLS) packing its commands with hiredis."""
+    return type(connection_class.__name__, (_HiredisPacking, connection_class), {})
 
 
 class _HiredisPacking:

@@ -194,9 +194,9 @@ class _Connection(asyncio.Protocol):
         if isinstance(reply, hiredis.ReplyError):  # SUBSCRIBE refused (ACL): give up on it
             log.warning("Redis refused the subscription: %s", reply)
             self.drop()
-        elif isinstance(reply, list) and reply[0] == b"message" and self.on_message is not None:
+        elif isinstance(reply, list) and reply[0] == b"message":
             try:
-                self.on_message(reply[2])
+                self.on_message(reply[2])  # type: ignore[misc]  # set before SUBSCRIBE
             except Exception:  # one bad message must not end the subscription
                 log.exception("a published message could not be handled")
 
