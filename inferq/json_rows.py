@@ -138,13 +138,12 @@ def _value_errors(rows: Rows, schema: ModelSchema, fmt: str) -> list[dict[str, A
     # All-numeric rows that are plainly fine (ints and floats adding up to a finite number) skip
     # the value-by-value check; any other row gets it, which alone decides what is wrong.
     numeric = None if strings else [position for position, _, _ in checks]
+    whole_row = numeric == list(range(len(rows.columns)))
     errors: list[dict[str, Any]] = []
     for i, row in enumerate(rows.data):
         if numeric is not None:
-            values = [row[position] for position in numeric]
-            if all(type(v) is float or type(v) is int for v in values) and math.isfinite(
-                sum(values)
-            ):
+            values = row if whole_row else [row[position] for position in numeric]
+            if set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values)):
                 continue
         for position, name, is_string in checks:
             msg = _value_problem(row[position], is_string, schema.allow_nan)
@@ -153,6 +152,10 @@ def _value_errors(rows: Rows, schema: ModelSchema, fmt: str) -> list[dict[str, A
                 if len(errors) > 1000:
                     return errors
     return errors
+
+
+#: The exact types of plainly fine numbers (not bool, a subclass of int).
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def _value_problem(value: Any, is_string: bool, allow_nan: bool) -> str | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import Script
 from redis.connection import HiredisRespSerializer
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
 from inferq.config import Settings, get_settings
@@ -16,6 +21,10 @@ from inferq.redis_multiplex import MultiplexedRedis
 
 #: What redis-py raises when the server is down or too slow: callers map these to "unavailable".
 REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+
+
+Write = Callable[[Any], object]
+"""A function that queues commands on a Redis pipeline."""
 
 
 class RedisNotConfigured(RuntimeError):
@@ -92,3 +101,49 @@ class _HiredisPacking:
 def shared_redis() -> redis.Redis:
     """The process-wide client (connection-pooled, thread-safe) for the process settings."""
     return make_redis(get_settings())
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    """One call of a registered Lua script, to run alone or in a pipeline (`pipelined`)."""
+
+    script: Script
+    keys: list[Any]
+    args: list[Any]
+
+    def run(self) -> Any:
+        """Call the script now (loading it again if Redis lost it)."""
+        return self.script(keys=self.keys, args=self.args)
+
+    def queue(self, pipe: Any) -> None:
+        """Queue the call on a pipeline by its SHA (`pipelined` handles a lost script)."""
+        pipe.evalsha(self.script.sha, len(self.keys), *self.keys, *self.args)
+
+
+def pipelined(client: redis.Redis, *steps: ScriptCall | Write) -> list[Any]:
+    """Run `steps` in order in one round trip (not a transaction) and return each step's last
+    reply, or the error it got: one step's error does not hide the others' replies.
+
+    A script Redis no longer holds (it restarted) is loaded and called again on its own, after
+    the round trip. A lost connection raises as usual.
+    """
+    pipe = client.pipeline(transaction=False)
+    ends = []
+    for step in steps:
+        if isinstance(step, ScriptCall):
+            step.queue(pipe)
+        else:
+            step(pipe)
+        ends.append(len(pipe))
+    replies = pipe.execute(raise_on_error=False)
+    results, start = [], 0
+    for step, end in zip(steps, ends, strict=True):
+        part, start = replies[start:end], end
+        if isinstance(step, ScriptCall) and isinstance(part[0], NoScriptError):
+            try:
+                part = [step.run()]
+            except redis.ResponseError as exc:
+                part = [exc]
+        errors = [reply for reply in part if isinstance(reply, Exception)]
+        results.append(errors[0] if errors else part[-1] if part else None)
+    return results

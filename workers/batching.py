@@ -5,7 +5,8 @@ A batcher thread runs in every worker process. It claims up to `max_batch_rows` 
 Triton: under load, jobs queue while a batch is scored, so batches fill by themselves), groups
 them by exact model version, scores each group with one predict call per slice and splits the
 output back per job. A job whose rows make the model raise is retried alone so it fails
-without its neighbours.
+without its neighbours. Ending a batch (results, statuses, metrics) and claiming the next take
+one round trip together.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.problems import InputProblem
-from inferq.redis_client import REDIS_UNAVAILABLE
+from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
 from models.schema import ModelSchema
 from workers.context import WorkerContext
-from workers.job_metrics import record_inline_batch
+from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel
 from workers.scoring import output_columns, predict_columns, single_threaded_if_small
 
@@ -50,37 +51,65 @@ class Batcher:
         self._scoring: list[str] = []
 
     def run_forever(self) -> None:
-        """Loop until `stop_event` is set; Redis outages are waited out, never fatal."""
+        """Loop until `stop_event` is set; Redis outages are waited out, never fatal.
+
+        A batch is ended and the next one claimed in one round trip. On stop, the batch in
+        hand is scored and ended, and no other is claimed.
+        """
         threading.Thread(target=self._renew_leases, name="inferq-leases", daemon=True).start()
+        claimed: list[ClaimedJob] = []
         wait = 0.0
-        while not self.stop_event.is_set():
+        while claimed or not self.stop_event.is_set():
             try:
-                # Found nothing: the next claim first waits for the doorbell (at most 1 s).
-                wait = 0.0 if self.run_once(wait) else 1.0
+                self.janitor.sweep_if_due()
+                if not claimed:
+                    claimed = self._claim(self.ctx.settings.max_batch_rows, wait)
+                # Once a claim has come back empty, claims with nothing in hand first wait for
+                # the doorbell (at most 1 s), in the same round trip.
+                wait = 1.0
+                claimed = self.run_once(claimed, claim_next=not self.stop_event.is_set())
             except REDIS_UNAVAILABLE as exc:
+                claimed = []  # their leases run out and they are claimed again
                 log.warning("batcher waiting for Redis: %s", exc)
                 self.stop_event.wait(1.0)
             except Exception:  # a bug must not kill the thread and strand the queue
+                claimed = []
                 log.exception("batcher iteration failed")
                 self.stop_event.wait(1.0)
 
-    def run_once(self, wait: float = 0.0) -> int:
-        """Claim one batch (after waiting up to `wait` seconds for one to be queued) and score
-        it; returns how many jobs it took."""
-        self.janitor.sweep_if_due()
-        settings = self.ctx.settings
-        claimed = self._claim(settings.max_batch_rows, wait)
-        delay_ms = self._delay_ms(claimed)
-        if claimed and len(claimed) < settings.max_batch_rows and delay_ms > 0:
-            time.sleep(delay_ms / 1000)
-            claimed += self._claim(settings.max_batch_rows - len(claimed))
+    def run_once(self, claimed: list[ClaimedJob], claim_next: bool = True) -> list[ClaimedJob]:
+        """Score a claimed batch (topped up for `max_delay_ms` first) and end it; with
+        `claim_next`, claim the next batch in the same round trip and return it."""
+        claimed = self._top_up(claimed)
         if not claimed:
-            return 0
+            return []
+        settings, store = self.ctx.settings, self.ctx.store
         self._scoring = [job.record.id for job in claimed]
         try:
-            return self._score_claimed(claimed)
+            outcomes, metrics = self._score_claimed(claimed)
+            steps = [store.finish_inline_call(outcomes)]
+            if claim_next:
+                owner, rows, lease = self.owner, settings.max_batch_rows, settings.lease_seconds
+                steps.append(store.pending.claim_call(owner, rows, lease))
+            # Metrics last: whatever befalls them, the jobs have ended and the next are held.
+            *replies, metrics_reply = pipelined(store.redis, *steps, metrics)
         finally:
             self._scoring = []
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if isinstance(metrics_reply, Exception):
+            log.warning("batch metrics not recorded: %s", metrics_reply)
+        return store.pending.claimed(replies[1]) if claim_next else []
+
+    def _top_up(self, claimed: list[ClaimedJob]) -> list[ClaimedJob]:
+        """Wait `max_delay_ms` for more jobs when the claim found fewer than a full batch."""
+        settings = self.ctx.settings
+        delay_ms = self._delay_ms(claimed) if claimed else 0
+        if len(claimed) < settings.max_batch_rows and delay_ms > 0:
+            time.sleep(delay_ms / 1000)
+            claimed = claimed + self._claim(settings.max_batch_rows - len(claimed))
+        return claimed
 
     def _renew_leases(self) -> None:
         """Keep the leases of the batch being scored alive, however long a big job takes."""
@@ -89,7 +118,8 @@ class Batcher:
             with contextlib.suppress(*REDIS_UNAVAILABLE):
                 self.ctx.store.pending.renew(list(self._scoring), self.ctx.settings.lease_seconds)
 
-    def _score_claimed(self, claimed: list[ClaimedJob]) -> int:
+    def _score_claimed(self, claimed: list[ClaimedJob]) -> tuple[list[InlineOutcome], Write]:
+        """Each job's outcome, and the batch's metrics (to send as it ends)."""
         settings = self.ctx.settings
         if len(claimed) == settings.max_batch_rows:
             self.ctx.store.pending.ring()  # more may wait: wake a peer
@@ -104,11 +134,9 @@ class Batcher:
             start = time.perf_counter()
             outcomes += self._score_group(name, version, group, inputs)
             seconds.append(time.perf_counter() - start)
-        self.ctx.store.finish_inline(outcomes)
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
-        record_inline_batch(self.ctx, records, scored, sizes, seconds)
-        return len(claimed)
+        return outcomes, inline_batch_metrics(self.ctx, records, scored, sizes, seconds)
 
     def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from inferq.jobs.keys import job as job_key
 from inferq.jobs.record import JobRecord
-from inferq.metrics.recorder import Write, counts_write, observations_write
+from inferq.metrics.recorder import combined, counts_write, observations_write
+from inferq.redis_client import Write
 from workers.context import WorkerContext
 from workers.model_cache import CacheStats
 
@@ -33,19 +34,17 @@ def record_job_end(ctx: WorkerContext, job_id: str) -> None:
         ctx.metrics.observe("job_queue_wait_seconds", _wait(record))
 
 
-def record_inline_batch(
+def inline_batch_metrics(
     ctx: WorkerContext,
     records: list[JobRecord],
     rows_scored: int,
     batch_sizes: list[int],
     batch_seconds: list[float],
-) -> None:
-    """Metrics of one batch of small jobs (each model version's share counts as a chunk).
-
-    One round trip per batch: the batcher sends it after the jobs have ended.
-    """
+) -> Write:
+    """Metrics of one batch of small jobs (each model version's share counts as a chunk), as
+    one write: the batcher sends it in the round trip that ends the jobs."""
     finished = time.time()
-    ctx.metrics.send(
+    return combined(
         _cache_stats_write(ctx),
         counts_write({"rows_scored": rows_scored}),
         observations_write(

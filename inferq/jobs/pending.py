@@ -7,16 +7,15 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 
 import redis
-from redis.exceptions import NoScriptError
 
 from inferq.jobs import keys
 from inferq.jobs.record import JobRecord
 from inferq.metrics import keys as metric_keys
+from inferq.redis_client import ScriptCall, pipelined
 
 PRIORITY_LANES = ("high", "normal", "low")
 LEASES = f"{keys.PREFIX}:leases"
@@ -183,31 +182,43 @@ class PendingJobs:
         same round trip: Redis runs the claim as soon as its BLPOP returns, so a batcher that
         was idle takes a new job one round trip sooner than by waiting, then claiming.
         """
-        claim_keys = [
-            *(lane(p) for p in PRIORITY_LANES),
-            LEASES,
-            keys.WEBHOOKS_DUE,
-            metric_keys.JOB_STATUS,
-            keys.DEADLINES_ZSET,
-            DOORBELL,
-        ]
-        claim_args = [
-            count,
-            owner,
-            lease_seconds,
-            keys.EVENTS_CHANNEL,
-            f"{keys.PREFIX}:job:",
-            keys.tenant_inflight(""),
-        ]
-        reply = None
-        if wait > 0:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.blpop([DOORBELL], timeout=wait)
-            pipe.evalsha(self._claim.sha, len(claim_keys), *claim_keys, *claim_args)
-            with contextlib.suppress(NoScriptError):  # Redis lost its scripts: load it below
-                reply = pipe.execute()[1]
-        if reply is None:
-            reply = self._claim(keys=claim_keys, args=claim_args)
+        call = self.claim_call(owner, count, lease_seconds)
+        if wait <= 0:
+            return self.claimed(call.run())
+        doorbell, reply = pipelined(
+            self.redis, lambda pipe: pipe.blpop([DOORBELL], timeout=wait), call
+        )
+        for result in (doorbell, reply):
+            if isinstance(result, Exception):
+                raise result
+        return self.claimed(reply)
+
+    def claim_call(self, owner: str, count: int, lease_seconds: float) -> ScriptCall:
+        """The script call that claims (see `claim`), to send with other commands; its reply
+        goes to `claimed`."""
+        return ScriptCall(
+            self._claim,
+            [
+                *(lane(p) for p in PRIORITY_LANES),
+                LEASES,
+                keys.WEBHOOKS_DUE,
+                metric_keys.JOB_STATUS,
+                keys.DEADLINES_ZSET,
+                DOORBELL,
+            ],
+            [
+                count,
+                owner,
+                lease_seconds,
+                keys.EVENTS_CHANNEL,
+                f"{keys.PREFIX}:job:",
+                keys.tenant_inflight(""),
+            ],
+        )
+
+    @staticmethod
+    def claimed(reply: list) -> list[ClaimedJob]:
+        """The jobs a reply of the claim script hands over."""
         return [ClaimedJob(JobRecord.from_flat(flat), rows) for _, flat, rows in reply]
 
     def ring(self) -> None:

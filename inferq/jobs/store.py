@@ -17,6 +17,7 @@ from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, LEASES, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
+from inferq.redis_client import ScriptCall
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
@@ -374,9 +375,10 @@ class JobStore:
             pipe.set(keys.job_errors(job_id), orjson.dumps(errors), ex=self.retention_seconds)
         pipe.execute()
 
-    def finish_inline(self, outcomes: list[InlineOutcome]) -> None:
-        """End a batch of claimed JSON jobs in one script call: results stored, status set
-        (cancelled instead of succeeded for a job cancelled while its batch was scored)."""
+    def finish_inline_call(self, outcomes: list[InlineOutcome]) -> ScriptCall:
+        """The script call that ends a batch of claimed JSON jobs: results stored, status set
+        (cancelled instead of succeeded for a job cancelled while its batch was scored). The
+        batcher sends it with its next claim, in one round trip."""
         finished = now_rfc3339()
         jobs: list[dict[str, Any]] = []
         results: list[bytes] = []
@@ -417,8 +419,8 @@ class JobStore:
                     "result": 2 + len(results),
                 }
             )
-        self._finish_inline(
-            keys=[LEASES], args=[orjson.dumps(jobs), self.retention_seconds, *results]
+        return ScriptCall(
+            self._finish_inline, [LEASES], [orjson.dumps(jobs), self.retention_seconds, *results]
         )
 
     def succeed(self, job_id: str, rows_done: int, rows_failed: int, **fields: Any) -> bool:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable
+from collections import Counter
 from typing import Any
 
 import redis
 
 from inferq.metrics import keys
-from inferq.redis_client import REDIS_UNAVAILABLE
+from inferq.redis_client import REDIS_UNAVAILABLE, Write
 
 log = logging.getLogger(__name__)
-Write = Callable[[Any], object]
-"""A function that queues commands on a Redis pipeline."""
 
 
 class MetricsRecorder:
@@ -43,12 +41,7 @@ class MetricsRecorder:
 
     def send(self, *writes: Write) -> None:
         """Several writes (`counts_write`, `observations_write`) in one round trip."""
-
-        def write_all(pipe: Any) -> None:
-            for write in writes:
-                write(pipe)
-
-        self._send(write_all)
+        self._send(combined(*writes))
 
     def _send(self, write: Write) -> None:
         try:
@@ -57,6 +50,16 @@ class MetricsRecorder:
             pipe.execute()
         except REDIS_UNAVAILABLE as exc:
             log.warning("metrics not recorded: %s", exc)
+
+
+def combined(*writes: Write) -> Write:
+    """Several writes as one."""
+
+    def write_all(pipe: Any) -> None:
+        for write in writes:
+            write(pipe)
+
+    return write_all
 
 
 def counts_write(amounts: dict[str, int]) -> Write:
@@ -77,9 +80,9 @@ def observations_write(observations: dict[str, list[float]]) -> Write:
         for name, values in observations.items():
             bounds = keys.BUCKETS[name]
             key = keys.histogram(name)
-            for value in values:
-                index = bisect.bisect_left(bounds, value)
-                pipe.hincrby(key, str(bounds[index]) if index < len(bounds) else "+Inf", 1)
+            buckets = Counter(bisect.bisect_left(bounds, value) for value in values)
+            for index, seen in buckets.items():
+                pipe.hincrby(key, str(bounds[index]) if index < len(bounds) else "+Inf", seen)
             if values:
                 pipe.hincrby(key, "count", len(values))
                 pipe.hincrbyfloat(key, "sum", sum(values))

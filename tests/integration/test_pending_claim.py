@@ -1,4 +1,5 @@
-"""Claiming small jobs: Redis's clock in the claim script, and a claim that waits for work."""
+"""Claiming small jobs: Redis's clock in the claim script, a claim that waits for work, and
+the batcher's one round trip that ends a batch and claims the next."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import redis
 from inferq.ids import new_job_id
 from inferq.jobs.pending import REDIS_CLOCK_LUA, PendingJobs
 from inferq.jobs.record import JobRecord
-from inferq.jobs.store import JobStore
+from inferq.jobs.store import InlineOutcome, JobStore
+from inferq.redis_client import pipelined
 from inferq.redis_server import RedisServer
 from inferq.timefmt import now_rfc3339, rfc3339
 
@@ -77,9 +79,11 @@ def test_a_waiting_claim_takes_a_job_queued_during_the_wait_and_stamps_the_claim
     pending = PendingJobs(client)
     assert pending.claim("tester", 10, 30.0) == []  # lanes empty, doorbell silenced
     queued: list[str] = []
-    threading.Timer(0.4, lambda: queued.append(_queue_job(store))).start()
+    timer = threading.Timer(0.4, lambda: queued.append(_queue_job(store)))
+    timer.start()
     began = time.time()
     claimed = pending.claim("tester", 10, 30.0, wait=5.0)
+    timer.join()  # the claim may return before the timer's thread has noted the id
     assert [job.record.id for job in claimed] == queued
     started = datetime.fromisoformat(claimed[0].record.started_at.replace("Z", "+00:00"))
     assert started.timestamp() >= began + 0.35
@@ -104,3 +108,35 @@ def test_a_waiting_claim_loads_its_script_when_redis_lost_it(client: redis.Redis
     job_id = _queue_job(store)
     client.script_flush()
     assert [job.record.id for job in pending.claim("tester", 10, 30.0, wait=1.0)] == [job_id]
+
+
+def test_a_batch_ends_and_the_next_is_claimed_in_one_round_trip(client: redis.Redis) -> None:
+    """The batcher's turn: the finish script, the next claim and the metrics in one pipeline,
+    even after Redis lost its scripts: each step gets its own reply."""
+    client.delete("counted")
+    store = JobStore(client, 3600)
+    first = _queue_job(store)
+    [held] = store.pending.claim("tester", 10, 30.0)
+    second = _queue_job(store)
+    client.script_flush()  # the scripts are lost: both are loaded and run again, in order
+    finish = store.finish_inline_call([InlineOutcome(first, result=b'{"data": [[1]]}', rows=1)])
+    claim = store.pending.claim_call("tester", 10, 30.0)
+    replies = pipelined(client, finish, claim, lambda pipe: pipe.hincrby("counted", "jobs", 1))
+    assert held.record.id == first
+    assert store.get(first).status.value == "succeeded"
+    assert [job.record.id for job in store.pending.claimed(replies[1])] == [second]
+    assert replies[2] == 1 and client.hget("counted", "jobs") == b"1"
+
+
+def test_a_failing_step_of_a_pipeline_does_not_hide_the_others(client: redis.Redis) -> None:
+    """Each step gets its own reply or error: a wrong-type command fails alone."""
+    client.delete("a-list", "a-number")
+    client.rpush("a-list", "x")
+    replies = pipelined(
+        client,
+        lambda pipe: pipe.incr("a-list"),  # WRONGTYPE
+        lambda pipe: (pipe.incr("a-number"), pipe.incr("a-number")),
+        lambda pipe: None,  # queues nothing
+    )
+    assert isinstance(replies[0], redis.ResponseError) and "WRONGTYPE" in str(replies[0])
+    assert replies[1:] == [2, None]
