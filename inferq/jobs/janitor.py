@@ -37,7 +37,7 @@ class Janitor:
         """Requeue jobs of lost workers, fail jobs past their deadline, expire old jobs and
         forget expired ones at the end of their grace period."""
         finished = now_rfc3339()
-        self.store.pending.requeue_expired(self.settings.max_attempts, finished)
+        self.store.pending.requeue_expired(self.settings.max_attempts)
         now = time.time()
         for job_id in self.store.take_due(keys.DEADLINES_ZSET, now):
             if self.store.transition(

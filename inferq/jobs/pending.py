@@ -7,7 +7,6 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import redis
@@ -68,8 +67,8 @@ end
 # Pops up to ARGV[1] ids, high lane first, and marks each still-queued job running for its owner
 # with a lease of ARGV[3] seconds; answers {id, record hash, input rows} of each job claimed, so
 # the batcher needs no second trip. The time (started_at, the lease's end, the deadline check)
-# is Redis's own: the claim may have waited behind a BLPOP in its pipeline (workers renew and
-# check leases by their own clocks, which NTP keeps within milliseconds). Lanes left empty
+# is Redis's own: the claim may have waited behind a BLPOP in its pipeline, and leases are
+# renewed and checked by Redis's clock too, whatever the workers' clocks say. Lanes left empty
 # silence the doorbell (KEYS[8]): its rings were for jobs now taken, and would only wake
 # batchers to claim nothing.
 _CLAIM = (
@@ -115,26 +114,29 @@ return claimed
 """
 )
 
-# Puts jobs whose lease ran out back at the front of their lane, or fails them after too many tries.
+# Puts jobs whose lease ran out (by Redis's clock) back at the front of their lane, or fails them
+# after too many tries.
 _REQUEUE_EXPIRED = (
     _ENDED
+    + REDIS_CLOCK_LUA
     + """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+local now, now_text = redis_clock()
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 100)
 local requeued = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
-  local job = ARGV[2] .. id
+  local job = ARGV[1] .. id
   if redis.call('HGET', job, 'status') == 'running' then
     local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
-    if attempts >= tonumber(ARGV[3]) then
+    if attempts >= tonumber(ARGV[2]) then
       redis.call('HINCRBY', KEYS[3], 'running', -1)
       redis.call('HINCRBY', KEYS[3], 'failed', 1)
       local reason = 'the worker scoring this job was lost ' .. attempts .. ' times'
-      redis.call('HSET', job, 'status', 'failed', 'finished_at', ARGV[5], 'error',
+      redis.call('HSET', job, 'status', 'failed', 'finished_at', now_text, 'error',
         cjson.encode({code = 'worker_lost', message = reason}))
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'failed')
-      redis.call('PUBLISH', ARGV[4], id .. ' failed')
-      ended(job, id, ARGV[8], KEYS[4])
+      redis.call('PUBLISH', ARGV[3], id .. ' failed')
+      ended(job, id, ARGV[6], KEYS[4])
       if redis.call('HEXISTS', job, 'webhook') == 1 then
         redis.call('ZADD', KEYS[2], 'NX', 0, id)
       end
@@ -143,15 +145,27 @@ for _, id in ipairs(ids) do
       redis.call('HINCRBY', KEYS[3], 'running', -1)
       redis.call('HINCRBY', KEYS[3], 'queued', 1)
       local priority = redis.call('HGET', job, 'priority') or 'normal'
-      redis.call('LPUSH', ARGV[7] .. priority, id)
+      redis.call('LPUSH', ARGV[5] .. priority, id)
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'queued')
-      redis.call('RPUSH', ARGV[6], '1')
-      redis.call('LTRIM', ARGV[6], -tonumber(ARGV[9]), -1)
+      redis.call('RPUSH', ARGV[4], '1')
+      redis.call('LTRIM', ARGV[4], -tonumber(ARGV[7]), -1)
       requeued = requeued + 1
     end
   end
 end
 return requeued
+"""
+)
+
+# Extends the leases (ARGV[1] seconds from now, by Redis's clock) of the jobs ARGV[2..] that still
+# hold one.
+_RENEW = (
+    REDIS_CLOCK_LUA
+    + """
+local until_ = redis_clock() + tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[i])
+end
 """
 )
 
@@ -172,6 +186,7 @@ class PendingJobs:
         self.redis = client
         self._claim = client.register_script(_CLAIM)
         self._requeue = client.register_script(_REQUEUE_EXPIRED)
+        self._renew = client.register_script(_RENEW)
 
     def claim(
         self, owner: str, count: int, lease_seconds: float, wait: float = 0.0
@@ -229,22 +244,21 @@ class PendingJobs:
         pipe.execute()
 
     def renew(self, job_ids: list[str], lease_seconds: float) -> None:
-        """Extend the leases of jobs still being scored."""
+        """Extend the leases of jobs still being scored, `lease_seconds` from now by Redis's
+        clock (as the claim stamped them): a worker whose clock is off keeps its jobs."""
         if job_ids:
-            until = time.time() + lease_seconds
-            self.redis.zadd(LEASES, dict.fromkeys(job_ids, until), xx=True)
+            self._renew(keys=[LEASES], args=[lease_seconds, *job_ids])
 
-    def requeue_expired(self, max_attempts: int, now_text: str) -> int:
-        """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times."""
+    def requeue_expired(self, max_attempts: int) -> int:
+        """Give jobs of lost workers back to their lanes; fail those lost `max_attempts` times.
+        Leases run out by Redis's clock, not the caller's."""
         return int(
             self._requeue(
                 keys=[LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS, keys.DEADLINES_ZSET],
                 args=[
-                    time.time(),
                     f"{keys.PREFIX}:job:",
                     max_attempts,
                     keys.EVENTS_CHANNEL,
-                    now_text,
                     DOORBELL,
                     f"{keys.PREFIX}:pending:",
                     keys.tenant_inflight(""),

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from inferq.ids import new_job_id
-from inferq.jobs.pending import REDIS_CLOCK_LUA, PendingJobs
+from inferq.jobs.pending import LEASES, REDIS_CLOCK_LUA, PendingJobs
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome, JobStore
 from inferq.redis_client import pipelined
@@ -140,3 +140,24 @@ def test_a_failing_step_of_a_pipeline_does_not_hide_the_others(client: redis.Red
     )
     assert isinstance(replies[0], redis.ResponseError) and "WRONGTYPE" in str(replies[0])
     assert replies[1:] == [2, None]
+
+
+def test_leases_run_by_redis_clock_whatever_the_workers_clock_says(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose clock is two minutes off neither loses the jobs it renews nor takes back
+    another's jobs early: renewal and expiry both read Redis's clock."""
+    client.delete(LEASES)
+    store = JobStore(client, 3600)
+    job_id = _queue_job(store)
+    [job] = store.pending.claim("tester", 10, 30.0)
+    real_time = time.time
+    for skew in (-120.0, 120.0):
+        monkeypatch.setattr(time, "time", lambda skew=skew: real_time() + skew)
+        store.pending.renew([job_id], 30.0)
+        secs, micros = client.time()
+        assert client.zscore(LEASES, job_id) == pytest.approx(secs + micros / 1e6 + 30.0, abs=1)
+        assert store.pending.requeue_expired(max_attempts=3) == 0
+    client.zadd(LEASES, {job_id: secs - 1.0})  # the lease ran out: the worker was lost
+    assert store.pending.requeue_expired(max_attempts=3) == 1
+    assert store.get(job.record.id).status.value == "queued"
