@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi.concurrency import run_in_threadpool
@@ -25,15 +26,18 @@ from inferq.files.ingest import StreamIngest
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
 from inferq.ids import new_job_id
 from inferq.jobs.chunks import ChunkLedger
+from inferq.jobs.intake_lease import IntakeLeases
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.queue import enqueue_chunk
+from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry, ModelVersion
 
+log = logging.getLogger(__name__)
 WRITE_BYTES = 4 * 1024 * 1024
 PENDING_CHUNKS = 2
 
@@ -88,19 +92,51 @@ async def submit_file(
     record = new_file_record(options, model, principal, settings, fmt)
     await run_in_threadpool(admit_file_job, record, settings, store, limits)
     ledger = ChunkLedger(store.redis, settings.retention_seconds)
-    if fmt == "parquet":
-        await _submit_parquet(body, record, model, settings, store, registry, ledger)
-        return record
-    ingest = StreamIngest(
-        record, model.schema, registry.storage, store, ledger, settings.file_chunk_bytes
-    )
-    try:
-        await _ingest_stream(body, ingest)
-    except BaseException as exc:
-        code, message = _abort_reason(exc)
-        await run_in_threadpool(ingest.abort, code, message)
-        raise
+    leases = IntakeLeases(store.redis, settings.intake_lease_seconds)
+    async with intake_held(leases, record.id):
+        if fmt == "parquet":
+            await _submit_parquet(body, record, model, settings, store, registry, ledger)
+            return record
+        ingest = StreamIngest(
+            record, model.schema, registry.storage, store, ledger, settings.file_chunk_bytes
+        )
+        try:
+            await _ingest_stream(body, ingest)
+        except BaseException as exc:
+            code, message = _abort_reason(exc)
+            await run_in_threadpool(ingest.abort, code, message)
+            raise
     return record
+
+
+@contextlib.asynccontextmanager
+async def intake_held(leases: IntakeLeases, job_id: str) -> AsyncIterator[None]:
+    """Hold the job's intake lease while the block takes the upload in, renewed three times a
+    lease, and let go when it ends well. If this process dies the lease runs out and the sweep
+    fails the job (`intake_interrupted`) instead of leaving it to wait for its deadline. After
+    an error the lease stays only for a job stored and not ended (`IntakeLeases.settle`)."""
+    await run_in_threadpool(leases.hold, job_id)
+    renewing = asyncio.create_task(_renew(leases, job_id))
+    try:
+        yield
+    except BaseException:
+        # Called directly: in a cancelled request (client gone) an await would not run.
+        leases.settle(job_id)
+        raise
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+    await run_in_threadpool(leases.release, job_id)
+
+
+async def _renew(leases: IntakeLeases, job_id: str) -> None:
+    while True:
+        await asyncio.sleep(leases.lease_seconds / 3)
+        try:
+            await run_in_threadpool(leases.hold, job_id)
+        except REDIS_UNAVAILABLE as exc:  # the upload's own writes will fail too, or it comes back
+            log.warning("intake lease of job %s not renewed: %s", job_id, exc)
 
 
 async def _ingest_stream(body: AsyncIterator[bytes], ingest: StreamIngest) -> None:

@@ -15,6 +15,7 @@ from inferq.files.ingest import MAX_HEADER_BYTES, check_first_record, read_first
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.idempotency import IdempotencyMark
+from inferq.jobs.intake_lease import IntakeLeases
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS
@@ -47,10 +48,13 @@ def submit_uri_job(
     record.input_location = uri
     record.result_location = layout.parts_prefix(record.id)
     ledger = ChunkLedger(store.redis, settings.retention_seconds)
+    # Between storing the job and queueing its work, this process's death would strand it.
+    intake = IntakeLeases(store.redis, settings.intake_lease_seconds).held(record.id)
     if fmt == "parquet":
         specs, rows = plan_parquet(uri, model.schema, job.passthrough, settings.parquet_chunk_rows)
-        store.create(record, idempotency=idempotency)
-        queue_parquet(record, specs, rows, ledger, enqueue_chunk)
+        with intake:
+            store.create(record, idempotency=idempotency)
+            queue_parquet(record, specs, rows, ledger, enqueue_chunk)
         return record
     try:
         with open_url(uri) as handle:
@@ -58,8 +62,9 @@ def submit_uri_job(
     except OSError as exc:
         raise _problem(["body", "input_uri"], f"cannot read it: {exc}") from exc
     check_first_record(read_first_record(opening, fmt == "csv"), fmt, model.schema, record)
-    store.create(record, idempotency=idempotency)
-    enqueue_split(record)
+    with intake:
+        store.create(record, idempotency=idempotency)
+        enqueue_split(record)
     return record
 
 

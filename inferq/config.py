@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     sweep_seconds: float = 5.0
     """How often workers look for lost leases, passed deadlines and expired jobs."""
 
+    intake_lease_seconds: float = 60.0
+    """How long a file job's intake (upload, or storing and queueing) may go unrenewed before
+    the job fails as `intake_interrupted`: the API process taking it in died."""
+
     redis_socket_timeout: float = 5.0
     """Seconds a Redis call may take before it counts as Redis being unavailable."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 from inferq.config import Settings
 from inferq.files import layout
 from inferq.jobs import keys
+from inferq.jobs.intake_lease import IntakeLeases
 from inferq.jobs.record import JobStatus
 from inferq.jobs.store import JobStore
 from inferq.storage import Storage
@@ -24,6 +26,7 @@ class Janitor:
         self.store = store
         self.storage = storage
         self.settings = settings
+        self.intakes = IntakeLeases(store.redis, settings.intake_lease_seconds)
         self._next = 0.0
 
     def sweep_if_due(self) -> None:
@@ -34,10 +37,12 @@ class Janitor:
             self.sweep()
 
     def sweep(self) -> None:
-        """Requeue jobs of lost workers, fail jobs past their deadline, expire old jobs and
-        forget expired ones at the end of their grace period."""
+        """Requeue jobs of lost workers, fail jobs whose intake or deadline passed, expire old
+        jobs and forget expired ones at the end of their grace period."""
         finished = now_rfc3339()
         self.store.pending.requeue_expired(self.settings.max_attempts)
+        for job_id in self.intakes.take_lapsed():
+            self.fail_interrupted(job_id, finished)
         now = time.time()
         for job_id in self.store.take_due(keys.DEADLINES_ZSET, now):
             if self.store.transition(
@@ -53,6 +58,21 @@ class Janitor:
         for member in self.store.take_due(keys.FORGET_ZSET, now):
             job_id, _, tenant = member.partition(" ")
             self.store.delete(job_id, tenant)
+
+    def fail_interrupted(self, job_id: str, finished: str) -> None:
+        """Fail a job whose intake lease ran out (its API process died while taking it in),
+        unless it has ended, and remove its files as an aborted upload does."""
+        reason = "the API process taking this job in stopped before it had stored and queued it all"
+        if self.store.transition(
+            job_id,
+            _UNENDED,
+            JobStatus.FAILED,
+            finished_at=finished,
+            error={"code": "intake_interrupted", "message": reason},
+        ):
+            log.warning("job %s failed: its intake was interrupted", job_id)
+            with contextlib.suppress(OSError):  # retention removes what is left
+                self.storage.delete_prefix(layout.job_prefix(job_id))
 
     def expire(self, job_id: str) -> None:
         """Delete a job's rows and files; the record stays a while, answering `expired`, and is

@@ -9,6 +9,8 @@ DEADLINES_ZSET = f"{PREFIX}:deadlines"
 EXPIRY_ZSET = f"{PREFIX}:expiry"
 #: Sorted set of expired jobs as ``<job id> <tenant>``, scored by when their record is forgotten.
 FORGET_ZSET = f"{PREFIX}:forget"
+#: Sorted set of file jobs an API process is taking in, scored by when their intake lease ends.
+INTAKES_ZSET = f"{PREFIX}:intakes"
 #: Sorted set of job ids whose webhook delivery is due, scored by due time in milliseconds.
 WEBHOOKS_DUE = f"{PREFIX}:webhooks:due"
 
