@@ -9,15 +9,18 @@ from tasks.app import celery_app
 from workers.context import current_context
 from workers.file_inputs import split_input
 from workers.file_jobs import run_chunk_task
+from workers.job_metrics import record_job_end
 from workers.priority import lower_task_thread_priority
 
 
 @celery_app.task(name=SCORE_CHUNK_TASK)
 def score_chunk(job_id: str, index: int, spec: dict[str, Any]) -> None:
-    """Score one chunk of a file job; safe to run again for the same chunk."""
+    """Score one chunk of a file job; safe to run again for the same chunk. The task that
+    ends the job counts its rows and latencies."""
     ctx = current_context()
     lower_task_thread_priority(ctx.settings.bulk_niceness)
     run_chunk_task(job_id, index, spec, ctx)
+    record_job_end(ctx, job_id)
 
 
 @celery_app.task(name=SPLIT_INPUT_TASK)
@@ -26,3 +29,4 @@ def split_input_task(job_id: str) -> None:
     ctx = current_context()
     lower_task_thread_priority(ctx.settings.bulk_niceness)
     split_input(job_id, ctx)
+    record_job_end(ctx, job_id)  # a file that cannot be cut fails its job here

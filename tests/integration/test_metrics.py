@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from inferq.jobs.keys import job as job_key
 from tests.helpers import demo_rows, submit, wait_for
 from tests.stack import Stack
 from workers.context import WorkerContext
@@ -65,6 +67,29 @@ def test_a_job_moves_rows_latency_batch_and_cache_metrics(api: httpx.Client) -> 
     lookups = ("inferq_model_cache_hits_total", "inferq_model_cache_misses_total")
     assert sum(after[(n, ())] for n in lookups) >= sum(before.get((n, ()), 0) for n in lookups) + 1
     assert after[("inferq_workers", ())] >= 1
+
+
+def test_a_file_job_counts_its_rows_and_latency_once(tmp_path: Path) -> None:
+    """A CSV job cut into ~15 chunks, scored by two processes, adds its rows and one job
+    duration, whichever chunk ends it."""
+    stack = Stack(tmp_path / "chunks", file_chunk_bytes="4096")
+    with stack.running(workers=2), stack.client(timeout=60) as api:
+        rows = demo_rows("iris", 3000, seed=8)
+        response = api.post(
+            "/v1/jobs",
+            params={"model": "iris"},
+            content=rows.to_csv(index=False).encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        assert wait_for(api, job_id)["status"] == "succeeded"
+        assert int(stack.redis().hget(job_key(job_id), "chunks_total")) > 10
+        eventually(lambda: scrape(api).get(("inferq_rows_scored_total", ()), 0) >= 3000)
+        time.sleep(0.5)  # late chunk tasks would count again now, if they were going to
+        after = scrape(api)
+    assert after[("inferq_rows_scored_total", ())] == 3000
+    assert after[("inferq_job_duration_seconds_count", ())] == 1
 
 
 def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
