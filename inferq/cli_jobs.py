@@ -39,7 +39,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     with client_for(args) as client, new_progress(args.quiet) as progress:
         upload = TransferBar(progress, "upload")
         try:
-            job = client.submit_file(source, args.model, progress=upload.update, **options)
+            job = client.submit_file(
+                source,
+                args.model,
+                progress=upload.update,
+                idempotency_key=args.idempotency_key,
+                **options,
+            )
         except ValueError as exc:  # a file type the client cannot name
             print(f"error: {exc}", file=sys.stderr)
             return ExitCode.USAGE
@@ -179,6 +185,11 @@ def add_job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     score.add_argument("--passthrough", help="comma-separated input columns to copy (e.g. id)")
     score.add_argument("--priority", choices=("high", "normal", "low"))
     score.add_argument("--no-wait", action="store_true", help="print the job id and exit")
+    score.add_argument(
+        "--idempotency-key",
+        help="a key of your own (e.g. the pipeline run's id): running the command again with it "
+        "answers the job the first run made instead of scoring the file twice",
+    )
     _waiting_options(score)
 
     jobs = commands.add_parser(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +14,23 @@ import pandas as pd
 
 from inferq.client import protocol as p
 from inferq.client.errors import JobFailed, unreachable
+from inferq.client.retries import DEFAULT_RETRIES, retry_delay
 from inferq.client.sync import ProgressCallback
 
 
 class AsyncClient:
-    """Submit, follow and fetch inferq jobs from asyncio code."""
+    """Submit, follow and fetch inferq jobs from asyncio code (retries as `Client`'s)."""
 
     def __init__(
-        self, url: str | None = None, api_key: str | None = None, timeout: float = 30.0
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        retries: int = DEFAULT_RETRIES,
     ) -> None:
         self.url = p.env_url(url)
         self.timeout = timeout
+        self.retries = retries
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=p.auth_headers(p.env_api_key(api_key)), timeout=timeout
         )
@@ -43,8 +50,10 @@ class AsyncClient:
     ) -> p.Job:
         """Submit JSON rows (a DataFrame, records, instances or columns/data) for scoring."""
         body = {**p.job_options(model, **options), **p.rows_payload(rows)}
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        response = await self._request("POST", "/v1/jobs", json=body, headers=headers)
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        response = await self._request(
+            "POST", "/v1/jobs", json=body, headers=headers, repeatable=True
+        )
         return p.Job.from_json(response.json())
 
     async def submit_file(
@@ -54,25 +63,31 @@ class AsyncClient:
         *,
         content_type: str | None = None,
         progress: ProgressCallback | None = None,
+        idempotency_key: str | None = None,
         **options: Any,
     ) -> p.Job:
-        """Upload a CSV, Parquet or JSON Lines file as a streamed body (never read whole)."""
+        """Upload a CSV, Parquet or JSON Lines file as a streamed body (never read whole); an
+        upload tried again is read again from the start."""
         path = Path(path)
         size = path.stat().st_size
         headers = {
             "Content-Type": p.file_content_type(path, content_type),
             "Content-Length": str(size),
+            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
         }
         params = p.query_options(p.job_options(model, **options))
-        response = await self._request(
-            "POST",
-            "/v1/jobs",
-            params=params,
-            content=_read_chunks(path, size, progress),
-            headers=headers,
-            timeout=None,
-        )
-        return p.Job.from_json(response.json())
+
+        def send() -> Awaitable[httpx.Response]:
+            return self._http.request(
+                "POST",
+                "/v1/jobs",
+                params=params,
+                content=_read_chunks(path, size, progress),
+                headers=headers,
+                timeout=None,
+            )
+
+        return p.Job.from_json((await self._retrying(send, repeatable=True)).json())
 
     async def get(self, job_id: str) -> p.Job:
         """The job as it is now."""
@@ -123,7 +138,7 @@ class AsyncClient:
 
     async def cancel(self, job_id: str) -> p.Job:
         """Stop a queued or running job; rows already scored stay downloadable."""
-        response = await self._request("POST", f"/v1/jobs/{job_id}/cancel")
+        response = await self._request("POST", f"/v1/jobs/{job_id}/cancel", repeatable=True)
         return p.Job.from_json(response.json())
 
     async def delete(self, job_id: str) -> None:
@@ -171,12 +186,32 @@ class AsyncClient:
         """Every model the caller can score, with versions and aliases."""
         return (await self._request("GET", "/v1/models")).json()["data"]
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise unreachable(self.url, exc) from exc
-        return p.check(response)
+    async def _request(
+        self, method: str, path: str, *, repeatable: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """As `Client._request`."""
+        return await self._retrying(
+            lambda: self._http.request(method, path, **kwargs),
+            repeatable=method == "GET" if repeatable is None else repeatable,
+        )
+
+    async def _retrying(
+        self, send: Callable[[], Awaitable[httpx.Response]], repeatable: bool
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await send()
+            except httpx.TransportError as exc:
+                delay = retry_delay(attempt, self.retries, error=exc, repeatable=repeatable)
+                if delay is None:
+                    raise unreachable(self.url, exc) from exc
+            else:
+                delay = retry_delay(attempt, self.retries, response=response)
+                if delay is None:
+                    return p.check(response)
+            await asyncio.sleep(delay)
+            attempt += 1
 
 
 async def _read_chunks(

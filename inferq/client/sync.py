@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 import pandas as pd
 
 from inferq.client import protocol as p
 from inferq.client.errors import JobFailed, unreachable
+from inferq.client.retries import DEFAULT_RETRIES, retry_delay
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called with (bytes so far, total bytes or None) while a file goes up or comes down."""
 
 
 class Client:
-    """Submit, follow and fetch inferq jobs. URL and key default to INFERQ_URL/INFERQ_API_KEY."""
+    """Submit, follow and fetch inferq jobs. URL and key default to INFERQ_URL/INFERQ_API_KEY.
+
+    A request that meets passing trouble (429, 503, a lost connection) is tried again up to
+    `retries` times (see `inferq.client.retries`); every submission carries an Idempotency-Key
+    (a new one unless given), so trying it again never makes a second job.
+    """
 
     def __init__(
-        self, url: str | None = None, api_key: str | None = None, timeout: float = 30.0
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        retries: int = DEFAULT_RETRIES,
     ) -> None:
         self.url = p.env_url(url)
         self.timeout = timeout
+        self.retries = retries
         self._http = httpx.Client(
             base_url=self.url, headers=p.auth_headers(p.env_api_key(api_key)), timeout=timeout
         )
@@ -46,8 +58,9 @@ class Client:
     ) -> p.Job:
         """Submit JSON rows (a DataFrame, records, instances or columns/data) for scoring."""
         body = {**p.job_options(model, **options), **p.rows_payload(rows)}
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return p.Job.from_json(self._request("POST", "/v1/jobs", json=body, headers=headers).json())
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        response = self._request("POST", "/v1/jobs", json=body, headers=headers, repeatable=True)
+        return p.Job.from_json(response.json())
 
     def submit_file(
         self,
@@ -56,22 +69,27 @@ class Client:
         *,
         content_type: str | None = None,
         progress: ProgressCallback | None = None,
+        idempotency_key: str | None = None,
         **options: Any,
     ) -> p.Job:
-        """Upload a CSV, Parquet or JSON Lines file as a streamed body (never read whole)."""
+        """Upload a CSV, Parquet or JSON Lines file as a streamed body (never read whole); an
+        upload tried again is read again from the start."""
         path = Path(path)
         size = path.stat().st_size
         headers = {
             "Content-Type": p.file_content_type(path, content_type),
             "Content-Length": str(size),
+            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
         }
         params = p.query_options(p.job_options(model, **options))
-        with path.open("rb") as handle:
-            content = _read_chunks(handle, size, progress)
-            response = self._request(
+
+        def send() -> httpx.Response:
+            content = _read_chunks(path, size, progress)
+            return self._http.request(
                 "POST", "/v1/jobs", params=params, content=content, headers=headers, timeout=None
             )
-        return p.Job.from_json(response.json())
+
+        return p.Job.from_json(self._retrying(send, repeatable=True).json())
 
     # -- following ----------------------------------------------------------------------------
 
@@ -133,7 +151,8 @@ class Client:
 
     def cancel(self, job_id: str) -> p.Job:
         """Stop a queued or running job; rows already scored stay downloadable."""
-        return p.Job.from_json(self._request("POST", f"/v1/jobs/{job_id}/cancel").json())
+        response = self._request("POST", f"/v1/jobs/{job_id}/cancel", repeatable=True)
+        return p.Job.from_json(response.json())
 
     def delete(self, job_id: str) -> None:
         """Remove the job and its files."""
@@ -189,23 +208,41 @@ class Client:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise unreachable(self.url, exc) from exc
-        return p.check(response)
+    def _request(
+        self, method: str, path: str, *, repeatable: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer to one request, tried again on passing trouble; `repeatable` (default:
+        reads) says whether it may be sent again after a connection was lost mid-way."""
+        return self._retrying(
+            lambda: self._http.request(method, path, **kwargs),
+            repeatable=method == "GET" if repeatable is None else repeatable,
+        )
+
+    def _retrying(self, send: Callable[[], httpx.Response], repeatable: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = send()
+            except httpx.TransportError as exc:
+                delay = retry_delay(attempt, self.retries, error=exc, repeatable=repeatable)
+                if delay is None:
+                    raise unreachable(self.url, exc) from exc
+            else:
+                delay = retry_delay(attempt, self.retries, response=response)
+                if delay is None:
+                    return p.check(response)
+            time.sleep(delay)
+            attempt += 1
 
 
-def _read_chunks(
-    handle: BinaryIO, total: int, progress: ProgressCallback | None
-) -> Iterator[bytes]:
+def _read_chunks(path: Path, total: int, progress: ProgressCallback | None) -> Iterator[bytes]:
     sent = 0
-    while chunk := handle.read(p.UPLOAD_CHUNK_BYTES):
-        sent += len(chunk)
-        yield chunk
-        if progress:
-            progress(sent, total)
+    with path.open("rb") as handle:
+        while chunk := handle.read(p.UPLOAD_CHUNK_BYTES):
+            sent += len(chunk)
+            yield chunk
+            if progress:
+                progress(sent, total)
 
 
 def _write_stream(

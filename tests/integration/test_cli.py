@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -140,3 +141,20 @@ def test_score_uploads_follows_and_saves(stack: Stack, tmp_path: Path) -> None:
     assert scored["id"].tolist() == list(range(500))
     expected = reference_model("iris").predict(rows.drop(columns="id")).tolist()
     assert scored["prediction"].tolist() == expected
+
+
+def test_score_run_again_with_its_idempotency_key_follows_the_first_job(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A pipeline that runs `inferq score` again with the same key and file (it crashed after
+    the upload) gets the first run's job, not a second scoring of the file."""
+    source = tmp_path / "data.csv"
+    demo_rows("iris", 50, seed=9).to_csv(source, index=False)
+    key = f"run-{uuid.uuid4()}"
+    runs = [
+        inferq(stack, "score", str(source), "-m", "iris", "--no-wait", "--idempotency-key", key)
+        for _ in range(2)
+    ]
+    assert all(run.returncode == ExitCode.OK for run in runs), runs[-1].stderr
+    assert runs[0].stdout.strip() == runs[1].stdout.strip()
+    assert runs[0].stdout.strip().startswith("job_")
