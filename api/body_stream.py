@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import Request
 
@@ -16,7 +16,7 @@ def check_declared_size(request: Request, limit: int) -> None:
         raise Problem(413, f"body of {declared} bytes is over the limit of {limit} bytes")
 
 
-async def limited_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def limited_stream(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The body's pieces as they arrive; 413 as soon as they pass `limit` bytes."""
     check_declared_size(request, limit)
     size = 0

@@ -110,7 +110,7 @@ async def _earlier_job(store: JobStore, mark: IdempotencyMark) -> JobRecord | No
     raw = await store.aredis.get(mark.redis_key)
     if raw is None:
         return None
-    value = raw.decode()
+    value = raw.decode() if isinstance(raw, bytes) else raw
     if in_progress(value):
         raise in_progress_problem()
     return await earlier_job_async(store, value, mark.digest)

@@ -416,11 +416,11 @@ def add_examples(schema: dict[str, Any]) -> dict[str, Any]:
                     else:
                         media["example"] = problem_example(path, status)
                     response["content"] = {PROBLEM_JSON: media}
-            for status, (media, example) in RESPONSES.get((method, path), {}).items():
+            for status, (media_type, example) in RESPONSES.get((method, path), {}).items():
                 content = responses.setdefault(status, {"description": "OK"}).setdefault(
                     "content", {}
                 )
-                content.setdefault(media, {})["example"] = example
+                content.setdefault(media_type, {})["example"] = example
     return schema
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from fastapi.concurrency import run_in_threadpool
@@ -166,7 +166,14 @@ def _checked_rows(request: JobCreate, fmt: str, payload: Any, schema: ModelSchem
     return rows
 
 
-def job_clock(settings: Settings, deadline_seconds: float | None) -> dict[str, float]:
+class JobClock(TypedDict):
+    """When a job expires and by when it must have ended (unix times), for `JobRecord(**...)`."""
+
+    expires_at: float
+    deadline_at: float
+
+
+def job_clock(settings: Settings, deadline_seconds: float | None) -> JobClock:
     """When a job submitted now expires and by when it must have ended."""
     now = time.time()
     return {

@@ -39,12 +39,14 @@ class SubmitLane:
         if query is None or not small_json(request.headers):
             await self.app(scope, receive, send)
             return
+        answer: ASGIApp
         try:
             answer = await self._accept(request, *query)
         except Exception as exc:
-            answer = await _handled(request, exc)
-            if answer is None:
+            handled = await _handled(request, exc)
+            if handled is None:
                 raise
+            answer = handled
         await answer(scope, receive, send)
 
     async def _accept(self, request: Request, wait: float, include: str | None) -> _JsonAnswer:

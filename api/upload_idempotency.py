@@ -72,7 +72,7 @@ class UploadKey:
                 return None
             raw = self.store.redis.get(self.redis_key)
             if raw is not None:  # else it lapsed in between: try again
-                return str(raw.decode())
+                return raw.decode() if isinstance(raw, bytes) else raw
 
     def due(self) -> bool:
         """Whether the lease should be renewed now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from api.schemas import (
     FeaturePublic,
@@ -10,6 +11,7 @@ from api.schemas import (
     ModelPublic,
     ModelRef,
     ModelVersionPublic,
+    Priority,
     Progress,
 )
 from inferq.jobs.record import JobRecord
@@ -34,7 +36,7 @@ def job_public(record: JobRecord, base_url: str) -> JobPublic:
         ),
         error=record.error,
         metadata=record.metadata,
-        priority=record.priority,
+        priority=cast(Priority, record.priority),  # only those three are stored
         outputs=record.outputs,
         passthrough=record.passthrough,
         expires_at=rfc3339_from_unix(record.expires_at),

@@ -66,9 +66,9 @@ def api_command(func: Callable[..., int]) -> Callable[..., int]:
             report_error(error)
             return exit_code_for(error)
         except httpx.TransportError as exc:  # commands that call the API with httpx directly
-            error = Unavailable(None, "API unreachable", f"{type(exc).__name__}: {exc}")
-            report_error(error)
-            return exit_code_for(error)
+            unreachable = Unavailable(None, "API unreachable", f"{type(exc).__name__}: {exc}")
+            report_error(unreachable)
+            return exit_code_for(unreachable)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return ExitCode.INTERRUPTED

@@ -15,6 +15,7 @@ from inferq.config import Settings
 from inferq.jobs import keys
 from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.jobs.record import TERMINAL_STATUSES
+from inferq.redis_client import ScriptArgs
 
 LIMIT_NAMES = (
     "max_rows_per_job",
@@ -119,7 +120,7 @@ class TenantLimits:
         """`take_request` on the async client."""
         self.check_token(tenant, await self._take_token_async(**self.token_call(tenant)))
 
-    def token_call(self, tenant: str) -> dict[str, list]:
+    def token_call(self, tenant: str) -> ScriptArgs:
         """The keys and arguments of `TOKEN_LUA`'s `take_token` for a tenant."""
         return {
             "keys": [f"{keys.PREFIX}:rate:{tenant}", _overrides_key(tenant)],
@@ -145,7 +146,7 @@ class TenantLimits:
         call = self.admission_call(tenant, job_id, rows, queue_limit)
         self.check_admission(tenant, self._admit_job(**call))
 
-    def admission_call(self, tenant: str, job_id: str, rows: int, queue_limit: int) -> dict:
+    def admission_call(self, tenant: str, job_id: str, rows: int, queue_limit: int) -> ScriptArgs:
         """The keys and arguments of `ADMIT_LUA`'s `admit` for one job."""
         terminal = "," + ",".join(sorted(TERMINAL_STATUSES)) + ","
         return {

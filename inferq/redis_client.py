@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 import redis
 import redis.asyncio as aioredis
@@ -25,6 +25,18 @@ REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadin
 
 Write = Callable[[Any], object]
 """A function that queues commands on a Redis pipeline."""
+
+
+class ScriptArgs(TypedDict):
+    """The keys and arguments of one script call, as `script(**call)` takes them."""
+
+    keys: list[Any]
+    args: list[Any]
+
+
+def decoded(value: bytes | str) -> str:
+    """A reply's text: our clients answer bytes (redis-py's types allow either)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisNotConfigured(RuntimeError):
@@ -62,7 +74,8 @@ def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aio
         retry_on_error=[redis.ConnectionError],
     )
     pool = client.connection_pool
-    pool.connection_class = _hiredis_packing(pool.connection_class)
+    # A class is hashable (typeshed's lru_cache stub says otherwise for classes).
+    pool.connection_class = _hiredis_packing(pool.connection_class)  # type: ignore[arg-type]
     return client
 
 
@@ -94,7 +107,7 @@ class _HiredisPacking:
     _serializer = HiredisRespSerializer()
 
     def pack_command(self, *args: EncodableT) -> list[bytes]:
-        return self._serializer.pack(*args)
+        return self._serializer.pack(*args)  # type: ignore[arg-type]  # redis-py's stub: lists
 
 
 @lru_cache

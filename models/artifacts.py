@@ -13,7 +13,7 @@ ArtifactFormat = Literal["skops", "joblib", "pickle"]
 FORMATS: tuple[ArtifactFormat, ...] = ("skops", "joblib", "pickle")
 #: Formats whose loading runs arbitrary code: only admins may upload them.
 UNSAFE_FORMATS = frozenset({"joblib", "pickle"})
-EXTENSIONS = {"skops": "skops", "joblib": "joblib", "pickle": "pkl"}
+EXTENSIONS: dict[ArtifactFormat, str] = {"skops": "skops", "joblib": "joblib", "pickle": "pkl"}
 
 
 class ArtifactError(ValueError):

@@ -76,7 +76,7 @@ def check_artifacts(
 
 
 def _request_files(requests: list[CheckRequest], folder: Path) -> list[dict[str, object]]:
-    described = []
+    described: list[dict[str, object]] = []
     for i, request in enumerate(requests):
         path = folder / f"artifact-{i}"
         path.write_bytes(request.artifact)

@@ -10,6 +10,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
+from inferq.redis_client import ScriptArgs, decoded
 from inferq.storage import Storage
 from inferq.timefmt import now_rfc3339
 from models.artifacts import EXTENSIONS, ArtifactFormat
@@ -92,7 +93,7 @@ class ModelVersion:
         return orjson.dumps({**asdict(self), "schema": self.schema.to_dict()})
 
     @classmethod
-    def from_json(cls, raw: bytes) -> ModelVersion:
+    def from_json(cls, raw: bytes | str) -> ModelVersion:
         """Rebuild from `to_json` output."""
         data = orjson.loads(raw)
         return cls(**{**data, "schema": ModelSchema.from_dict(data["schema"])})
@@ -169,11 +170,11 @@ class ModelRegistry:
         raw = self.redis.hget(f"{_PREFIX}:{name}", "tenant")
         if raw is None:
             return "default" if self.exists(name) else None
-        return _text(raw)
+        return decoded(raw)
 
     def names(self) -> list[str]:
         """Every registered model name, sorted."""
-        return sorted(_text(name) for name in self.redis.smembers(_NAMES))
+        return sorted(decoded(name) for name in self.redis.smembers(_NAMES))
 
     def exists(self, name: str) -> bool:
         """Whether a model of that name has any version."""
@@ -187,7 +188,7 @@ class ModelRegistry:
     def aliases(self, name: str) -> dict[str, int]:
         """The model's aliases and the versions they point at."""
         raw = self.redis.hgetall(f"{_PREFIX}:{name}:aliases")
-        return {_text(alias): int(version) for alias, version in raw.items()}
+        return {decoded(alias): int(version) for alias, version in raw.items()}
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         """One exact version; ModelNotFound when absent."""
@@ -229,17 +230,13 @@ def _versions_key(name: str) -> str:
     return f"{_PREFIX}:{name}:versions"
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 @lru_cache(maxsize=1024)
 def parsed_version(raw: bytes) -> ModelVersion:
     """A stored version record, parsed once per distinct record (they never change in place)."""
     return ModelVersion.from_json(raw)
 
 
-def resolve_call(ref: str) -> dict[str, list[str]]:
+def resolve_call(ref: str) -> ScriptArgs:
     """The keys and arguments of `RESOLVE_LUA`'s `resolve` for a reference."""
     name, selector = parse_ref(ref)
     return {
@@ -258,7 +255,7 @@ def resolved(ref: str, reply: list[bytes]) -> ModelVersion:
         raise ModelNotFound(f"no model named {name!r}")
     if kind == b"no_alias":
         raise ModelNotFound(f"model {name!r} has no alias {selector!r}")
-    raise ModelNotFound(f"model {name!r} has no version {_text(value)}")
+    raise ModelNotFound(f"model {name!r} has no version {decoded(value)}")
 
 
 def visible(version: ModelVersion, tenant: str | None) -> ModelVersion:

@@ -37,5 +37,5 @@ def start_heartbeat(sender: Any = None, **_: Any) -> None:
 def stop_heartbeat(sender: Any = None, **_: Any) -> None:
     """Withdraw this worker's announcement so `/readyz` stops counting it at once."""
     _stop.set()
-    with contextlib.suppress(REDIS_UNAVAILABLE):
+    with contextlib.suppress(*REDIS_UNAVAILABLE):
         make_redis(get_settings()).zrem(WORKERS_ZSET, getattr(sender, "hostname", "worker"))

@@ -247,8 +247,7 @@ async def get_errors(
     errors = await run_in_threadpool(store.read_errors, job_id)
     if record.input_kind == "file":
         errors = await run_in_threadpool(all_errors, registry.storage, record)
-    body = render_errors(errors, chosen)
-    return Response(body, media_type=MEDIA_TYPES[chosen])
+    return Response(render_errors(errors, chosen), media_type=MEDIA_TYPES[chosen])
 
 
 @router.get(

@@ -44,7 +44,7 @@ async def set_limits(
 def _public(limits: TenantLimits, tenant: str) -> TenantLimitsPublic:
     return TenantLimitsPublic(
         tenant=tenant,
-        limits=LimitValues(**limits.effective(tenant)),
+        limits=LimitValues.model_validate(limits.effective(tenant)),
         own=sorted(limits.overrides(tenant)),
         jobs_in_flight=limits.in_flight(tenant),
     )

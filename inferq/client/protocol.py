@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 import orjson
@@ -25,7 +25,7 @@ FILE_TYPES = {
     ".jsonl": "application/x-ndjson",
     ".ndjson": "application/x-ndjson",
 }
-Rows = pd.DataFrame | list[dict[str, Any]] | list[list[Any]] | dict[str, Any]
+Rows: TypeAlias = pd.DataFrame | list[dict[str, Any]] | list[list[Any]] | dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ class RecordSplitter:
         return chunks
 
     def _emit(self, scan: _Scan, start: int, stop: int) -> Chunk:
-        chunk = Chunk(scan.data[start:stop], self.next_line, scan.records_in(start, stop))
+        # The splitter scans `bytes`: the slice is bytes already (`bytes()` copies nothing).
+        chunk = Chunk(bytes(scan.data[start:stop]), self.next_line, scan.records_in(start, stop))
         self.next_line += scan.lines_in(start, stop)
         self.chunks += 1
         return chunk

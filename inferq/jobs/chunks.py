@@ -17,6 +17,7 @@ import redis
 
 from inferq.jobs import keys
 from inferq.jobs.store import EVENTS_MAXLEN
+from inferq.redis_client import decoded
 
 # An idle cancelling job (no chunk being scored) may end `cancelled`: the caller ends it.
 _IDLE_CANCELLING = """
@@ -148,13 +149,13 @@ class ChunkLedger:
 
     def is_done(self, job_id: str, index: int) -> bool:
         """Whether chunk `index` was scored and counted already."""
-        return bool(self.redis.sismember(keys.job_chunks_done(job_id), index))
+        return bool(self.redis.sismember(keys.job_chunks_done(job_id), str(index)))
 
     def being_scored(self, job_id: str) -> dict[int, tuple[str, int]]:
         """The chunks being scored now: index to (owner, rows scored so far)."""
         raw = self.redis.hgetall(keys.job_chunks_running(job_id))
         found = {}
         for index, value in raw.items():
-            owner, _, rows = value.decode().rpartition(" ")
+            owner, _, rows = decoded(value).rpartition(" ")
             found[int(index)] = (owner, int(rows))
         return found

@@ -234,7 +234,12 @@ class PendingJobs:
     @staticmethod
     def claimed(reply: list) -> list[ClaimedJob]:
         """The jobs a reply of the claim script hands over."""
-        return [ClaimedJob(JobRecord.from_flat(flat), rows) for _, flat, rows in reply]
+        claimed = []
+        for _, flat, rows in reply:
+            record = JobRecord.from_flat(flat)
+            assert record is not None, "the script answers only jobs it found"
+            claimed.append(ClaimedJob(record, rows))
+        return claimed
 
     def ring(self) -> None:
         """Wake another batcher: there is more queued work than one batch."""

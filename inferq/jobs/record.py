@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import orjson
+
+from inferq.redis_client import decoded
 
 
 class JobStatus(StrEnum):
@@ -100,9 +103,9 @@ class JobRecord:
         return cls.from_hash(dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
 
     @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes] | dict[str, str]) -> JobRecord:
+    def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> JobRecord:
         """Decode a record read with HGETALL."""
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields = {decoded(k): decoded(v) for k, v in raw.items()}
         values: dict[str, Any] = {}
         for name in cls.__dataclass_fields__:
             if name not in fields:
@@ -121,7 +124,3 @@ class JobRecord:
             else:
                 values[name] = text
         return cls(**values)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

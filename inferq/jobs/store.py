@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis
@@ -17,7 +17,7 @@ from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, LEASES, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
 from inferq.metrics import keys as metric_keys
-from inferq.redis_client import ScriptCall
+from inferq.redis_client import ScriptArgs, ScriptCall, decoded
 from inferq.timefmt import now_rfc3339
 
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
@@ -196,7 +196,7 @@ class JobStore:
         inline_input: bytes | None,
         enqueue: bool,
         idempotency: IdempotencyMark | None,
-    ) -> dict[str, list]:
+    ) -> ScriptArgs:
         """The keys and arguments of `CREATE_LUA`'s `create` for a new job."""
         created_ms = ulid_millis(record.id)
         fields = [item for pair in record.to_hash().items() for item in pair]
@@ -267,9 +267,12 @@ class JobStore:
         page = max(limit, 50)
         while len(found) < limit:
             ids = [
-                _text(item)
-                for item in self.redis.zrevrangebyscore(
-                    keys.tenant_jobs(tenant), upper, "-inf", start=offset, num=page
+                decoded(item)
+                for item in cast(
+                    list[bytes],
+                    self.redis.zrevrangebyscore(
+                        keys.tenant_jobs(tenant), upper, "-inf", start=offset, num=page
+                    ),
                 )
             ]
             if not ids:
@@ -292,11 +295,11 @@ class JobStore:
 
     def read_inline_input(self, job_id: str) -> bytes | None:
         """The JSON rows a JSON job was submitted with."""
-        return self.redis.get(keys.job_input(job_id))
+        return cast(bytes | None, self.redis.get(keys.job_input(job_id)))
 
     def read_inline_result(self, job_id: str) -> bytes | None:
         """The scored rows of a JSON job, as columns/data JSON."""
-        return self.redis.get(keys.job_result(job_id))
+        return cast(bytes | None, self.redis.get(keys.job_result(job_id)))
 
     def read_errors(self, job_id: str) -> list[dict[str, Any]]:
         """The per-row errors recorded for a job."""
@@ -307,12 +310,17 @@ class JobStore:
         self, job_id: str, last_id: str, block_ms: int | None
     ) -> list[tuple[str, dict]]:
         """Status and progress events after last_id (``0`` for all), waiting up to block_ms."""
-        reply = self.redis.xread({keys.job_events(job_id): last_id}, block=block_ms, count=100)
+        # XREAD of one stream, RESP2: [[stream, [(id, {field: value}), ...]]]
+        reply = cast(
+            list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]],
+            self.redis.xread({keys.job_events(job_id): last_id}, block=block_ms, count=100),
+        )
         if not reply:
             return []
         _, entries = reply[0]
         return [
-            (_text(eid), {_text(k): _text(v) for k, v in fields.items()}) for eid, fields in entries
+            (decoded(eid), {decoded(k): decoded(v) for k, v in fields.items()})
+            for eid, fields in entries
         ]
 
     # -- status changes -------------------------------------------------------------------
@@ -478,8 +486,8 @@ class JobStore:
         """Forget a job and everything it keeps in Redis."""
         status = self.redis.hget(keys.job(job_id), "status")
         pipe = self.redis.pipeline(transaction=True)
-        if status is not None and _text(status) not in TERMINAL_STATUSES:
-            pipe.hincrby(metric_keys.JOB_STATUS, _text(status), -1)
+        if status is not None and decoded(status) not in TERMINAL_STATUSES:
+            pipe.hincrby(metric_keys.JOB_STATUS, decoded(status), -1)
         pipe.delete(*keys.all_job_keys(job_id))
         pipe.zrem(keys.tenant_jobs(tenant), job_id)
         pipe.zrem(keys.DEADLINES_ZSET, job_id)
@@ -492,17 +500,17 @@ class JobStore:
         """Have the job (an expired one) deleted at unix time `at`, listing entry and all."""
         tenant = self.redis.hget(keys.job(job_id), "tenant")
         if tenant is not None:
-            self.redis.zadd(keys.FORGET_ZSET, {forget_member(job_id, _text(tenant)): at})
+            self.redis.zadd(keys.FORGET_ZSET, {forget_member(job_id, decoded(tenant)): at})
 
     def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:
         """Remove and return ids whose time in `zset` has come (each taken by one sweeper)."""
-        ids = self.redis.zrangebyscore(zset, "-inf", now, start=0, num=limit)
+        ids = cast(list[bytes], self.redis.zrangebyscore(zset, "-inf", now, start=0, num=limit))
         if not ids:
             return []
         taken = []
         for job_id in ids:
             if self.redis.zrem(zset, job_id):
-                taken.append(_text(job_id))
+                taken.append(decoded(job_id))
         return taken
 
 
@@ -515,7 +523,3 @@ def _encode_field(value: Any) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -110,8 +110,8 @@ def _counters(fields: dict[str, str]) -> Iterator[Metric]:
     for name, help_text in COUNTER_HELP.items():
         label_names = sorted({k for labels, _ in samples[name] for k in labels})
         family = CounterMetricFamily(f"inferq_{name}", help_text, labels=label_names)
-        for labels, value in samples[name]:
-            family.add_metric([labels.get(k, "") for k in label_names], value)
+        for labels, count in samples[name]:
+            family.add_metric([labels.get(k, "") for k in label_names], count)
         if not samples[name] and not label_names:
             family.add_metric([], 0)
         families[name] = family
@@ -120,7 +120,8 @@ def _counters(fields: dict[str, str]) -> Iterator[Metric]:
 
 def _histogram(name: str, help_text: str, fields: dict[str, str]) -> Metric:
     buckets, running = [], 0
-    for bound in (*keys.BUCKETS[name], "+Inf"):
+    bounds: tuple[float | str, ...] = (*keys.BUCKETS[name], "+Inf")
+    for bound in bounds:
         label = str(bound)
         running += int(fields.get(label, 0))
         buckets.append(("+Inf" if label == "+Inf" else _bound(bound), running))

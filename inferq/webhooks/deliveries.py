@@ -11,6 +11,7 @@ Redis keeps its data.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import orjson
 import redis
 
 from inferq.jobs import keys
+from inferq.redis_client import decoded
 
 PENDING, SUCCEEDED, FAILED, GONE = "pending", "succeeded", "failed", "gone"
 FINAL_STATUSES = frozenset({SUCCEEDED, FAILED, GONE})
@@ -99,11 +101,11 @@ class Delivery:
     next_attempt_at: str = ""
 
     @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> Delivery:
+    def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> Delivery:
         """Decode the delivery hash."""
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        fields: dict[str, Any] = {decoded(k): decoded(v) for k, v in raw.items()}
         for name in ("attempts", "scheduled_attempts"):
-            fields[name] = int(fields.get(name, 0))  # type: ignore[assignment]
+            fields[name] = int(fields.get(name, 0))
         return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
 
 

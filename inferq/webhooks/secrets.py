@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
 import orjson
@@ -73,5 +74,5 @@ def _encode(secret: WebhookSecret) -> bytes:
     return orjson.dumps(asdict(secret))
 
 
-def _decode_all(raw: dict[bytes, bytes]) -> list[WebhookSecret]:
+def _decode_all(raw: Mapping[bytes | str, bytes | str]) -> list[WebhookSecret]:
     return [WebhookSecret(**orjson.loads(value)) for value in raw.values()]
