@@ -18,7 +18,8 @@ from redis.commands.core import AsyncScript
 
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
-from inferq.jobs.store import CREATE_LUA, JobStore
+from inferq.jobs.store import JobStore
+from inferq.jobs.store_scripts import CREATE_LUA
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, Script
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
