@@ -93,14 +93,18 @@ class Batcher:
                 steps.append(store.pending.claim_call(owner, rows, lease))
             # Metrics last: whatever befalls them, the jobs have ended and the next are held.
             *replies, metrics_reply = pipelined(store.redis, *steps, metrics)
-        finally:
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            following = store.pending.claimed(replies[1]) if claim_next else []
+        except BaseException:
             self._scoring = []
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+            raise
+        # The next batch is held from now on: its leases are renewed until it has ended.
+        self._scoring = [job.record.id for job in following]
         if isinstance(metrics_reply, Exception):
             log.warning("batch metrics not recorded: %s", metrics_reply)
-        return store.pending.claimed(replies[1]) if claim_next else []
+        return following
 
     def _top_up(self, claimed: list[ClaimedJob]) -> list[ClaimedJob]:
         """Wait `max_delay_ms` for more jobs when the claim found fewer than a full batch."""
