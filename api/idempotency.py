@@ -17,6 +17,7 @@ from inferq.jobs import keys
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
+from inferq.redis_client import decoded
 
 UPLOADING = "uploading"
 #: Problem types (`https://inferq.dev/problems/<name>`) a client can act on.
@@ -110,7 +111,7 @@ async def _earlier_job(store: JobStore, mark: IdempotencyMark) -> JobRecord | No
     raw = await store.aredis.get(mark.redis_key)
     if raw is None:
         return None
-    value = raw.decode() if isinstance(raw, bytes) else raw
+    value = decoded(raw)
     if in_progress(value):
         raise in_progress_problem()
     return await earlier_job_async(store, value, mark.digest)

@@ -27,6 +27,7 @@ from inferq.files.formats import FileFormat
 from inferq.jobs import keys
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
+from inferq.redis_client import decoded
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class UploadKey:
                 return None
             raw = self.store.redis.get(self.redis_key)
             if raw is not None:  # else it lapsed in between: try again
-                return raw.decode() if isinstance(raw, bytes) else raw
+                return decoded(raw)
 
     def due(self) -> bool:
         """Whether the lease should be renewed now."""

@@ -18,6 +18,7 @@ import redis
 from inferq.jobs.keys import INTAKES_ZSET
 from inferq.jobs.keys import job as job_key
 from inferq.jobs.pending import REDIS_CLOCK_LUA
+from inferq.jobs.record import TERMINAL_STATUSES
 
 _HOLD = (
     REDIS_CLOCK_LUA
@@ -36,14 +37,15 @@ return ids
 """
 )
 
-# Lets go of the lease of ARGV[1] if its job (KEYS[2]) was never stored or has ended.
+# Lets go of the lease of ARGV[1] if its job (KEYS[2]) was never stored or has ended (its status
+# is one of ARGV[2], comma-separated).
 _SETTLE = """
 local status = redis.call('HGET', KEYS[2], 'status')
-if not status or status == 'succeeded' or status == 'failed' or status == 'cancelled'
-    or status == 'expired' then
+if not status or string.find(',' .. ARGV[2] .. ',', ',' .. status .. ',', 1, true) then
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
 """
+_ENDED = ",".join(sorted(TERMINAL_STATUSES))
 
 
 class IntakeLeases:
@@ -67,7 +69,7 @@ class IntakeLeases:
     def settle(self, job_id: str) -> None:
         """After an intake failed: let go of the lease if the job was never stored (refused
         before) or has ended (aborted); else leave it to run out, so the sweep fails the job."""
-        self._settle(keys=[INTAKES_ZSET, job_key(job_id)], args=[job_id])
+        self._settle(keys=[INTAKES_ZSET, job_key(job_id)], args=[job_id, _ENDED])
 
     def take_lapsed(self, limit: int = 100) -> list[str]:
         """Ids whose lease ran out, removed so that one sweeper handles each."""
