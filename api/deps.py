@@ -88,29 +88,8 @@ async def get_caller(
     keys: Annotated[KeyStore, Depends(get_keys)],
 ) -> Principal:
     """The caller named by the API key (401 without a valid one), not yet counted against its
-    rate: the route takes its `RequestToken`."""
+    rate: the route admits it (`api.admission`)."""
     return await authenticate(credentials.credentials if credentials else None, settings, keys)
-
-
-class RequestToken:
-    """A request's token of its tenant's request rate, taken once: by the job submission
-    script, which saves a round trip, or else here."""
-
-    def __init__(self, limits: TenantLimits, tenant: str) -> None:
-        self.limits = limits
-        self.tenant = tenant
-        self.due = True
-
-    async def take(self) -> None:
-        """Take the token unless it was taken (LimitExceeded, 429, when there is none)."""
-        if self.due:
-            self.due = False
-            await self.limits.take_request_async(self.tenant)
-
-    def hand_over(self) -> bool:
-        """Whether the caller is to take the token itself (it is then no longer due here)."""
-        due, self.due = self.due, False
-        return due
 
 
 async def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
@@ -133,7 +112,7 @@ def _unauthorized(detail: str) -> Problem:
 
 def require_scope(scope: str, *, counted: bool = True) -> Any:
     """A dependency that answers 403 unless the caller's key carries `scope` (or `admin`);
-    `counted=False` leaves the request's rate token to the route (see `RequestToken`)."""
+    `counted=False` leaves the request's rate token to the route (see `api.admission`)."""
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         return in_scope(principal, scope)
@@ -163,5 +142,6 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
 JobsSubmit = Annotated[Principal, require_scope("jobs:write", counted=False)]
 JobsRead = Annotated[Principal, require_scope("jobs:read")]
+JobsReadUncounted = Annotated[Principal, require_scope("jobs:read", counted=False)]
 ModelsWrite = Annotated[Principal, require_scope("models:write")]
 Admin = Annotated[Principal, require_scope("admin")]

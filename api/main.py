@@ -7,17 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.dashboard import mount_dashboard
 from api.errors import declare_body_problems, install_error_handlers
-from api.openapi_examples import add_examples
+from api.lane import JobLane
+from api.reads.reader import JobReader
+from api.reads.watch import JobWatcher
 from api.routes import health, jobs, keys, metrics, models, tenants, webhooks
+from api.routes.dashboard import mount_dashboard
+from api.routes.openapi_examples import add_examples
 from api.schemas import JobCreate, ProblemDetails
-from api.submit_lane import SubmitLane
-from api.watch import JobWatcher
+from api.submit.submitter import JobSubmitter
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
 from inferq.jobs.store import JobStore
-from inferq.jobs.submit import JobSubmitter
 from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
 from inferq.redis_client import make_async_redis, make_multiplexed_redis, make_redis
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.submitter = JobSubmitter(
             app.state.store, app.state.limits, requests_client, multiplexed
         )
+        app.state.reader = JobReader(app.state.limits, requests_client, multiplexed)
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis, multiplexed)
         app.state.watcher.start()
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     declare_body_problems(app)
     _add_examples(app)
     mount_dashboard(app, settings)
-    app.add_middleware(SubmitLane)
+    app.add_middleware(JobLane)
     return app
 
 

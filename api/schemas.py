@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Priority = Literal["high", "normal", "low"]
+from inferq.jobs.public import JobPublic, Priority
+
 Output = Literal["prediction", "probabilities"]
 WebhookEvent = Literal["job.succeeded", "job.failed", "job.cancelled"]
 RESERVED_OUTPUT_COLUMNS = ("prediction",)
@@ -71,49 +72,6 @@ class JobCreate(JobOptions):
     )
     input_format: Literal["csv", "parquet", "jsonl"] | None = Field(
         default=None, description="Format of `input_uri`; default: from its suffix."
-    )
-
-
-class ModelRef(BaseModel):
-    """The exact model version a job is scored with."""
-
-    name: str
-    version: int
-
-
-class Progress(BaseModel):
-    """Rows counted so far; `rows_total` is null until known."""
-
-    rows_total: int | None
-    rows_done: int
-    rows_failed: int
-
-
-class JobPublic(BaseModel):
-    """The job object."""
-
-    model_config = ConfigDict(protected_namespaces=())
-
-    id: str
-    status: Literal[
-        "queued", "running", "succeeded", "failed", "cancelling", "cancelled", "expired"
-    ]
-    model: ModelRef
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    progress: Progress
-    error: dict[str, Any] | None
-    metadata: dict[str, Any]
-    priority: Priority
-    outputs: list[str]
-    passthrough: list[str]
-    expires_at: str | None = Field(description="When inputs and results are deleted")
-    attempts: int = Field(description="Times a worker took the job (over 1 after a lost worker)")
-    links: dict[str, str]
-    results: dict[str, Any] | None = Field(
-        default=None,
-        description="The scored rows (columns/data), only with `?include=results` on a small job",
     )
 
 

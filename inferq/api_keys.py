@@ -4,6 +4,10 @@ A key is 32 random bytes (256 bits), so the stored SHA-256 digest cannot be reve
 a slow, salted password hash (bcrypt, argon2) protects *low-entropy* secrets and would cost
 ~100 ms of CPU on every request. An unsalted digest also lets a request find its key with one
 Redis lookup (`inferq:apikey:<digest>`) instead of trying every stored hash.
+
+The API checks a key on every request, so each process keeps the keys it found for
+`KEY_CACHE_SECONDS` (1 s): a revoked key is refused by every API process within that time (at
+once by the process that revoked it). Unknown keys are not kept, so a new key works at once.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import orjson
@@ -25,6 +31,9 @@ KEY_PREFIX = "iqk_"
 ADMIN_TENANT = "default"
 _BY_DIGEST = "inferq:apikey:"
 _BY_ID = "inferq:apikeys"
+#: Seconds an API process trusts a key it found in Redis (the bound on a revocation's delay).
+KEY_CACHE_SECONDS = 1.0
+_CACHED_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,16 @@ def is_admin_key(presented: str, admin_key: str | None) -> bool:
 class KeyStore:
     """Creates, finds, lists and revokes API keys in Redis."""
 
-    def __init__(self, client: redis.Redis, aclient: aioredis.Redis | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        aclient: aioredis.Redis | None = None,
+        cache_seconds: float = KEY_CACHE_SECONDS,
+    ) -> None:
         self.redis = client
         self.aredis = aclient
+        self.cache_seconds = cache_seconds
+        self._found: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
 
     def create(self, tenant: str, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
         """A new key for `tenant`; returns its record and the key, which is never shown again."""
@@ -97,10 +113,24 @@ class KeyStore:
         return ApiKey.from_json(raw) if raw else None
 
     async def authenticate_async(self, key: str) -> ApiKey | None:
-        """`authenticate` on the async client (the API's event loop)."""
+        """`authenticate` on the async client (the API's event loop), trusting a key found
+        within the last `cache_seconds`."""
         assert self.aredis is not None, "KeyStore built without an async client"
-        raw = await self.aredis.get(_BY_DIGEST + digest(key))
-        return ApiKey.from_json(raw) if raw else None
+        hashed = digest(key)
+        now = time.monotonic()
+        kept = self._found.get(hashed)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        raw = await self.aredis.get(_BY_DIGEST + hashed)
+        if not raw:
+            self._found.pop(hashed, None)
+            return None
+        found = ApiKey.from_json(raw)
+        self._found[hashed] = (now + self.cache_seconds, found)
+        self._found.move_to_end(hashed)
+        if len(self._found) > _CACHED_KEYS:
+            self._found.popitem(last=False)
+        return found
 
     def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
         """Every live key (of one tenant if given), oldest first; no secrets."""
@@ -116,6 +146,7 @@ class KeyStore:
         stored = self.redis.hget(_BY_ID, key_id)
         if stored is None:
             return False
+        self._found.pop(_text(stored), None)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(_BY_DIGEST + _text(stored))
         pipe.hdel(_BY_ID, key_id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferq.problems import InputProblem
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 
 ROW_FORMATS = ("dataframe_split", "dataframe_records", "instances")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -20,6 +21,7 @@ from types import FrameType
 from inferq.admin_key import ensure_admin_key
 from inferq.children import ChildProcess
 from inferq.config import Settings, get_settings
+from inferq.queue import QUEUES
 from inferq.redis_server import RedisServer, RedisServerError
 
 API_START_TIMEOUT = 90.0
@@ -31,10 +33,12 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 """Seconds a child may take to stop after SIGTERM before its process group is killed."""
 
-DEFAULT_QUEUES = "inferq.jobs"
-"""Queues the worker consumes when `tasks.app` declares no `QUEUES`."""
 
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+REFUSED_EXIT = 3
+"""`python -m models.startup`'s exit status (its `REFUSED_EXIT`) when it registered what it could
+but refused some versions, which it names; the launcher goes on."""
 
 
 class LaunchError(RuntimeError):
@@ -121,13 +125,19 @@ def _start_all(settings: Settings, running: Running) -> None:
     if settings.redis_url is None:
         settings = _start_redis(settings, running)
     env = child_env(settings)
-    from models.startup import register_startup_models
-
-    register_startup_models(settings)
+    _register_models(env)
     running.spawn("worker", worker_argv(settings), env)
     running.spawn("API", api_argv(settings), env)
     _wait_until_healthy(settings, running)
     print(banner(settings, key_file), flush=True)
+
+
+def _register_models(env: dict[str, str]) -> None:
+    """Register the demo models and the repository folder in a child (`python -m models.startup`,
+    as the compose file's `demo-models` service does); refused versions are reported, not fatal."""
+    done = subprocess.run((sys.executable, "-m", "models.startup"), env=env, check=False)
+    if done.returncode not in (0, REFUSED_EXIT):
+        raise SystemExit(f"registering the start-up models failed (exit {done.returncode})")
 
 
 def _start_redis(settings: Settings, running: Running) -> Settings:
@@ -153,19 +163,8 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def worker_queues() -> str:
-    """The queues a worker consumes, comma-separated: `tasks.app.QUEUES`, else `inferq.jobs`."""
-    try:
-        from tasks import app as tasks_app
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("tasks", "tasks.app"):
-            raise
-        return DEFAULT_QUEUES
-    queues = getattr(tasks_app, "QUEUES", None)
-    if not queues:
-        return DEFAULT_QUEUES
-    if isinstance(queues, str):
-        return queues
-    return ",".join(str(getattr(queue, "name", queue)) for queue in queues)
+    """The queues a worker consumes, comma-separated."""
+    return ",".join(QUEUES)
 
 
 def worker_argv(settings: Settings) -> list[str]:

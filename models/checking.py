@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 
 from inferq.config import Settings
+from inferq.schema import FeatureType, ModelSchema
 from models.artifacts import ArtifactFormat
-from models.schema import FeatureType, ModelSchema
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 #: Thread pools off in the check process: they reserve address space the memory cap counts.

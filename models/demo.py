@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,12 +14,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from inferq.config import Settings, get_settings
 from models.artifacts import dump_skops, untrusted_types
-from models.checking import CheckLimits
 from models.registry import DEFAULT_ALIAS
-from models.repository import LoadReport, load_repository, write_entry
-from models.startup import registry_for
+from models.repository import write_entry
 
 
 def _snake(name: str) -> str:
@@ -60,16 +58,11 @@ DEMO_MODELS: dict[str, tuple[Callable[[], Any], str]] = {
 }
 
 
-def ensure_demo_models(settings: Settings | None = None) -> LoadReport:
-    """Train each demo model not registered yet into a repository folder, then load it.
-
-    The demo models take the same path as a team's model repository: `<var_dir>/demo-models/`.
-    """
-    settings = settings or get_settings()
-    registry = registry_for(settings)
-    root = settings.var_dir / "demo-models"
+def write_demo_models(root: Path, registered: Callable[[str], bool]) -> None:
+    """Train each demo model that is neither `registered` nor written yet into a repository
+    folder under `root`, the same layout a team's model repository has."""
     for name, (train, description) in DEMO_MODELS.items():
-        if registry.exists(name) or (root / name / "1").exists():
+        if registered(name) or (root / name / "1").exists():
             continue
         artifact = dump_skops(train())
         meta = {
@@ -79,8 +72,3 @@ def ensure_demo_models(settings: Settings | None = None) -> LoadReport:
             "aliases": [DEFAULT_ALIAS],
         }
         write_entry(root, name, 1, "skops", artifact, meta)
-    return load_repository(root, registry, CheckLimits.from_settings(settings))
-
-
-if __name__ == "__main__":
-    print("registered:", ", ".join(ensure_demo_models().added) or "nothing new")

@@ -11,10 +11,10 @@ import redis
 import redis.asyncio as aioredis
 
 from inferq.redis_client import ScriptArgs, decoded
+from inferq.schema import ModelSchema
 from inferq.storage import Storage
 from inferq.timefmt import now_rfc3339
 from models.artifacts import EXTENSIONS, ArtifactFormat
-from models.schema import ModelSchema
 
 _PREFIX = "inferq:model"
 _NAMES = "inferq:models"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,25 +139,3 @@ def write_entry(
     (folder / f"model.{EXTENSIONS[fmt]}").write_bytes(artifact)
     (folder / METADATA_FILE).write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
     return folder
-
-
-def main(argv: list[str]) -> int:
-    """`python -m models.repository [FOLDER]`: load FOLDER (default: INFERQ_MODEL_REPOSITORY)."""
-    from inferq.config import get_settings
-    from models.startup import registry_for
-
-    settings = get_settings()
-    root = Path(argv[0]) if argv else settings.model_repository
-    if root is None:
-        print("no folder given and INFERQ_MODEL_REPOSITORY is unset", file=sys.stderr)
-        return 2
-    report = load_repository(root, registry_for(settings), CheckLimits.from_settings(settings))
-    print(f"added: {', '.join(report.added) or 'none'}")
-    for ref, reason in report.refused.items():
-        print(f"refused {ref}: {reason}", file=sys.stderr)
-    return 1 if report.refused else 0
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    sys.exit(main(sys.argv[1:]))

@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from models.schema import ModelSchema, encoders_by_column
+from inferq.schema import ModelSchema
+from models.schema import encoders_by_column
 
 #: The number a sample row holds in each numeric column: 1.0 survives logs and reciprocals.
 SAMPLE_NUMBER = 1.0

@@ -105,7 +105,7 @@ class Stack:
 
     def register_demo_models(self) -> None:
         """Train and register the demo models the way `make run` does."""
-        from models.demo import ensure_demo_models
+        from models.startup import ensure_demo_models
 
         ensure_demo_models(self.settings)
 

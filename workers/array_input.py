@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 
 # Process-wide on purpose: warnings.catch_warnings() is not thread-safe, and the batcher thread
 # and Celery's task thread score in the same process. The message is only ever raised for the

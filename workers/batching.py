@@ -28,7 +28,7 @@ from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 from workers.context import WorkerContext
 from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.csv as pacsv
 
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 
 #: Texts read as a missing value, the same ones Arrow's CSV reader treats as null.
 NULL_TEXTS = frozenset(pacsv.ConvertOptions().null_values)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from inferq.files.columns import parse_header
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 from workers.chunk_rows import ChunkRows, check_text_rows, wanted_columns
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 from workers.chunk_rows import MISSING, NOT_FINITE, ChunkRows, wanted_columns
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from inferq.schema import ModelSchema
 from inferq.storage import open_url
-from models.schema import ModelSchema
 from workers.chunk_rows import MISSING, NOT_FINITE, ChunkRows, wanted_columns
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 from workers.array_input import ArrayInput
 
 _threadpools = ThreadpoolController()

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from inferq.config import Settings
+from inferq.jobs.public import event_body, event_type
 from inferq.jobs.record import JobRecord
 from inferq.timefmt import now_rfc3339, rfc3339
 from inferq.webhooks.deliveries import (
@@ -25,7 +26,6 @@ from inferq.webhooks.secrets import WebhookSecrets
 from inferq.webhooks.sender import SendResult, send_signed
 from inferq.webhooks.ssrf import HostAllowlist
 from workers.context import WorkerContext
-from workers.webhook_events import event_body, event_type
 
 log = logging.getLogger(__name__)
 

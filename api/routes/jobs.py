@@ -11,25 +11,25 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from api.accept import accept_job
 from api.deps import (
     JobsRead,
+    JobsReadUncounted,
     JobsSubmit,
     JobsWrite,
     RegistryDep,
-    SettingsDep,
     StorageDep,
     StoreDep,
 )
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.file_results import all_errors, has_scored_rows, stream_errors, stream_results
-from api.job_reads import load_job, present, wait_for_end
-from api.results import MEDIA_TYPES, negotiate, render_errors, render_table
+from api.reads.file_results import all_errors, has_scored_rows, stream_errors, stream_results
+from api.reads.jobs import load_job, read_job
+from api.reads.results import MEDIA_TYPES, negotiate, render_errors, render_table
 from api.schemas import JobCreate, JobList, JobPublic
-from api.views import job_public
+from api.submit.accept import accept_job
 from inferq.files import layout
 from inferq.ids import JOB_ID_PATTERN
 from inferq.jobs.keys import job_events
+from inferq.jobs.public import job_public
 from inferq.jobs.record import TERMINAL_STATUSES, JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED_PROBLEMS)
@@ -93,7 +93,7 @@ async def create_job(
 
     With `?wait=` the answer waits for the job to end (200 with the ended job) for at most that
     many seconds; with `?include=results` an ended small job carries its scored rows too.
-    (`api.submit_lane` answers most JSON submissions before this route: same answers, less
+    (`api.lane` answers most JSON submissions before this route: same answers, less
     overhead.)
     """
     accepted = await accept_job(request, principal, idempotency_key, wait, include)
@@ -131,21 +131,15 @@ async def list_jobs(
 async def get_job(
     job_id: str,
     request: Request,
-    principal: JobsRead,
-    store: StoreDep,
-    settings: SettingsDep,
+    principal: JobsReadUncounted,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
 ) -> JobPublic:
-    """The job; with `?wait=` the answer comes when the job ends or the time is up."""
-    wait = min(wait, settings.max_wait_seconds)
-    if wait <= 0:
-        record, result = await load_job(store, job_id, principal.tenant), None
-    else:
-        record, result = await wait_for_end(
-            request.app.state.watcher, store, job_id, principal.tenant, wait
-        )
-    return await present(store, record, str(request.base_url), include, result)
+    """The job; with `?wait=` the answer comes when the job ends or the time is up.
+
+    (`api.lane` answers most reads before this route: same answers, less overhead.)
+    """
+    return await read_job(request, principal, job_id, wait, include)
 
 
 @router.get(

@@ -10,13 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, SettingsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.model_uploads import VersionUpload, accept_upload
+from api.registry.uploads import VersionUpload, accept_upload
+from api.registry.views import model_public, model_version_public
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
-from api.views import model_public, model_version_public
+from inferq.schema import FeatureType
 from models.artifacts import ArtifactFormat
 from models.policy import ALIAS_NAME
 from models.registry import ModelNotFound, ModelRegistry
-from models.schema import FeatureType
 
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=AUTHENTICATED_PROBLEMS)
 

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Admin, DeliveriesDep, JobsRead, JobsWrite, SettingsDep, StoreDep
 from api.deps import WebhookSecretsDep as SecretsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.job_reads import load_job
+from api.reads.jobs import load_job
 from api.schemas import (
     DeliveryAttempt,
     DeliveryList,

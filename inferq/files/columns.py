@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from inferq.problems import InputProblem
-from models.schema import ModelSchema
+from inferq.schema import ModelSchema
 
 BOM = b"\xef\xbb\xbf"
 

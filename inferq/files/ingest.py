@@ -22,8 +22,8 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_chunk
+from inferq.schema import ModelSchema
 from inferq.storage import Storage
-from models.schema import ModelSchema
 
 MAX_HEADER_BYTES = 1024 * 1024
 Enqueue = Callable[[JobRecord, int, dict[str, Any]], None]

@@ -11,8 +11,8 @@ from inferq.files.columns import check_columns
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.record import JobRecord
 from inferq.problems import InputProblem
+from inferq.schema import ModelSchema
 from inferq.storage import open_url
-from models.schema import ModelSchema
 
 
 def plan_parquet(

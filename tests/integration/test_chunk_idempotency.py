@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.deps import Principal
-from api.file_options import options_from_fields
-from api.file_submission import new_file_record
+from api.submit.file_job import new_file_record
+from api.submit.file_options import options_from_fields
 from inferq.files import layout
 from inferq.files.ingest import StreamIngest
 from inferq.jobs.chunks import ChunkLedger

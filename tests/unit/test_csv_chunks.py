@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.schema import Feature, ModelSchema
+from inferq.schema import Feature, ModelSchema
 from workers.csv_chunks import read_csv_chunk
 
 SCHEMA = ModelSchema([Feature("a"), Feature("b")], "classification", classes=[0, 1])

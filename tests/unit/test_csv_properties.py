@@ -25,7 +25,7 @@ from inferq.files.splitter import (
     record_ends,
     split_first_record,
 )
-from models.schema import Feature, ModelSchema
+from inferq.schema import Feature, ModelSchema
 from workers.csv_chunks import read_csv_chunk
 
 SCHEMA = ModelSchema([Feature("a"), Feature("b")], "classification", classes=[0, 1])

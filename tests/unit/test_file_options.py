@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from api.file_options import options_from_fields
+from api.submit.file_options import options_from_fields
 from inferq.files.columns import check_columns, parse_header
 from inferq.problems import InputProblem
-from models.schema import Feature, ModelSchema
+from inferq.schema import Feature, ModelSchema
 
 
 def test_lists_repeat_or_use_commas_and_json_fields_parse() -> None:

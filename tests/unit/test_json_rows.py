@@ -6,7 +6,7 @@ import pytest
 
 from inferq.json_rows import Rows, check_rows, rows_from_payload
 from inferq.problems import InputProblem
-from models.schema import Feature, ModelSchema
+from inferq.schema import Feature, ModelSchema
 
 SCHEMA = ModelSchema(
     features=[Feature("age"), Feature("plan", "string")], task="classification", classes=[0, 1]

@@ -10,10 +10,10 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.submission import parse_job_body
+from api.submit.json_job import parse_job_body
 from inferq.json_rows import ROW_FORMATS, Rows, check_rows, rows_from_payload
 from inferq.problems import InputProblem
-from models.schema import Feature, ModelSchema
+from inferq.schema import Feature, ModelSchema
 
 SCHEMA = ModelSchema(
     features=[Feature("age"), Feature("income"), Feature("plan", "string")],

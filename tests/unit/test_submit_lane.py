@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.submit_lane import simple_query
+from api.lane import simple_query
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from api.watch import JobWatcher
+from api.reads.watch import JobWatcher
 
 
 def _ending(job_id: str, status: str, result: bytes | None) -> bytes:
@@ -67,7 +67,7 @@ def test_remembered_endings_are_bounded_in_bytes() -> None:
 def test_an_ending_answers_only_while_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """Seconds later the job is read again (it may have been deleted since), yet still known."""
     clock = [100.0]
-    monkeypatch.setattr("api.watch.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("api.reads.watch.time.monotonic", lambda: clock[0])
     watcher = JobWatcher(client=None)  # type: ignore[arg-type]
     watcher._dispatch(_ending("job_e", "succeeded", b"{}"))
     assert watcher.ending("job_e") is not None

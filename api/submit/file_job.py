@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from api.admission import Admission
 from api.deps import Principal
 from api.errors import Problem
 from api.schemas import JobOptions
-from api.submission import job_clock
 from inferq.config import Settings
 from inferq.files import layout
 from inferq.files.formats import FileFormat
@@ -26,10 +26,10 @@ from inferq.files.ingest import StreamIngest
 from inferq.files.parquet_plan import plan_parquet, queue_parquet
 from inferq.ids import new_job_id
 from inferq.jobs.chunks import ChunkLedger
+from inferq.jobs.clock import job_clock
 from inferq.jobs.intake_lease import IntakeLeases
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
-from inferq.limits import TenantLimits
 from inferq.queue import enqueue_chunk
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
@@ -70,27 +70,27 @@ def new_file_record(
 
 
 def admit_file_job(
-    record: JobRecord, settings: Settings, store: JobStore, limits: TenantLimits
+    record: JobRecord, admission: Admission, settings: Settings, store: JobStore
 ) -> None:
     """Check the job's webhook and count it against its tenant's jobs in flight."""
     check_webhook_registration(record.webhook, record.tenant, settings, WebhookSecrets(store.redis))
-    limits.admit_job(record.tenant, record.id)
+    admission.admit_job(record.id)
 
 
 async def submit_file(
     body: AsyncIterator[bytes],
     fmt: FileFormat,
     options: JobOptions,
-    principal: Principal,
+    admission: Admission,
     settings: Settings,
     store: JobStore,
     registry: ModelRegistry,
-    limits: TenantLimits,
 ) -> JobRecord:
     """Store and queue a file job from its body's pieces."""
+    principal = admission.principal
     model = await run_in_threadpool(registry.resolve, options.model, principal.tenant)
     record = new_file_record(options, model, principal, settings, fmt)
-    await run_in_threadpool(admit_file_job, record, settings, store, limits)
+    await run_in_threadpool(admit_file_job, record, admission, settings, store)
     ledger = ChunkLedger(store.redis, settings.retention_seconds)
     leases = IntakeLeases(store.redis, settings.intake_lease_seconds)
     async with intake_held(leases, record.id):

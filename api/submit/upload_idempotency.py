@@ -21,8 +21,14 @@ from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
-from api.idempotency import UPLOADING, check_key, earlier_job, in_progress, in_progress_problem
 from api.schemas import JobOptions
+from api.submit.idempotency import (
+    UPLOADING,
+    check_key,
+    earlier_job,
+    in_progress,
+    in_progress_problem,
+)
 from inferq.files.formats import FileFormat
 from inferq.jobs import keys
 from inferq.jobs.record import JobRecord

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 
-from api.body_stream import limited_stream
-from api.file_options import options_from_fields
-from api.upload_idempotency import FileUpload
-from inferq.config import Settings
+from api.submit.file_options import options_from_fields
+from api.submit.upload_idempotency import FileUpload
 from inferq.files.formats import FileFormat, format_of_media, format_of_name
 from inferq.problems import InputProblem
 
@@ -21,10 +19,11 @@ _NAMED: dict[str, FileFormat] = {"csv": "csv", "parquet": "parquet", "jsonl": "j
 
 
 @asynccontextmanager
-async def open_multipart(request: Request, settings: Settings) -> AsyncIterator[FileUpload]:
-    """The form's file (spooled to disk past 1 MiB by the parser) and options, until the block
-    ends."""
-    body = limited_stream(request, settings.max_file_bytes)
+async def open_multipart(
+    request: Request, body: AsyncGenerator[bytes, None]
+) -> AsyncIterator[FileUpload]:
+    """The form's file (spooled to disk past 1 MiB by the parser) and options from the request
+    `body`'s pieces, until the block ends."""
     form = await MultiPartParser(request.headers, body, max_files=1, max_fields=50).parse()
     try:
         upload = form.get("file")

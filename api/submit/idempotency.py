@@ -4,7 +4,7 @@ A key's Redis value is `<digest>:<job id>`, written in the same step that create
 `inferq.jobs.idempotency`): a JSON request that breaks off, whatever the reason, leaves the key
 free for its retry, and two requests racing with one key make one job. While a file upload
 streams in (its digest is known only at its end) the value is `uploading:<token>`, a lease that
-lapses if the upload's API process dies (see `api.upload_idempotency`).
+lapses if the upload's API process dies (see `api.submit.upload_idempotency`).
 """
 
 from __future__ import annotations

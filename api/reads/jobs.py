@@ -6,13 +6,44 @@ import asyncio
 import contextlib
 
 import orjson
+from starlette.requests import Request
 
+from api.deps import Principal
 from api.errors import Problem
+from api.reads.watch import JobWatcher
 from api.schemas import JobPublic
-from api.views import job_public
-from api.watch import JobWatcher
+from inferq.jobs.public import job_public
 from inferq.jobs.record import JobRecord, JobStatus
 from inferq.jobs.store import JobStore
+
+
+async def read_job(
+    request: Request, principal: Principal, job_id: str, wait: float, include: str | None
+) -> JobPublic:
+    """The caller's job (404 for another tenant's); with `wait` > 0, once it has ended or
+    `wait` seconds (at most `max_wait_seconds`) have passed.
+
+    The request's rate token is taken in the round trip that reads the job, or alone when the
+    watcher heard the job end lately (it then holds the ended record and rows).
+    """
+    state = request.app.state
+    tenant = principal.tenant
+    heard = state.watcher.ending(job_id)
+    if heard is None:
+        record, result = await state.reader.read(tenant, job_id, include == "results")
+        read_result = include == "results"
+    else:
+        await state.reader.take_token(tenant)
+        (record, result), read_result = heard, False
+    record = _own(record, job_id, tenant)
+    wait = min(wait, state.settings.max_wait_seconds)
+    if wait > 0 and not record.terminal:
+        record, result = await wait_for_end(
+            state.watcher, state.store, job_id, tenant, wait, known=record
+        )
+        read_result = False
+    base_url = str(request.base_url)
+    return await present(state.store, record, base_url, include, result, read_result)
 
 
 async def present(
@@ -21,11 +52,13 @@ async def present(
     base_url: str,
     include: str | None,
     result: bytes | None = None,
+    result_read: bool = False,
 ) -> JobPublic:
-    """The job object, with the scored rows inlined when asked for and available."""
+    """The job object, with the scored rows inlined when asked for and available (read
+    unless `result_read` says `result` is what the store holds)."""
     public = job_public(record, base_url)
     if include == "results" and record.status == JobStatus.SUCCEEDED:
-        if result is None:
+        if result is None and not result_read:
             _, result = await store.get_with_result_async(record.id)
         if result is not None:
             public.results = orjson.loads(result)

@@ -1,33 +1,63 @@
-"""Turning a JSON job request into a stored, queued job."""
+"""Taking in a JSON job request: rows to store and queue for the batchers, or an `input_uri`."""
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any, TypedDict
+from typing import Any
 
 import orjson
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api.deps import Principal, RequestToken
+from api.admission import Admission
+from api.deps import Principal
 from api.errors import Problem
 from api.schemas import JobCreate
+from api.submit.idempotency import body_digest, create_once
+from api.submit.submitter import JobSubmitter, ModelChanged
+from api.submit.uri_job import submit_uri_job
 from inferq.config import Settings
 from inferq.ids import new_job_id
+from inferq.jobs.clock import job_clock
 from inferq.jobs.idempotency import IdempotencyMark
 from inferq.jobs.record import JobRecord
-from inferq.jobs.submit import JobSubmitter, ModelChanged
 from inferq.json_rows import ROW_FORMATS, Rows, check_rows, rows_from_payload
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_job
+from inferq.schema import ModelSchema
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry, ModelVersion, visible
-from models.schema import ModelSchema
 
 log = logging.getLogger(__name__)
+
+
+async def take_in_json(
+    request: Request, admission: Admission, idempotency_key: str | None
+) -> tuple[JobRecord, bool]:
+    """Store and queue the job a JSON body describes; returns it and whether it is new (False:
+    an earlier job of the same Idempotency-Key)."""
+    state = request.app.state
+    raw = await admission.read_body(request)
+    job = parse_job_body(raw)
+
+    async def create(idempotency: IdempotencyMark | None = None) -> JobRecord:
+        if job.input_uri is None:
+            return await submit_json_job(
+                job, admission, state.settings, state.submitter, state.registry, idempotency
+            )
+        await admission.take_token()
+        return await run_in_threadpool(
+            submit_uri_job, job, admission, state.settings, state.store, state.registry,
+            idempotency,
+        )  # fmt: skip
+
+    if idempotency_key is None:
+        return await create(), True
+    tenant = admission.principal.tenant
+    return await create_once(state.store, tenant, idempotency_key, body_digest(raw), create)
 
 
 def parse_job_body(body: bytes) -> JobCreate:
@@ -50,21 +80,21 @@ def parse_job_body(body: bytes) -> JobCreate:
 
 async def submit_json_job(
     request: JobCreate,
-    principal: Principal,
+    admission: Admission,
     settings: Settings,
     submitter: JobSubmitter,
     registry: ModelRegistry,
     idempotency: IdempotencyMark | None = None,
-    token: RequestToken | None = None,
 ) -> JobRecord:
     """Check the rows against the model version the reference means, then admit (tenant's
     limits), store and queue the job, marking the Idempotency-Key with it, in one step.
 
     Runs on the event loop with the async Redis client: a one-row job costs one round trip
-    (which also takes the request's rate `token`) when its model reference was resolved
-    lately (two otherwise) and no thread hop. Only big bodies and webhook checks (DNS) go to
-    a thread.
+    (which also takes the request's rate token, when `admission` hands it over) when its model
+    reference was resolved lately (two otherwise) and no thread hop. Only big bodies and
+    webhook checks (DNS) go to a thread.
     """
+    principal = admission.principal
     fmt, payload = _row_payload(request)
     webhook = request.webhook.model_dump() if request.webhook else None
     if webhook is not None:
@@ -104,7 +134,7 @@ async def submit_json_job(
                 queue_limit=settings.max_queued_jobs,
                 enqueue=batched,
                 idempotency=idempotency,
-                take_token=token is not None and token.hand_over(),
+                take_token=admission.hand_over_token(),
             )
         except ModelChanged as changed:  # an alias moved since: check the rows against it
             model, fresh = changed.version, True
@@ -164,22 +194,6 @@ def _checked_rows(request: JobCreate, fmt: str, payload: Any, schema: ModelSchem
     rows = rows_from_payload(fmt, payload, schema)
     check_rows(rows, schema, request.passthrough, fmt)
     return rows
-
-
-class JobClock(TypedDict):
-    """When a job expires and by when it must have ended (unix times), for `JobRecord(**...)`."""
-
-    expires_at: float
-    deadline_at: float
-
-
-def job_clock(settings: Settings, deadline_seconds: float | None) -> JobClock:
-    """When a job submitted now expires and by when it must have ended."""
-    now = time.time()
-    return {
-        "expires_at": now + settings.retention_seconds,
-        "deadline_at": now + (deadline_seconds or settings.job_deadline_seconds),
-    }
 
 
 def _row_payload(request: JobCreate) -> tuple[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from api.deps import Principal
-from api.file_submission import admit_file_job, new_file_record
+from api.admission import Admission
 from api.schemas import JobCreate
+from api.submit.file_job import admit_file_job, new_file_record
 from inferq.config import Settings
 from inferq.files import layout
 from inferq.files.formats import format_of_name
@@ -19,7 +19,6 @@ from inferq.jobs.intake_lease import IntakeLeases
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.json_rows import ROW_FORMATS
-from inferq.limits import TenantLimits
 from inferq.problems import InputProblem
 from inferq.queue import enqueue_chunk, enqueue_split
 from inferq.storage import open_url
@@ -28,11 +27,10 @@ from models.registry import ModelRegistry
 
 def submit_uri_job(
     job: JobCreate,
-    principal: Principal,
+    admission: Admission,
     settings: Settings,
     store: JobStore,
     registry: ModelRegistry,
-    limits: TenantLimits,
     idempotency: IdempotencyMark | None = None,
 ) -> JobRecord:
     """Check the URI and the file's columns, store the job and queue its cutting or chunks."""
@@ -42,9 +40,9 @@ def submit_uri_job(
     fmt = job.input_format or format_of_name(uri)
     if fmt is None:
         raise _problem(["body", "input_format"], "say the format: csv, parquet or jsonl")
-    model = registry.resolve(job.model, tenant=principal.tenant)
-    record = new_file_record(job, model, principal, settings, fmt)
-    admit_file_job(record, settings, store, limits)
+    model = registry.resolve(job.model, tenant=admission.principal.tenant)
+    record = new_file_record(job, model, admission.principal, settings, fmt)
+    admit_file_job(record, admission, settings, store)
     record.input_location = uri
     record.result_location = layout.parts_prefix(record.id)
     ledger = ChunkLedger(store.redis, settings.retention_seconds)

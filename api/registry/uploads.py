@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from api.deps import Principal
 from api.errors import Problem
 from inferq.config import Settings
+from inferq.schema import FeatureType
 from models.artifacts import ArtifactError, ArtifactFormat
 from models.checking import CheckFailed, CheckLimits, CheckRequest, check_artifact
 from models.policy import (
@@ -18,7 +19,6 @@ from models.policy import (
     check_upload_allowed,
 )
 from models.registry import ModelRegistry, ModelVersion
-from models.schema import FeatureType
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from api.results import ResultFormat
+from api.reads.results import ResultFormat
 from inferq.files import layout
 from inferq.jobs.record import JobRecord
 from inferq.storage import Storage
