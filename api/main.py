@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -107,4 +108,6 @@ def _add_examples(app: FastAPI) -> None:
 
 
 configure_logging(get_settings().log_format, get_settings().log_level)
+if not get_settings().access_log:  # however uvicorn was started (compose, by hand)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 app = create_app()

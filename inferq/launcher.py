@@ -183,6 +183,7 @@ def api_argv(settings: Settings) -> list[str]:
         *(sys.executable, "-m", "uvicorn", "api.main:app"),
         *("--host", settings.host, "--port", str(settings.port)),
         *("--workers", str(settings.api_workers)),
+        *(() if settings.access_log else ("--no-access-log",)),
     ]
 
 

@@ -160,7 +160,7 @@ class Batcher:
         frames: dict[str, Rows] = {}
         outcomes: list[InlineOutcome] = []
         for record in group:
-            log.info(
+            log.debug(  # small jobs are counted in /metrics, not logged one by one at INFO
                 "scoring job %s in a batch of %d",
                 record.id,
                 len(group),

@@ -142,8 +142,14 @@ def end_file_job(job_id: str, ctx: WorkerContext) -> None:
     if record is None:
         return
     if record.status == JobStatus.RUNNING and _end_scored_job(record, ctx):
+        log.info(
+            "file job %s ended: %d rows scored, %d rows failed",
+            job_id, record.rows_done, record.rows_failed,
+            extra={"job_id": job_id, "tenant": record.tenant},
+        )  # fmt: skip
         return
-    ctx.store.finish_cancel(job_id)
+    if ctx.store.finish_cancel(job_id):
+        log.info("file job %s cancelled", job_id, extra={"job_id": job_id})
 
 
 def _end_scored_job(record: JobRecord, ctx: WorkerContext) -> bool:

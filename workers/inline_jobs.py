@@ -28,7 +28,7 @@ def run_inline_job(job_id: str, ctx: WorkerContext) -> None:
         log.info("job %s is not runnable (ended, cancelled or deleted); skipping", job_id)
         return
     with log_context(tenant=record.tenant):
-        log.info("scoring job %s", job_id)
+        log.debug("scoring job %s", job_id)
         _score(record, ctx)
 
 

@@ -18,22 +18,30 @@ from inferq.jobs.store import JobStore
 
 
 async def read_job(
-    request: Request, principal: Principal, job_id: str, wait: float, include: str | None
+    request: Request,
+    principal: Principal,
+    job_id: str,
+    wait: float,
+    include: str | None,
+    counted: bool = False,
 ) -> JobPublic:
     """The caller's job (404 for another tenant's); with `wait` > 0, once it has ended or
     `wait` seconds (at most `max_wait_seconds`) have passed.
 
-    The request's rate token is taken in the round trip that reads the job, or alone when the
-    watcher heard the job end lately (it then holds the ended record and rows).
+    Unless `counted` (the route's dependency took it), the request's rate token is taken in the
+    round trip that reads the job, or alone when the watcher heard the job end lately (it then
+    holds the ended record and rows).
     """
     state = request.app.state
     tenant = principal.tenant
     heard = state.watcher.ending(job_id)
     if heard is None:
-        record, result = await state.reader.read(tenant, job_id, include == "results")
-        read_result = include == "results"
+        with_result = include == "results"
+        record, result = await state.reader.read(tenant, job_id, with_result, not counted)
+        read_result = with_result
     else:
-        await state.reader.take_token(tenant)
+        if not counted:
+            await state.reader.take_token(tenant)
         (record, result), read_result = heard, False
     record = _own(record, job_id, tenant)
     wait = min(wait, state.settings.max_wait_seconds)

@@ -16,15 +16,18 @@ from inferq.jobs.record import JobRecord
 from inferq.limits import TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, Script
 
-# KEYS: take_token's 2, the job's hash, its result. ARGV: take_token's 2, '1' to read the result.
-# Answers {'rate', wait, rate, burst} without a token, else {'job', HGETALL, result or false}.
+# KEYS: take_token's 2, the job's hash, its result. ARGV: take_token's 2, '1' to take the token,
+# '1' to read the result. Answers {'rate', wait, rate, burst} without a token, else
+# {'job', HGETALL, result or false}.
 _READ = (
     TOKEN_LUA
     + """
-local token = take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
-if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
+if ARGV[3] == '1' then
+  local token = take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+  if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
+end
 local result = false
-if ARGV[3] == '1' then result = redis.call('GET', KEYS[4]) end
+if ARGV[4] == '1' then result = redis.call('GET', KEYS[4]) end
 return {'job', redis.call('HGETALL', KEYS[3]), result}
 """
 )
@@ -53,14 +56,15 @@ class JobReader:
             )
 
     async def read(
-        self, tenant: str, job_id: str, with_result: bool
+        self, tenant: str, job_id: str, with_result: bool, take_token: bool = True
     ) -> tuple[JobRecord | None, bytes | None]:
         """The job's record (None: no such job) and, if asked, its scored rows (None until a
-        JSON job has them), after taking the tenant's request token (LimitExceeded, 429)."""
+        JSON job has them), after taking the tenant's request token unless told not to
+        (LimitExceeded, 429, when there is none)."""
         token = self.limits.token_call(tenant)
         reply = await self._read(
             keys=[*token["keys"], keys.job(job_id), keys.job_result(job_id)],
-            args=[*token["args"], "1" if with_result else ""],
+            args=[*token["args"], "1" if take_token else "", "1" if with_result else ""],
         )
         if reply[0] == b"rate":
             self.limits.check_token(tenant, reply[1:])  # raises: the script found no token

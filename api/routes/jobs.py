@@ -13,7 +13,6 @@ from fastapi.responses import Response, StreamingResponse
 
 from api.deps import (
     JobsRead,
-    JobsReadUncounted,
     JobsSubmit,
     JobsWrite,
     RegistryDep,
@@ -131,7 +130,7 @@ async def list_jobs(
 async def get_job(
     job_id: str,
     request: Request,
-    principal: JobsReadUncounted,
+    principal: JobsRead,
     wait: WaitQuery = 0,
     include: IncludeQuery = None,
 ) -> JobPublic:
@@ -139,7 +138,7 @@ async def get_job(
 
     (`api.lane` answers most reads before this route: same answers, less overhead.)
     """
-    return await read_job(request, principal, job_id, wait, include)
+    return await read_job(request, principal, job_id, wait, include, counted=True)
 
 
 @router.get(

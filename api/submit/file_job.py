@@ -32,6 +32,7 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.queue import enqueue_chunk
 from inferq.redis_client import REDIS_UNAVAILABLE
+from inferq.schema import ModelSchema
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
@@ -96,17 +97,35 @@ async def submit_file(
     async with intake_held(leases, record.id):
         if fmt == "parquet":
             await _submit_parquet(body, record, model, settings, store, registry, ledger)
-            return record
-        ingest = StreamIngest(
-            record, model.schema, registry.storage, store, ledger, settings.file_chunk_bytes
-        )
-        try:
-            await _ingest_stream(body, ingest)
-        except BaseException as exc:
-            code, message = _abort_reason(exc)
-            await run_in_threadpool(ingest.abort, code, message)
-            raise
+        else:
+            await _submit_stream(body, record, model.schema, store, registry, ledger, settings)
+    log.info(
+        "file job %s taken in (%s, model %s v%d)",
+        record.id, fmt, record.model_name, record.model_version,
+        extra={"job_id": record.id, "tenant": record.tenant},
+    )  # fmt: skip
     return record
+
+
+async def _submit_stream(
+    body: AsyncIterator[bytes],
+    record: JobRecord,
+    schema: ModelSchema,
+    store: JobStore,
+    registry: ModelRegistry,
+    ledger: ChunkLedger,
+    settings: Settings,
+) -> None:
+    """Cut a CSV or JSON Lines body into chunks as it streams in, queueing each."""
+    ingest = StreamIngest(
+        record, schema, registry.storage, store, ledger, settings.file_chunk_bytes
+    )
+    try:
+        await _ingest_stream(body, ingest)
+    except BaseException as exc:
+        code, message = _abort_reason(exc)
+        await run_in_threadpool(ingest.abort, code, message)
+        raise
 
 
 @contextlib.asynccontextmanager

@@ -147,3 +147,20 @@ def test_a_tenants_own_burst_replaces_the_default(limited: Stack, clients: Tenan
         path = f"/v1/tenants/{tight.tenant}/limits"  # type: ignore[attr-defined]
         assert admin.put(path, json={"rate_limit_burst": 2}).status_code == 200
     assert [tight.get("/v1/models").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_every_poll_counts_against_the_rate(clients: TenantClients) -> None:
+    """Reads of a job, plain, long-polled, of an unknown job or with a query the route
+    answers, each take a token; past the burst a read is 429 with Retry-After."""
+    hasty = clients()
+    job_id = submit(hasty, job(1))["id"]
+    answers = [hasty.get(f"/v1/jobs/{job_id}") for _ in range(BURST - 5)]
+    answers.append(hasty.get(f"/v1/jobs/{job_id}", params={"wait": "0.1"}))
+    answers.append(hasty.get(f"/v1/jobs/{job_id}", params={"include": "results"}))
+    answers.append(hasty.get("/v1/jobs/job_unknown"))
+    answers.append(hasty.get(f"/v1/jobs/{job_id}", params={"wait": "soon"}))
+    codes = [a.status_code for a in answers]
+    assert codes == [200] * (BURST - 3) + [404, 422], codes
+    over = hasty.get(f"/v1/jobs/{job_id}")
+    assert_problem(over, 429, "requests per second")
+    assert int(over.headers["retry-after"]) >= 1

@@ -1,0 +1,75 @@
+"""`GET /v1/jobs/{id}` is answered past FastAPI's routing (api.lane) through the route's own
+`read_job`: its answers must be the route's, for every caller and every query."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.helpers import TenantClients, assert_problem, demo_rows, submit, wait_for
+
+JOB = {"model": "iris", "instances": demo_rows("iris", 2, seed=4).to_numpy().tolist()}
+
+
+def test_a_long_poll_answers_the_ended_job_with_its_rows(api: httpx.Client) -> None:
+    """A poll with `wait` comes back when the job has ended, with the rows asked for; a plain
+    read afterwards is the same object."""
+    job_id = submit(api, JOB)["id"]
+    polled = api.get(f"/v1/jobs/{job_id}", params={"wait": 30, "include": "results"})
+    assert polled.status_code == 200, polled.text
+    assert polled.headers["content-type"] == "application/json"
+    job = polled.json()
+    assert job["status"] == "succeeded" and len(job["results"]["data"]) == 2
+    assert api.get(f"/v1/jobs/{job_id}", params={"include": "results"}).json() == job
+    plain = api.get(f"/v1/jobs/{job_id}").json()
+    assert plain["results"] is None and {**plain, "results": job["results"]} == job
+
+
+def test_a_read_without_include_has_no_rows(api: httpx.Client) -> None:
+    """Rows are inlined only when asked for, whether the job was heard ending or read."""
+    job_id = wait_for(api, submit(api, JOB)["id"])["id"]
+    assert api.get(f"/v1/jobs/{job_id}").json()["results"] is None
+
+
+def test_another_tenants_job_is_404_and_unknown_ids_too(tenant_clients: TenantClients) -> None:
+    """A job is read only by its tenant: another's is a 404 like an unknown id, also when the
+    job has just ended (its ending is held by the API)."""
+    owner, other = tenant_clients(), tenant_clients()
+    job_id = wait_for(owner, submit(owner, JOB)["id"])["id"]
+    assert_problem(other.get(f"/v1/jobs/{job_id}"), 404, job_id)
+    assert_problem(other.get(f"/v1/jobs/{job_id}", params={"wait": 1}), 404, job_id)
+    assert_problem(other.get("/v1/jobs/nope"), 404, "nope")
+    assert owner.get(f"/v1/jobs/{job_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"wait": "soon"}, "wait"), ({"wait": "-1"}, "wait"), ({"include": "all"}, "include")],
+)
+def test_a_query_the_route_refuses_is_its_422(
+    api: httpx.Client, query: dict[str, str], field: str
+) -> None:
+    """The lane leaves a bad query to the route, whose 422 names the parameter."""
+    job_id = submit(api, JOB)["id"]
+    problem = assert_problem(api.get(f"/v1/jobs/{job_id}", params=query), 422, field)
+    assert problem["errors"][0]["loc"] == ["query", field]
+
+
+def test_reads_need_a_key_with_the_read_scope(
+    tenant_clients: TenantClients, api: httpx.Client
+) -> None:
+    """No key is 401 with the Bearer challenge; a key without `jobs:read` is 403."""
+    job_id = submit(api, JOB)["id"]
+    anonymous = httpx.get(api.base_url.join(f"/v1/jobs/{job_id}"))
+    assert_problem(anonymous, 401, "API key")
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    writer = tenant_clients(scopes=("jobs:write",))
+    own = submit(writer, JOB)["id"]
+    assert_problem(writer.get(f"/v1/jobs/{own}"), 403, "jobs:read")
+
+
+def test_a_deeper_path_is_left_to_its_route(api: httpx.Client) -> None:
+    """Only `/v1/jobs/{id}` itself is the lane's: `/errors` and `/events` are the routes'."""
+    job_id = wait_for(api, submit(api, JOB)["id"])["id"]
+    assert api.get(f"/v1/jobs/{job_id}/errors").status_code == 200
+    assert_problem(api.get(f"/v1/jobs/{job_id}/nothing"), 404)
