@@ -1,13 +1,13 @@
-"""A lane past FastAPI's routing for the two hottest requests: submitting a small JSON job
-(`POST /v1/jobs`) and reading a job (`GET /v1/jobs/{id}`, long-polled with `?wait=`).
+"""A lane past FastAPI's routing for the two hottest requests: submitting a job (`POST
+/v1/jobs`) and reading one (`GET /v1/jobs/{id}`, long-polled with `?wait=`).
 
 An application sending thousands of one-row jobs a second, then polling each, spends more CPU in
 FastAPI's dependency solving, routing and response validation than in the work (py-spy, issues 6
 and 16). This middleware answers those requests itself with the routes' own steps
 (`api.submit.accept.accept_job`, `api.reads.jobs.read_job`), the same key check and scope, and
-the app's own exception handlers, so every answer is the one the route would give. Anything
-else, including a query the route would refuse (`?wait=soon`), goes on to FastAPI untouched: it
-is decided before the body is read.
+the app's own exception handlers, so every answer is the one the route would give, for JSON
+bodies and uploads alike. Anything else, including a query the route would refuse
+(`?wait=soon`), goes on to FastAPI untouched: it is decided before the body is read.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import inspect
 import math
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.admission import small_json
 from api.deps import Principal, authenticate, bearer, in_scope
 from api.reads.jobs import read_job
 from api.submit.accept import accept_job
@@ -30,7 +30,7 @@ _PREFIX = PATH + "/"
 
 
 class JobLane:
-    """ASGI middleware that takes small JSON submissions and job reads off FastAPI's path."""
+    """ASGI middleware that takes job submissions and job reads off FastAPI's path."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,10 +41,7 @@ class JobLane:
         if query is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)  # reads nothing yet: the route may still take it
-        if not job_id and not small_json(request.headers):
-            await self.app(scope, receive, send)
-            return
+        request = Request(scope, receive)
         answer: ASGIApp
         try:
             answer = await self._answer(request, job_id or None, *query)
@@ -62,11 +59,11 @@ class JobLane:
             principal = await _caller(request, "jobs:write")
             idempotency_key = request.headers.get("idempotency-key")
             accepted = await accept_job(request, principal, idempotency_key, wait, include)
-            body = accepted.job.model_dump_json().encode()
-            return _JsonAnswer(accepted.status, body, accepted.job.links["self"])
+            body = orjson.dumps(accepted.job)
+            return _JsonAnswer(accepted.status, body, accepted.job["links"]["self"])
         principal = await _caller(request, "jobs:read")
         job = await read_job(request, principal, job_id, wait, include)
-        return _JsonAnswer(200, job.model_dump_json().encode())
+        return _JsonAnswer(200, orjson.dumps(job))
 
 
 def _lane_of(scope: Scope) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -11,8 +12,7 @@ from starlette.requests import Request
 from api.deps import Principal
 from api.errors import Problem
 from api.reads.watch import JobWatcher
-from api.schemas import JobPublic
-from inferq.jobs.public import job_public
+from inferq.jobs.public import job_object
 from inferq.jobs.record import JobRecord, JobStatus
 from inferq.jobs.store import JobStore
 
@@ -24,7 +24,7 @@ async def read_job(
     wait: float,
     include: str | None,
     counted: bool = False,
-) -> JobPublic:
+) -> dict[str, Any]:
     """The caller's job (404 for another tenant's); with `wait` > 0, once it has ended or
     `wait` seconds (at most `max_wait_seconds`) have passed.
 
@@ -61,15 +61,16 @@ async def present(
     include: str | None,
     result: bytes | None = None,
     result_read: bool = False,
-) -> JobPublic:
-    """The job object, with the scored rows inlined when asked for and available (read
-    unless `result_read` says `result` is what the store holds)."""
-    public = job_public(record, base_url)
+) -> dict[str, Any]:
+    """The job object (plain JSON types, `JobPublic`'s shape), with the scored rows inlined
+    when asked for and available (read unless `result_read` says `result` is what the store
+    holds)."""
+    public = job_object(record, base_url)
     if include == "results" and record.status == JobStatus.SUCCEEDED:
         if result is None and not result_read:
             _, result = await store.get_with_result_async(record.id)
         if result is not None:
-            public.results = orjson.loads(result)
+            public["results"] = orjson.loads(result)
     return public
 
 

@@ -96,9 +96,9 @@ async def create_job(
     overhead.)
     """
     accepted = await accept_job(request, principal, idempotency_key, wait, include)
-    response.headers["Location"] = accepted.job.links["self"]
+    response.headers["Location"] = accepted.job["links"]["self"]
     response.status_code = accepted.status
-    return accepted.job
+    return JobPublic.model_validate(accepted.job)
 
 
 @router.get("", response_model=JobList, summary="List jobs")
@@ -138,7 +138,8 @@ async def get_job(
 
     (`api.lane` answers most reads before this route: same answers, less overhead.)
     """
-    return await read_job(request, principal, job_id, wait, include, counted=True)
+    job = await read_job(request, principal, job_id, wait, include, counted=True)
+    return JobPublic.model_validate(job)
 
 
 @router.get(

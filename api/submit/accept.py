@@ -13,13 +13,13 @@ so the two answer alike. The steps, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
 from api.admission import Admission, admitted
 from api.deps import Principal
 from api.reads.jobs import present, wait_for_end
-from api.schemas import JobPublic
 from api.submit.json_job import take_in_json
 from api.submit.upload import take_in_upload
 from inferq.files.formats import format_of_media
@@ -28,10 +28,10 @@ from inferq.jobs.record import JobRecord
 
 @dataclass(frozen=True)
 class Accepted:
-    """The answer to a submission: the job object, and 200 (ended, or an earlier job of the
-    same Idempotency-Key) or 202 (queued)."""
+    """The answer to a submission: the job object (`JobPublic`'s shape), and 200 (ended, or an
+    earlier job of the same Idempotency-Key) or 202 (queued)."""
 
-    job: JobPublic
+    job: dict[str, Any]
     status: int
 
 

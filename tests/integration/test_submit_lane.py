@@ -1,4 +1,4 @@
-"""`POST /v1/jobs` with a small JSON body is answered past FastAPI's routing (api.lane):
+"""`POST /v1/jobs` is answered past FastAPI's routing (api.lane):
 the answers must be the route's."""
 
 from __future__ import annotations
