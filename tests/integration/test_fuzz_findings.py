@@ -63,3 +63,31 @@ def test_every_status_a_route_answers_is_documented(api: httpx.Client) -> None:
     missing = "/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7"
     assert_problem(api.post(f"{missing}/cancel"), 404)
     assert_problem(api.delete(missing), 404)
+
+
+#: The body the fuzzer found (issue 16): a part whose header line has no colon.
+BROKEN_FORM = b"--60fb\r\n8249--60fb--\r\n"
+BROKEN_FORM_TYPE = {"Content-Type": "multipart/form-data; boundary=60fb"}
+
+
+def test_a_malformed_form_is_the_same_400_on_both_upload_routes(api: httpx.Client) -> None:
+    """A form the multipart parser cannot read is a 400 problem on the job route, the same
+    answer the model upload route gives it."""
+    job = api.post("/v1/jobs", content=BROKEN_FORM, headers=BROKEN_FORM_TYPE)
+    model = api.post("/v1/models/fuzzed/versions", content=BROKEN_FORM, headers=BROKEN_FORM_TYPE)
+    assert assert_problem(job, 400, "multipart") == assert_problem(model, 400, "multipart")
+    no_boundary = {"Content-Type": "multipart/form-data"}
+    assert_problem(api.post("/v1/jobs", content=BROKEN_FORM, headers=no_boundary), 400, "boundary")
+
+
+def test_a_malformed_form_frees_its_idempotency_key(api: httpx.Client) -> None:
+    """After a 400 for a broken form, a retry with the same Idempotency-Key is taken in."""
+    key = {"Idempotency-Key": "fuzz-finding-broken-form"}
+    broken = api.post("/v1/jobs", content=BROKEN_FORM, headers={**BROKEN_FORM_TYPE, **key})
+    assert_problem(broken, 400)
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    retry = api.post(
+        "/v1/jobs", data={"model": "iris"}, files={"file": ("rows.csv", rows)}, headers=key
+    )
+    assert retry.status_code == 202, retry.text
+
