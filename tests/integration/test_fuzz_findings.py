@@ -91,3 +91,24 @@ def test_a_malformed_form_frees_its_idempotency_key(api: httpx.Client) -> None:
     )
     assert retry.status_code == 202, retry.text
 
+
+def test_a_malformed_input_uri_is_422(api: httpx.Client) -> None:
+    """An `input_uri` that urllib or the file system cannot parse (an unclosed IPv6 bracket, a
+    NUL byte) is a 422 naming the field."""
+    for uri in ["http://[::1/rows.csv", "/tmp/rows\u0000.csv", "file:///tmp/\u0000.csv"]:
+        answer = api.post("/v1/jobs", json={"model": "iris", "input_uri": uri})
+        assert_problem(answer, 422, "input_uri")
+
+
+def test_a_malformed_webhook_url_is_422(api: httpx.Client) -> None:
+    """A webhook URL with an unclosed IPv6 bracket or a host name IDNA cannot encode is a 422
+    naming the webhook, for JSON and file jobs alike."""
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    for url in ["http://[::1/hook", f"http://{'a' * 64}.example/hook"]:
+        body = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]], "webhook": {"url": url}}
+        assert_problem(api.post("/v1/jobs", json=body), 422, "webhook")
+        query = {"model": "iris", "webhook_url": url}
+        csv_job = api.post(
+            "/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"}
+        )
+        assert_problem(csv_job, 422, "webhook")
