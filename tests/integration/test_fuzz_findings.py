@@ -112,3 +112,13 @@ def test_a_malformed_webhook_url_is_422(api: httpx.Client) -> None:
             "/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"}
         )
         assert_problem(csv_job, 422, "webhook")
+
+
+def test_a_file_job_takes_the_routes_own_query(api: httpx.Client) -> None:
+    """`?wait=` and `?include=`, documented for every body of POST /v1/jobs, are not refused as
+    unknown job options when the body is a file."""
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    query = {"model": "iris", "wait": "30", "include": "results"}
+    answer = api.post("/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"})
+    assert answer.status_code in (200, 202), answer.text
+    assert answer.json()["model"]["name"] == "iris"
