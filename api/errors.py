@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from inferq.config import get_settings
 from inferq.limits import LimitExceeded
@@ -141,6 +142,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         return problem_response(422, "Invalid request", _first(errors), errors)
+
+    @app.exception_handler(MultiPartException)
+    async def _malformed_form(_: Request, exc: MultiPartException) -> JSONResponse:
+        # A form the job route parses itself; FastAPI's own form parsing (model uploads) turns
+        # the same error into the same 400 through the HTTPException handler below.
+        return problem_response(400, HTTPStatus(400).phrase, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -23,6 +23,7 @@ from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.reads.file_results import all_errors, has_scored_rows, stream_errors, stream_results
 from api.reads.jobs import load_job, read_job
 from api.reads.results import MEDIA_TYPES, negotiate, render_errors, render_table
+from api.routes.openapi_links import link
 from api.schemas import JobCreate, JobList, JobPublic
 from api.submit.accept import accept_job
 from inferq.files import layout
@@ -42,9 +43,22 @@ _TABLE_CONTENT = {
     "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
 }
 _FILE = {"schema": {"type": "string", "format": "binary"}}
+_JOB = "/v1/jobs/{job_id}"
+_JOB_ID = "$response.body#/id"
+#: What a client can do next with the job in a submission's answer.
+_JOB_LINKS = {
+    "GetJob": link(_JOB, "get", "Poll the job (`?wait=` waits for its end)", job_id=_JOB_ID),
+    "GetJobResults": link(f"{_JOB}/results", "get", "Download its scored rows", job_id=_JOB_ID),
+    "GetJobErrors": link(f"{_JOB}/errors", "get", "Its per-row errors", job_id=_JOB_ID),
+    "GetJobEvents": link(f"{_JOB}/events", "get", "Follow its progress", job_id=_JOB_ID),
+    "ListJobDeliveries": link(f"{_JOB}/deliveries", "get", "Its webhooks", job_id=_JOB_ID),
+    "CancelJob": link(f"{_JOB}/cancel", "post", "Cancel it", job_id=_JOB_ID),
+    "DeleteJob": link(_JOB, "delete", "Delete it and its files", job_id=_JOB_ID),
+}
 _ENDED_JOB = {
     "description": "The job has ended within `?wait=`, or the Idempotency-Key names an earlier job",
     "model": JobPublic,
+    "links": _JOB_LINKS,
 }
 _JOB_BODY = {
     "requestBody": {
@@ -72,7 +86,7 @@ _JOB_BODY = {
     response_model=JobPublic,
     openapi_extra=_JOB_BODY,
     summary="Submit a job",
-    responses={200: _ENDED_JOB, **problem_responses(404, 409, 413)},
+    responses={200: _ENDED_JOB, 202: {"links": _JOB_LINKS}, **problem_responses(404, 409, 413)},
 )
 async def create_job(
     request: Request,

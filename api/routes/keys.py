@@ -10,13 +10,23 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, KeysDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
+from api.routes.openapi_links import link
 from api.schemas import KeyCreate, KeyCreated, KeyList, KeyPublic
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=AUTHENTICATED_PROBLEMS)
 TenantQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
-@router.post("", status_code=201, response_model=KeyCreated, summary="Create an API key")
+_REVOKE = link("/v1/keys/{key_id}", "delete", "Revoke it", key_id="$response.body#/id")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=KeyCreated,
+    summary="Create an API key",
+    responses={201: {"links": {"RevokeKey": _REVOKE}}},
+)
 async def create_key(body: KeyCreate, _: Admin, keys: KeysDep) -> KeyCreated:
     """A key for a tenant with the given scopes; the key itself is in this answer only."""
     record, key = await run_in_threadpool(keys.create, body.tenant, list(body.scopes), body.name)

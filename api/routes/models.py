@@ -12,6 +12,7 @@ from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, Settings
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.registry.uploads import VersionUpload, accept_upload
 from api.registry.views import model_public, model_version_public
+from api.routes.openapi_links import link
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from inferq.schema import FeatureType
 from models.artifacts import ArtifactFormat
@@ -19,6 +20,24 @@ from models.policy import ALIAS_NAME
 from models.registry import ModelNotFound, ModelRegistry
 
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=AUTHENTICATED_PROBLEMS)
+_NAME = "$request.path.name"
+_VERSION = "$response.body#/version"
+_ALIAS = "/v1/models/{name}/aliases/{alias}"
+#: What a client can do next with an uploaded version.
+_VERSION_LINKS = {
+    "GetModel": link("/v1/models/{name}", "get", "The model with all its versions", name=_NAME),
+    "GetModelVersion": link(
+        "/v1/models/{name}/versions/{version}",
+        "get",
+        "This version",
+        name=_NAME,
+        version=_VERSION,
+    ),
+    "PutModelAlias": link(
+        _ALIAS, "put", "Point an alias at this version", {"version": _VERSION}, name=_NAME
+    ),
+}
+_DELETE_ALIAS = link(_ALIAS, "delete", "Remove it", name=_NAME, alias="$request.path.alias")
 
 
 @router.get("", response_model=ModelList, summary="List models")
@@ -65,7 +84,7 @@ async def get_model_version(
     status_code=201,
     response_model=ModelVersionPublic,
     summary="Upload a version",
-    responses=problem_responses(409, 413),
+    responses={201: {"links": _VERSION_LINKS}, **problem_responses(409, 413)},
 )
 async def upload_version(
     name: str,
@@ -109,7 +128,10 @@ async def upload_version(
     "/{name}/aliases/{alias}",
     response_model=ModelPublic,
     summary="Point an alias",
-    responses=problem_responses(404),
+    responses={
+        200: {"links": {"DeleteModelAlias": _DELETE_ALIAS}},
+        **problem_responses(404),
+    },
 )
 async def put_alias(
     name: str, alias: str, body: AliasUpdate, principal: ModelsWrite, registry: RegistryDep

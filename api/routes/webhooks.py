@@ -9,6 +9,7 @@ from api.deps import Admin, DeliveriesDep, JobsRead, JobsWrite, SettingsDep, Sto
 from api.deps import WebhookSecretsDep as SecretsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.reads.jobs import load_job
+from api.routes.openapi_links import link
 from api.schemas import (
     DeliveryAttempt,
     DeliveryList,
@@ -25,11 +26,16 @@ from inferq.webhooks.secrets import WebhookSecret
 router = APIRouter(tags=["webhooks"], responses=AUTHENTICATED_PROBLEMS)
 
 
+_SECRET = "/v1/webhook-secrets/{secret_id}"
+_REVOKE = link(_SECRET, "delete", "Revoke it", secret_id="$response.body#/id")
+
+
 @router.post(
     "/v1/webhook-secrets",
     status_code=201,
     response_model=WebhookSecretCreated,
     summary="Create or rotate the webhook secret",
+    responses={201: {"links": {"RevokeWebhookSecret": _REVOKE}}},
 )
 async def create_secret(
     principal: Admin,

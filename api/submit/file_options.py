@@ -13,8 +13,9 @@ from inferq.problems import InputProblem
 
 _LISTS = ("outputs", "passthrough")
 _JSON = ("metadata", "webhook")
-#: Fields that are not job options: the file itself and an explicit format.
-_NOT_OPTIONS = ("file", "format")
+#: Fields that are not job options: the file itself, an explicit format, and the route's own
+#: query parameters (`?wait=`, `?include=`).
+_NOT_OPTIONS = ("file", "format", "wait", "include")
 
 
 def options_from_fields(fields: Iterable[tuple[str, str]], where: str) -> JobOptions:

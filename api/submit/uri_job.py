@@ -68,9 +68,8 @@ def submit_uri_job(
 
 def allowed_uri(uri: str, settings: Settings) -> str:
     """The URI as workers will open it; 422 unless under an allowed root or of an allowed scheme."""
-    scheme = urlsplit(uri).scheme.lower()
-    if scheme in ("", "file"):
-        path = Path(urlsplit(uri).path if scheme else uri).resolve()
+    scheme, path = _local_path(uri)
+    if path is not None:
         for root in settings.input_root_paths:
             if path.is_relative_to(root):
                 return path.as_uri()
@@ -78,6 +77,18 @@ def allowed_uri(uri: str, settings: Settings) -> str:
     if scheme not in settings.input_schemes:
         raise _problem(["body", "input_uri"], f"the {scheme!r} scheme is not enabled")
     return uri
+
+
+def _local_path(uri: str) -> tuple[str, Path | None]:
+    """The URI's scheme, and the path it names when it is a local one; 422 when malformed."""
+    try:
+        parts = urlsplit(uri)
+        scheme = parts.scheme.lower()
+        if scheme not in ("", "file"):
+            return scheme, None
+        return scheme, Path(parts.path if scheme else uri).resolve()
+    except ValueError as exc:  # an unclosed `[` host, a NUL byte in the path
+        raise _problem(["body", "input_uri"], f"not a URI: {exc}") from exc
 
 
 def _problem(loc: list[str], msg: str) -> InputProblem:

@@ -65,10 +65,13 @@ def check_webhook_url(
     url: str, allowlist: HostAllowlist, resolver: Resolver = resolve
 ) -> list[str]:
     """The addresses `url` resolves to; raises UnsafeWebhookURL unless all of them are allowed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # an unclosed or bad `[` IPv6 host
+        raise UnsafeWebhookURL(f"the URL is malformed: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeWebhookURL("the URL must start with http:// or https://")
-    host = parts.hostname
     if not host:
         raise UnsafeWebhookURL("the URL has no host")
     try:
@@ -77,7 +80,7 @@ def check_webhook_url(
         raise UnsafeWebhookURL(f"the URL's port is invalid: {exc}") from exc
     try:
         addresses = resolver(host, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
         raise UnsafeWebhookURL(f"the host {host!r} does not resolve: {exc}") from exc
     if not addresses:
         raise UnsafeWebhookURL(f"the host {host!r} does not resolve")

@@ -63,3 +63,62 @@ def test_every_status_a_route_answers_is_documented(api: httpx.Client) -> None:
     missing = "/v1/jobs/job_01M83ZXD7CV4ETARR9WMYXEVV7"
     assert_problem(api.post(f"{missing}/cancel"), 404)
     assert_problem(api.delete(missing), 404)
+
+
+#: The body the fuzzer found (issue 16): a part whose header line has no colon.
+BROKEN_FORM = b"--60fb\r\n8249--60fb--\r\n"
+BROKEN_FORM_TYPE = {"Content-Type": "multipart/form-data; boundary=60fb"}
+
+
+def test_a_malformed_form_is_the_same_400_on_both_upload_routes(api: httpx.Client) -> None:
+    """A form the multipart parser cannot read is a 400 problem on the job route, the same
+    answer the model upload route gives it."""
+    job = api.post("/v1/jobs", content=BROKEN_FORM, headers=BROKEN_FORM_TYPE)
+    model = api.post("/v1/models/fuzzed/versions", content=BROKEN_FORM, headers=BROKEN_FORM_TYPE)
+    assert assert_problem(job, 400, "multipart") == assert_problem(model, 400, "multipart")
+    no_boundary = {"Content-Type": "multipart/form-data"}
+    assert_problem(api.post("/v1/jobs", content=BROKEN_FORM, headers=no_boundary), 400, "boundary")
+
+
+def test_a_malformed_form_frees_its_idempotency_key(api: httpx.Client) -> None:
+    """After a 400 for a broken form, a retry with the same Idempotency-Key is taken in."""
+    key = {"Idempotency-Key": "fuzz-finding-broken-form"}
+    broken = api.post("/v1/jobs", content=BROKEN_FORM, headers={**BROKEN_FORM_TYPE, **key})
+    assert_problem(broken, 400)
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    retry = api.post(
+        "/v1/jobs", data={"model": "iris"}, files={"file": ("rows.csv", rows)}, headers=key
+    )
+    assert retry.status_code == 202, retry.text
+
+
+def test_a_malformed_input_uri_is_422(api: httpx.Client) -> None:
+    """An `input_uri` that urllib or the file system cannot parse (an unclosed IPv6 bracket, a
+    NUL byte) is a 422 naming the field."""
+    for uri in ["http://[::1/rows.csv", "/tmp/rows\u0000.csv", "file:///tmp/\u0000.csv"]:
+        answer = api.post("/v1/jobs", json={"model": "iris", "input_uri": uri})
+        assert_problem(answer, 422, "input_uri")
+
+
+def test_a_malformed_webhook_url_is_422(api: httpx.Client) -> None:
+    """A webhook URL with an unclosed IPv6 bracket or a host name IDNA cannot encode is a 422
+    naming the webhook, for JSON and file jobs alike."""
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    for url in ["http://[::1/hook", f"http://{'a' * 64}.example/hook"]:
+        body = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]], "webhook": {"url": url}}
+        assert_problem(api.post("/v1/jobs", json=body), 422, "webhook")
+        query = {"model": "iris", "webhook_url": url}
+        csv_job = api.post(
+            "/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"}
+        )
+        assert_problem(csv_job, 422, "webhook")
+
+
+def test_a_file_job_takes_the_routes_own_query(api: httpx.Client) -> None:
+    """`?wait=` and `?include=`, documented for every body of POST /v1/jobs, are not refused as
+    unknown job options when the body is a file."""
+    rows = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    query = {"model": "iris", "wait": "30", "include": "results"}
+    answer = api.post("/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"})
+    assert answer.status_code in (200, 202), answer.text
+    assert answer.json()["model"]["name"] == "iris"

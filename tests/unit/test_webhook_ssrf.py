@@ -68,6 +68,8 @@ def test_the_allowlist_admits_hosts_and_ranges() -> None:
         ("file:///etc/passwd", "http"),
         ("http:///nohost", "no host"),
         ("http://example.com:99999/x", "port"),
+        ("http://[::1/x", "malformed"),
+        ("http://[not-an-address]/x", "malformed"),
     ],
 )
 def test_malformed_urls_are_refused(url: str, reason: str) -> None:
@@ -84,3 +86,10 @@ def test_a_host_that_does_not_resolve_is_refused() -> None:
 
     with pytest.raises(UnsafeWebhookURL, match="nowhere.invalid"):
         check_webhook_url("https://nowhere.invalid/x", NOBODY, failing)
+
+
+def test_a_host_name_idna_cannot_encode_is_refused() -> None:
+    """A label over 63 characters fails in the resolver's IDNA step: a refusal, not a crash."""
+    long_label = f"https://{'a' * 64}.example/x"
+    with pytest.raises(UnsafeWebhookURL, match="does not resolve"):
+        check_webhook_url(long_label, NOBODY)
