@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inferq.keyring import Keyring
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,9 @@ class Settings(BaseSettings):
 
     storage_url: str | None = None
     """Where inputs, results and model artifacts live (any fsspec URL); unset: `<var_dir>/data`."""
+
+    encryption_keys: SecretStr | None = None
+    """`kid:base64-32-bytes,...`: objects in storage are AES-256-GCM sealed; the first key seals."""
 
     host: str = "127.0.0.1"
     """Address the API binds to."""
@@ -237,6 +242,18 @@ class Settings(BaseSettings):
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("INFERQ_OIDC_AUDIENCE is required when INFERQ_OIDC_ISSUER is set")
         return self
+
+    @model_validator(mode="after")
+    def _encryption_keys_parse(self) -> Settings:
+        self.keyring  # noqa: B018 - a malformed key list stops the process at start, loudly
+        return self
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The encryption keys in force, or None when objects are stored as they are."""
+        if self.encryption_keys is None or not self.encryption_keys.get_secret_value().strip():
+            return None
+        return Keyring.parse(self.encryption_keys.get_secret_value())
 
     @property
     def data_url(self) -> str:

@@ -12,7 +12,7 @@ from models.repository import LoadReport, load_repository
 
 def registry_for(settings: Settings) -> ModelRegistry:
     """A registry on the configured Redis and storage."""
-    return ModelRegistry(make_redis(settings), Storage(settings.data_url))
+    return ModelRegistry(make_redis(settings), Storage.from_settings(settings))
 
 
 def register_startup_models(settings: Settings) -> list[LoadReport]:
