@@ -51,12 +51,12 @@ class IssuerKeys:
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
         """The key `kid` (a token without `kid`: the only key), or None when the issuer has no
         such key; IssuerUnavailable when no keys could ever be fetched."""
-        if self._clock() - self._fetched_at > self.max_age_seconds and self._may_refresh():
+        if self._clock() - self._fetched_at > self.max_age_seconds:
             await self._refresh()
         if not self._keys:
             raise IssuerUnavailable(f"no signing keys of {self.issuer} could be fetched yet")
         found = self._find(kid)
-        if found is None and self._may_refresh():
+        if found is None:
             await self._refresh()
             found = self._find(kid)
         return found
@@ -66,14 +66,17 @@ class IssuerKeys:
             return next(iter(self._keys.values()))
         return self._keys.get(kid)
 
-    def _may_refresh(self) -> bool:
-        return self._clock() - self._tried_at >= self.refresh_seconds
-
     async def _refresh(self) -> None:
+        """Fetch the JWKS unless one was fetched moments ago; a request that comes while a
+        fetch is under way waits for it rather than fetching again."""
         attempt = self._tried_at
         async with self._lock:
             if self._tried_at != attempt:
-                return  # another request fetched while this one waited for the lock
+                return  # fetched while this request waited for the lock
+            # Until any key is known nothing can be served: retry the issuer sooner.
+            period = self.refresh_seconds if self._keys else min(self.refresh_seconds, 1.0)
+            if self._clock() - self._tried_at < period:
+                return
             self._tried_at = self._clock()
             try:
                 self._keys = await self._fetch()

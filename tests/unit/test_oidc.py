@@ -93,6 +93,18 @@ def test_unknown_key_ids_fetch_the_jwks_at_most_once_per_period(issuer: Issuer) 
     assert issuer.jwks_requests == fetched == 1
 
 
+def test_requests_arriving_during_the_first_fetch_wait_for_it(issuer: Issuer) -> None:
+    """Many first requests at once are all verified, with one discovery and one JWKS fetch."""
+    check = verifier(issuer, oidc_jwks_refresh_seconds=3600)
+    tokens = [issuer.token(issuer.claims(f"t{i}")) for i in range(20)]
+
+    async def all_at_once() -> list[TokenIdentity]:
+        return await asyncio.gather(*(check.verify(token) for token in tokens))
+
+    assert [found.tenant for found in asyncio.run(all_at_once())] == [f"t{i}" for i in range(20)]
+    assert issuer.jwks_requests == 1
+
+
 def test_a_verified_token_is_remembered_until_it_expires(issuer: Issuer) -> None:
     """A token once verified is accepted from the cache even after its key left the JWKS;
     a token of that key not seen before is refused."""
