@@ -13,6 +13,7 @@ from inferq.api_keys import ADMIN_TENANT, SCOPES, KeyStore, is_admin_key
 from inferq.config import Settings
 from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
+from inferq.oidc import TokenRefused, looks_like_jwt, verifier_for
 from inferq.storage import Storage
 from inferq.webhooks.deliveries import DeliveryStore
 from inferq.webhooks.secrets import WebhookSecrets
@@ -67,7 +68,10 @@ async def get_limits(request: Request) -> TenantLimits:
     return request.app.state.limits
 
 
-bearer = HTTPBearer(auto_error=False, description="An inferq API key, `Bearer iqk_...`.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An inferq API key, `Bearer iqk_...`, or a JWT of the OIDC issuer (if configured).",
+)
 
 
 async def get_principal(
@@ -100,10 +104,25 @@ async def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> P
         raise _unauthorized("an API key is required: Authorization: Bearer <key>")
     if is_admin_key(key, settings.admin_key):
         return Principal(ADMIN_TENANT, frozenset(SCOPES))
+    if settings.oidc_issuer and looks_like_jwt(key):
+        return await _token_principal(key, settings)
     found = await keys.authenticate_async(key)
     if found is None:
         raise _unauthorized("the API key is not valid (unknown or revoked)")
     return Principal(found.tenant, frozenset(found.scopes))
+
+
+async def _token_principal(token: str, settings: Settings) -> Principal:
+    """The tenant and scopes an OIDC token grants; 401, 403 or 503 as `inferq.oidc` decides."""
+    try:
+        identity = await verifier_for(settings).verify(token)
+    except TokenRefused as refused:
+        if refused.status == 401:
+            raise _unauthorized(refused.detail) from None
+        unavailable = refused.status == 503
+        retry = {"Retry-After": str(settings.retry_after_seconds)} if unavailable else None
+        raise Problem(refused.status, refused.detail, headers=retry) from None
+    return Principal(identity.tenant, identity.scopes)
 
 
 def _unauthorized(detail: str) -> Problem:

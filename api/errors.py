@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from inferq.config import get_settings
+from inferq.keyring import DecryptionFailed
 from inferq.limits import LimitExceeded
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
@@ -137,6 +138,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelNotFound)
     async def _model(_: Request, exc: ModelNotFound) -> JSONResponse:
         return problem_response(404, "Model not found", str(exc))
+
+    @app.exception_handler(DecryptionFailed)
+    async def _sealed(_: Request, exc: DecryptionFailed) -> JSONResponse:
+        log.error("stored data cannot be decrypted: %s", exc)
+        return problem_response(500, "Stored data cannot be decrypted", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # call, and one for the pub/sub subscription and SSE streams, whose reads block by design.
         requests_client = make_async_redis(settings)
         app.state.store = JobStore.for_settings(client, settings, requests_client)
-        app.state.storage = Storage(settings.data_url)
+        app.state.storage = Storage.from_settings(settings)
         app.state.registry = ModelRegistry(client, app.state.storage, requests_client)
         app.state.keys = KeyStore(client, requests_client)
         app.state.limits = TenantLimits(client, settings, requests_client)

@@ -6,7 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inferq.keyring import Keyring
 
 
 class Settings(BaseSettings):
@@ -27,6 +30,9 @@ class Settings(BaseSettings):
 
     storage_url: str | None = None
     """Where inputs, results and model artifacts live (any fsspec URL); unset: `<var_dir>/data`."""
+
+    encryption_keys: SecretStr | None = None
+    """`kid:base64-32-bytes,...`: objects in storage are AES-256-GCM sealed; the first key seals."""
 
     host: str = "127.0.0.1"
     """Address the API binds to."""
@@ -176,6 +182,33 @@ class Settings(BaseSettings):
     admin_key: str | None = None
     """Bootstrap key accepted as an admin of tenant `default`; `make run` makes one if unset."""
 
+    oidc_issuer: str | None = None
+    """OpenID Connect issuer whose bearer JWTs are accepted beside API keys; unset: keys only."""
+
+    oidc_audience: str | None = None
+    """The `aud` a token must carry (a token for another API is refused); needed with the issuer."""
+
+    oidc_tenant_claim: str = "tenant"
+    """Token claim naming the caller's tenant (its value must be a valid tenant name)."""
+
+    oidc_scope_prefix: str = ""
+    """Text the identity provider puts before inferq's scope names (`inferq/` of `inferq/admin`)."""
+
+    oidc_admin_scope: bool = False
+    """Whether a token may carry the `admin` scope (all tenants' keys and limits); off: ignored."""
+
+    oidc_leeway_seconds: float = 30.0
+    """Clock skew allowed when checking a token's `exp`, `nbf` and `iat`."""
+
+    oidc_jwks_refresh_seconds: float = 30.0
+    """Least time between two JWKS fetches caused by tokens signed with an unknown key id."""
+
+    oidc_jwks_max_age_seconds: float = 3600.0
+    """How long the issuer's JWKS is used before it is fetched again (so a removed key stops)."""
+
+    oidc_timeout_seconds: float = 5.0
+    """Longest a discovery or JWKS request to the issuer may take."""
+
     max_rows_per_job: int = 100_000_000
     """Most rows one job of a tenant may hold; a larger job is answered 413."""
 
@@ -205,6 +238,25 @@ class Settings(BaseSettings):
 
     input_uri_schemes: str = ""
     """Remote fsspec schemes `input_uri` may use, comma-separated (e.g. `s3,gs`); empty: none."""
+
+    @model_validator(mode="after")
+    def _oidc_needs_an_audience(self) -> Settings:
+        # Without an audience any token the issuer signs for any of its clients would do.
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("INFERQ_OIDC_AUDIENCE is required when INFERQ_OIDC_ISSUER is set")
+        return self
+
+    @model_validator(mode="after")
+    def _encryption_keys_parse(self) -> Settings:
+        self.keyring  # noqa: B018 - a malformed key list stops the process at start, loudly
+        return self
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The encryption keys in force, or None when objects are stored as they are."""
+        if self.encryption_keys is None or not self.encryption_keys.get_secret_value().strip():
+            return None
+        return Keyring.parse(self.encryption_keys.get_secret_value())
 
     @property
     def data_url(self) -> str:

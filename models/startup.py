@@ -25,7 +25,7 @@ REFUSED_EXIT = 3
 
 def registry_for(settings: Settings) -> ModelRegistry:
     """A registry on the configured Redis and storage."""
-    return ModelRegistry(make_redis(settings), Storage(settings.data_url))
+    return ModelRegistry(make_redis(settings), Storage.from_settings(settings))
 
 
 def ensure_demo_models(settings: Settings | None = None) -> LoadReport:

@@ -26,6 +26,7 @@ from inferq.jobs.pending import ClaimedJob
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
+from inferq.keyring import DecryptionFailed
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
 from inferq.schema import ModelSchema
@@ -155,7 +156,8 @@ class Batcher:
         except REDIS_UNAVAILABLE:
             raise  # not the model's fault: the leases run out and the jobs are scored again
         except Exception as exc:  # unreadable artifact: every job of this version fails alike
-            error = {"code": "model_unavailable", "message": f"{type(exc).__name__}: {exc}"}
+            code = "decryption_failed" if isinstance(exc, DecryptionFailed) else "model_unavailable"
+            error = {"code": code, "message": f"{type(exc).__name__}: {exc}"}
             return [InlineOutcome(r.id, error=error) for r in group]
         frames: dict[str, Rows] = {}
         outcomes: list[InlineOutcome] = []

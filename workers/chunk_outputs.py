@@ -99,7 +99,12 @@ def read_chunk(
     if record.input_format == "parquet":
         url = record.input_location or ""
         return read_parquet_chunk(
-            url, spec["row_groups"], spec["first_row"], schema, record.passthrough
+            url,
+            spec["row_groups"],
+            spec["first_row"],
+            schema,
+            record.passthrough,
+            ctx.storage.open_url,
         )
     data = ctx.storage.read_bytes(layout.chunk_key(record.id, index))
     if record.input_format == "jsonl":

@@ -31,7 +31,7 @@ class WorkerContext:
     def build(cls, settings: Settings) -> WorkerContext:
         """Connect to Redis and storage with the given settings."""
         client = make_redis(settings)
-        storage = Storage(settings.data_url)
+        storage = Storage.from_settings(settings)
         registry = ModelRegistry(client, storage)
         return cls(
             settings=settings,

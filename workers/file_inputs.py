@@ -7,7 +7,6 @@ import logging
 from inferq.files.ingest import StreamIngest
 from inferq.jobs.chunks import ChunkLedger
 from inferq.problems import InputProblem
-from inferq.storage import open_url
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def split_input(job_id: str, ctx: WorkerContext) -> None:
         created=True,
     )
     try:
-        with open_url(record.input_location or "") as handle:
+        with ctx.storage.open_url(record.input_location or "") as handle:
             while data := handle.read(READ_BYTES):
                 for pieces in ingest.feed(data):
                     ingest.put(pieces)

@@ -16,6 +16,7 @@ from typing import Any
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.keys import job_chunk_attempts as chunk_attempts_key
 from inferq.jobs.record import JobRecord, JobStatus
+from inferq.keyring import DecryptionFailed
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from models.artifacts import ArtifactError
@@ -125,6 +126,9 @@ def score_or_fail(run: ChunkRun, record: JobRecord, spec: dict[str, Any]) -> Sco
         return score_chunk(record, run.index, spec, run.ctx, run.keep_going)
     except REDIS_UNAVAILABLE:
         raise  # not the chunk's fault: the task runs it again once Redis answers
+    except DecryptionFailed as exc:
+        log.error("chunk %d of job %s: %s", run.index, run.job_id, exc)
+        run.fail("decryption_failed", str(exc))
     except (ModelNotFound, ArtifactError) as exc:
         run.fail("model_unavailable", str(exc))
     except FileNotFoundError as exc:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from inferq.jobs.record import JobRecord
 from inferq.json_rows import Rows, check_rows
+from inferq.keyring import DecryptionFailed
 from inferq.logs import log_context
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
@@ -55,6 +56,10 @@ def _score(record: JobRecord, ctx: WorkerContext) -> None:
             )
     except REDIS_UNAVAILABLE:
         raise  # not the job's fault: the task runs it again once Redis answers
+    except DecryptionFailed as exc:
+        log.error("job %s: %s", job_id, exc)
+        ctx.store.fail(job_id, "decryption_failed", str(exc))
+        return
     except (ModelNotFound, ArtifactError) as exc:
         ctx.store.fail(job_id, "model_unavailable", str(exc))
         return

@@ -8,19 +8,24 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from inferq.schema import ModelSchema
-from inferq.storage import open_url
+from inferq.storage import Opener, open_url
 from workers.chunk_rows import MISSING, NOT_FINITE, ChunkRows, wanted_columns
 
 
 def read_parquet_chunk(
-    url: str, row_groups: list[int], first_row: int, schema: ModelSchema, passthrough: list[str]
+    url: str,
+    row_groups: list[int],
+    first_row: int,
+    schema: ModelSchema,
+    passthrough: list[str],
+    opener: Opener = open_url,
 ) -> ChunkRows:
     """The rows of `row_groups`; errors name the 0-based row of the file.
 
     Feature columns were checked to be numeric (or strings for category features) at submission.
     """
     wanted = wanted_columns(schema, passthrough)
-    with open_url(url) as handle:
+    with opener(url) as handle:
         table = pq.ParquetFile(handle).read_row_groups(row_groups, columns=wanted)
     frame = table.to_pandas()
     errors: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StorageDep, StoreDep
 from api.errors import PROBLEM_JSON, problem_response
 from inferq.jobs.keys import WORKERS_ZSET
 from inferq.redis_client import REDIS_UNAVAILABLE
@@ -28,6 +28,7 @@ _READINESS = {
         "ready": {"type": "boolean"},
         "redis": {"type": "boolean"},
         "workers": {"type": "integer"},
+        "encryption": {"type": "boolean", "description": "Stored objects decrypt with the keys"},
     },
     "required": ["ready", "redis", "workers"],
 }
@@ -50,7 +51,7 @@ _READINESS = {
         },
     },
 )
-async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
+async def readyz(store: StoreDep, storage: StorageDep, settings: SettingsDep) -> JSONResponse:
     """200 when jobs can be accepted and scored, else a 503 problem saying what is missing."""
     window = 3 * settings.worker_heartbeat_seconds
 
@@ -63,10 +64,13 @@ async def readyz(store: StoreDep, settings: SettingsDep) -> JSONResponse:
         return True, int(alive)
 
     redis_ok, workers = await run_in_threadpool(probe)
-    body = {"ready": redis_ok and workers > 0, "redis": redis_ok, "workers": workers}
+    key_problem = await run_in_threadpool(storage.key_problem)
+    ready = redis_ok and workers > 0 and key_problem is None
+    body = {"ready": ready, "redis": redis_ok, "workers": workers, "encryption": not key_problem}
     if body["ready"]:
         return JSONResponse(body)
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     missing = "no worker has announced itself" if redis_ok else "Redis is unreachable"
+    missing = key_problem or missing
     # The readiness fields ride along as problem extension members.
     return problem_response(503, "Not ready", missing, headers=retry, extensions=body)

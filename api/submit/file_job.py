@@ -220,6 +220,7 @@ async def _submit_parquet(
             model.schema,
             record.passthrough,
             settings.parquet_chunk_rows,
+            storage.open_url,
         )
     except BaseException:
         await run_in_threadpool(storage.delete_prefix, layout.job_prefix(record.id))

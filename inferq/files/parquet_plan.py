@@ -12,15 +12,19 @@ from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.record import JobRecord
 from inferq.problems import InputProblem
 from inferq.schema import ModelSchema
-from inferq.storage import open_url
+from inferq.storage import Opener, open_url
 
 
 def plan_parquet(
-    url: str, schema: ModelSchema, passthrough: list[str], chunk_rows: int
+    url: str,
+    schema: ModelSchema,
+    passthrough: list[str],
+    chunk_rows: int,
+    opener: Opener = open_url,
 ) -> tuple[list[dict[str, Any]], int]:
     """Chunk specs (row groups and first row) and the row count; 422 when columns do not fit."""
     try:
-        with open_url(url) as handle:
+        with opener(url) as handle:
             meta = pq.ParquetFile(handle).metadata
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputProblem("Unreadable file", [{"loc": ["body"], "msg": str(exc)}]) from exc
