@@ -12,6 +12,7 @@ once by the process that revoked it). Unknown keys are not kept, so a new key wo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -89,6 +90,7 @@ class KeyStore:
         self.aredis = aclient
         self.cache_seconds = cache_seconds
         self._found: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
+        self._lookups: dict[str, asyncio.Future[ApiKey | None]] = {}
 
     def create(self, tenant: str, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
         """A new key for `tenant`; returns its record and the key, which is never shown again."""
@@ -114,19 +116,27 @@ class KeyStore:
 
     async def authenticate_async(self, key: str) -> ApiKey | None:
         """`authenticate` on the async client (the API's event loop), trusting a key found
-        within the last `cache_seconds`."""
-        assert self.aredis is not None, "KeyStore built without an async client"
+        within the last `cache_seconds`. Requests that miss together share one lookup, so a
+        key's expiry costs one round trip, not one per connection."""
         hashed = digest(key)
-        now = time.monotonic()
         kept = self._found.get(hashed)
-        if kept is not None and kept[0] > now:
+        if kept is not None and kept[0] > time.monotonic():
             return kept[1]
+        lookup = self._lookups.get(hashed)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(hashed))
+            self._lookups[hashed] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(hashed, None))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, hashed: str) -> ApiKey | None:
+        assert self.aredis is not None, "KeyStore built without an async client"
         raw = await self.aredis.get(_BY_DIGEST + hashed)
         if not raw:
             self._found.pop(hashed, None)
             return None
         found = ApiKey.from_json(raw)
-        self._found[hashed] = (now + self.cache_seconds, found)
+        self._found[hashed] = (time.monotonic() + self.cache_seconds, found)
         self._found.move_to_end(hashed)
         if len(self._found) > _CACHED_KEYS:
             self._found.popitem(last=False)

@@ -83,3 +83,23 @@ def _sync(server: RedisServer) -> redis.Redis:
 
 def _async(server: RedisServer) -> aioredis.Redis:
     return aioredis.from_url(server.url)
+
+
+def test_requests_that_miss_together_share_one_lookup(server: RedisServer) -> None:
+    """64 requests with a key not kept yet cost Redis one GET between them."""
+    admin = KeyStore(_sync(server))
+    _, key = admin.create("acme", ["jobs:read"])
+
+    def gets() -> int:
+        stats = admin.redis.info("commandstats")
+        return int(stats.get("cmdstat_get", {}).get("calls", 0))
+
+    async def scenario() -> list[bool]:
+        keys = KeyStore(_sync(server), aclient := _async(server), cache_seconds=60)
+        found = await asyncio.gather(*(keys.authenticate_async(key) for _ in range(64)))
+        await aclient.aclose()
+        return [record is not None and record.tenant == "acme" for record in found]
+
+    before = gets()
+    assert all(asyncio.run(scenario()))
+    assert gets() - before == 1
