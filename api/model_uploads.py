@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from api.deps import Principal
 from api.errors import Problem
@@ -32,6 +33,7 @@ class VersionUpload:
     trusted_types: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     feature_types: dict[str, FeatureType] = field(default_factory=dict)
+    classes: list[Any] | None = None
     shared: bool = False
     alias: str | None = None
 
@@ -54,6 +56,7 @@ def accept_upload(
         upload.trusted_types,
         upload.feature_names,
         upload.feature_types,
+        upload.classes,
     )
     try:
         schema = check_artifact(request, CheckLimits.from_settings(settings))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Priority = Literal["high", "normal", "low"]
-Output = Literal["prediction", "probabilities"]
+Output = Literal["prediction", "probabilities", "contributions"]
 WebhookEvent = Literal["job.succeeded", "job.failed", "job.cancelled"]
 RESERVED_OUTPUT_COLUMNS = ("prediction",)
 #: JSON bodies take JSON types as they are: `true` is not the number 1, nor "5" the number 5.
@@ -42,7 +42,9 @@ class JobOptions(BaseModel):
     @field_validator("passthrough")
     @classmethod
     def _no_output_names(cls, value: list[str]) -> list[str]:
-        clash = [n for n in value if n in RESERVED_OUTPUT_COLUMNS or n.startswith("proba_")]
+        clash = [
+            n for n in value if n in RESERVED_OUTPUT_COLUMNS or n.startswith(("proba_", "contrib_"))
+        ]
         if clash:
             raise ValueError(f"passthrough columns may not be named like outputs: {clash}")
         return value

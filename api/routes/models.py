@@ -79,6 +79,9 @@ async def upload_version(
     trusted_types: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     feature_names: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     feature_types: Annotated[str, Form(description='JSON, e.g. {"plan": "string"}')] = "{}",
+    classes: Annotated[
+        list[str], Form(description="Class labels in the model's order, for boosters and ONNX")
+    ] = [],  # noqa: B006 - FastAPI copies defaults
     shared: Annotated[bool, Form()] = False,
     alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
 ) -> ModelVersionPublic:
@@ -97,6 +100,7 @@ async def upload_version(
         trusted_types=_split(trusted_types),
         feature_names=_split(feature_names),
         feature_types=_feature_types(feature_types),
+        classes=_classes(_split(classes)),
         shared=shared,
         alias=alias or None,
     )
@@ -150,6 +154,15 @@ def check_owner(registry: ModelRegistry, name: str, principal: Principal) -> Non
 def _split(values: list[str]) -> list[str]:
     """Form lists given as repeated fields, comma-separated, or both."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _classes(labels: list[str]) -> list[str | int] | None:
+    """Class labels as given; all-integer labels as integers, as a booster numbers them."""
+    if not labels:
+        return None
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return [int(label) for label in labels]
+    return list(labels)
 
 
 def _feature_types(raw: str) -> dict[str, FeatureType]:
