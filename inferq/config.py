@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     """Seconds before a task a vanished worker held goes to another (held tasks are renewed)."""
 
     demo_models: bool = True
-    """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""
+    """Register the demo models (iris, diabetes, breast_cancer, wine, iris_onnx) if absent."""
 
     inline_batcher: bool = True
     """Run a batcher thread in each worker process that scores small JSON jobs in batches."""

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from inferq.config import Settings, get_settings
 from models.artifacts import dump_skops, untrusted_types
 from models.checking import CheckLimits
+from models.demo_formats import DemoArtifact, build_iris_onnx, train_wine_lightgbm
 from models.registry import DEFAULT_ALIAS
 from models.repository import LoadReport, load_repository, write_entry
 from models.startup import registry_for
@@ -60,6 +61,29 @@ DEMO_MODELS: dict[str, tuple[Callable[[], Any], str]] = {
 }
 
 
+#: Demo models in other formats: a LightGBM booster and an ONNX graph.
+FORMAT_DEMOS: dict[str, tuple[Callable[[], DemoArtifact], str]] = {
+    "wine": (train_wine_lightgbm, "Wine cultivar classifier (LightGBM booster)"),
+    "iris_onnx": (build_iris_onnx, "Iris species classifier (logistic regression as ONNX)"),
+}
+
+
+def _demo_entry(name: str) -> tuple[bytes, str, dict[str, Any]]:
+    """A demo's artifact, format and model.json (shared, with the production alias)."""
+    meta: dict[str, Any] = {"shared": True, "aliases": [DEFAULT_ALIAS]}
+    if name in DEMO_MODELS:
+        train, description = DEMO_MODELS[name]
+        artifact = dump_skops(train())
+        return (
+            artifact,
+            "skops",
+            {**meta, "description": description, "trusted_types": untrusted_types(artifact)},
+        )
+    build, description = FORMAT_DEMOS[name]
+    artifact, fmt, extra = build()
+    return artifact, fmt, {**meta, "description": description, **extra}
+
+
 def ensure_demo_models(settings: Settings | None = None) -> LoadReport:
     """Train each demo model not registered yet into a repository folder, then load it.
 
@@ -68,17 +92,11 @@ def ensure_demo_models(settings: Settings | None = None) -> LoadReport:
     settings = settings or get_settings()
     registry = registry_for(settings)
     root = settings.var_dir / "demo-models"
-    for name, (train, description) in DEMO_MODELS.items():
+    for name in [*DEMO_MODELS, *FORMAT_DEMOS]:
         if registry.exists(name) or (root / name / "1").exists():
             continue
-        artifact = dump_skops(train())
-        meta = {
-            "description": description,
-            "trusted_types": untrusted_types(artifact),
-            "shared": True,
-            "aliases": [DEFAULT_ALIAS],
-        }
-        write_entry(root, name, 1, "skops", artifact, meta)
+        artifact, fmt, meta = _demo_entry(name)
+        write_entry(root, name, 1, fmt, artifact, meta)  # type: ignore[arg-type]
     return load_repository(root, registry, CheckLimits.from_settings(settings))
 
 

@@ -215,3 +215,22 @@ def test_a_skops_xgbclassifier_loads_with_the_types_the_uploader_names(api: http
     margin = model.predict(sample, output_margin=True)
     columns = [f"contrib_2_{n}" for n in [*FEATURES, "bias"]]
     np.testing.assert_allclose(table[columns].sum(axis=1), margin[:, 2], rtol=1e-6, atol=1e-6)
+
+
+def test_the_demo_models_include_a_lightgbm_and_an_onnx_model(api: httpx.Client) -> None:
+    """`wine` (LightGBM, with contributions) and `iris_onnx` are registered and score rows."""
+    models = {m["name"]: m for m in api.get("/v1/models").json()["data"]}
+    wine, iris = models["wine"]["versions"][0], models["iris_onnx"]["versions"][0]
+    assert wine["format"] == "lightgbm" and wine["classes"] == ["class_0", "class_1", "class_2"]
+    assert iris["format"] == "onnx" and [f["name"] for f in iris["features"]][:2] == [
+        "sepal_length",
+        "sepal_width",
+    ]
+    row = {name["name"]: 1.0 for name in wine["features"]}
+    job = submit(api, {"model": "wine", "outputs": ["contributions"], "dataframe_records": [row]})
+    assert wait_for(api, job["id"])["status"] == "succeeded"
+    assert "contrib_class_0_alcohol" in results_frame(api, job["id"]).columns
+    flower = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+    job = submit(api, {"model": "iris_onnx", "dataframe_records": [flower]})
+    assert wait_for(api, job["id"])["status"] == "succeeded"
+    assert results_frame(api, job["id"])["prediction"].tolist() == ["setosa"]
