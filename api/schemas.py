@@ -149,6 +149,9 @@ class ModelVersionPublic(BaseModel):
     size_bytes: int
     shared: bool = False
     trusted_types: list[str] = []
+    contributions: str | None = Field(
+        default=None, description="How `contributions` are computed (tree, linear), or null"
+    )
 
 
 class ModelPublic(BaseModel):

@@ -62,7 +62,9 @@ def test_a_lightgbm_model_scores_file_jobs_with_contributions_in_every_format(
     booster = lightgbm_booster("binary")
     created = upload(api, name, booster.model_to_string().encode(), format="lightgbm")
     assert created.status_code == 201, created.text
-    assert created.json()["classes"] == [0, 1] and created.json()["format"] == "lightgbm"
+    version = created.json()
+    assert version["classes"] == [0, 1] and version["format"] == "lightgbm"
+    assert version["contributions"] == "tree"
     frame = rows(300, seed=20)
     response = api.post(
         "/v1/jobs",
