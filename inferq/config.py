@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     model_check_memory_mb: int = 4096
     """Address space (MiB) the check process may use; more fails the upload with 422."""
 
+    mlflow_tracking_uri: str = ""
+    """MLflow tracking server that `{"source": "models:/..."}` uploads import from (http URL)."""
+
     model_repository: Path | None = None
     """Folder of `<name>/<version>/` models (artifact + model.json) registered at start."""
 

@@ -15,6 +15,8 @@ import skops.io as sio
 
 ArtifactFormat = Literal["skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm"]
 FORMATS: tuple[ArtifactFormat, ...] = ("skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm")
+#: What an upload may say it is: a stored format, or an MLflow model directory holding one.
+UploadFormat = Literal["skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm", "mlflow"]
 #: Formats that hold a scikit-learn estimator (loaded by `load_artifact`).
 SKLEARN_FORMATS = frozenset({"skops", "joblib", "pickle"})
 #: Formats whose loading runs arbitrary code: only admins may upload them.

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, SettingsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.model_uploads import VersionUpload, accept_upload
+from api.model_uploads import VersionUpload, accept_upload, mlflow_import
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from api.views import model_public, model_version_public
-from models.artifacts import ArtifactFormat
+from models.artifacts import UploadFormat
 from models.policy import ALIAS_NAME
 from models.registry import ModelNotFound, ModelRegistry
 from models.schema import FeatureType
@@ -73,8 +73,12 @@ async def upload_version(
     settings: SettingsDep,
     registry: RegistryDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="The model artifact")],
-    format: Annotated[ArtifactFormat, Form()] = "skops",
+    request: Request,
+    file: Annotated[
+        UploadFile | None,
+        File(description='The model artifact (or a JSON body {"source": "models:/name@alias"})'),
+    ] = None,
+    format: Annotated[UploadFormat, Form()] = "skops",
     description: Annotated[str, Form(max_length=2000)] = "",
     trusted_types: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     feature_names: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
@@ -85,7 +89,15 @@ async def upload_version(
     shared: Annotated[bool, Form()] = False,
     alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
 ) -> ModelVersionPublic:
-    """Check an artifact in a separate process and register it as the model's next version."""
+    """Check an artifact in a separate process and register it as the model's next version.
+
+    A JSON body `{"source": "models:/churn@champion"}` imports from the MLflow registry instead.
+    """
+    if file is None:
+        upload = await mlflow_import(name, request)
+        version = await run_in_threadpool(accept_upload, upload, principal, settings, registry)
+        response.headers["Location"] = f"/v1/models/{name}/versions/{version.version}"
+        return model_version_public(version)
     too_big = Problem(413, f"the artifact is over {settings.max_model_bytes} bytes")
     if file.size is not None and file.size > settings.max_model_bytes:
         raise too_big
