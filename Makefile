@@ -2,7 +2,7 @@
 # `make` alone lists the targets.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-dev browser run test lint bench clean
+.PHONY: help venv venv-dev mlflow-venv browser run test lint bench clean
 
 # The first of these that runs and is 3.11 or newer; override with `make PYTHON=/path/to/python`.
 PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
@@ -16,6 +16,9 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.inferq-requirements.stamp
 DEV_STAMP := $(VENV)/.inferq-requirements-dev.stamp
+# MLflow's server (for the MLflow import tests) pins an older pyarrow than inferq: its own venv.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.inferq-requirements-mlflow.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 BENCH ?= small_jobs
@@ -28,6 +31,7 @@ help:  ## List the targets.
 	@echo "  make bench      run a benchmark: BENCH=small_jobs|bulk_csv|chaos|redis_memory, BENCH_ARGS=..."
 	@echo "  make venv       create .venv with the runtime requirements (done by run)"
 	@echo "  make venv-dev   add the test and lint tools (done by test and lint)"
+	@echo "  make mlflow-venv  create .venv-mlflow with MLflow's server for the import tests (done by test)"
 	@echo "  make browser    install chromium for the dashboard tests (done by test; root only)"
 	@echo "  make clean      remove var/ and the install stamps (keeps .venv)"
 	@echo "Python used to create .venv: $(if $(PYTHON),$(PYTHON),none found)"
@@ -54,9 +58,16 @@ $(DEV_STAMP): requirements-dev.txt $(STAMP)
 	$(VENV_PYTHON) -m pip install -r requirements-dev.txt
 	@touch $@
 
+$(MLFLOW_STAMP): requirements-mlflow.txt | $(VENV_PYTHON)
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install -r requirements-mlflow.txt
+	@touch $@
+
 venv: $(STAMP)  ## Create .venv with the runtime requirements.
 
 venv-dev: $(DEV_STAMP)  ## Add the test and lint tools.
+
+mlflow-venv: $(MLFLOW_STAMP)  ## MLflow's server and client for the import tests.
 
 run: venv  ## Run the whole service in the foreground.
 	$(VENV_PYTHON) -m inferq.launcher
@@ -73,7 +84,7 @@ browser:  ## Install chromium for the dashboard tests when missing (root only).
 		echo "note: no chromium and not root; the dashboard tests will skip" >&2; \
 	fi
 
-test: venv-dev browser  ## Run the tests.
+test: venv-dev mlflow-venv browser  ## Run the tests.
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: venv-dev  ## Check style.

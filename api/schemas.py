@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inferq.jobs.public import JobPublic, Priority
 
-Output = Literal["prediction", "probabilities"]
+Output = Literal["prediction", "probabilities", "contributions"]
 WebhookEvent = Literal["job.succeeded", "job.failed", "job.cancelled"]
 RESERVED_OUTPUT_COLUMNS = ("prediction",)
 #: JSON bodies take JSON types as they are: `true` is not the number 1, nor "5" the number 5.
@@ -43,7 +43,9 @@ class JobOptions(BaseModel):
     @field_validator("passthrough")
     @classmethod
     def _no_output_names(cls, value: list[str]) -> list[str]:
-        clash = [n for n in value if n in RESERVED_OUTPUT_COLUMNS or n.startswith("proba_")]
+        clash = [
+            n for n in value if n in RESERVED_OUTPUT_COLUMNS or n.startswith(("proba_", "contrib_"))
+        ]
         if clash:
             raise ValueError(f"passthrough columns may not be named like outputs: {clash}")
         return value
@@ -105,6 +107,9 @@ class ModelVersionPublic(BaseModel):
     size_bytes: int
     shared: bool = False
     trusted_types: list[str] = []
+    contributions: str | None = Field(
+        default=None, description="How `contributions` are computed (tree, linear), or null"
+    )
 
 
 class ModelPublic(BaseModel):

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     """Seconds before a task a vanished worker held goes to another (held tasks are renewed)."""
 
     demo_models: bool = True
-    """Train and register the demo models (iris, diabetes, breast_cancer) on start if absent."""
+    """Register the demo models (iris, diabetes, breast_cancer, wine, iris_onnx) if absent."""
 
     inline_batcher: bool = True
     """Run a batcher thread in each worker process that scores small JSON jobs in batches."""
@@ -130,6 +130,9 @@ class Settings(BaseSettings):
 
     model_check_memory_mb: int = 4096
     """Address space (MiB) the check process may use; more fails the upload with 422."""
+
+    mlflow_tracking_uri: str = ""
+    """MLflow tracking server that `{"source": "models:/..."}` uploads import from (http URL)."""
 
     model_repository: Path | None = None
     """Folder of `<name>/<version>/` models (artifact + model.json) registered at start."""

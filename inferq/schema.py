@@ -29,6 +29,8 @@ class ModelSchema:
     classes: list[Any] | None = None
     allow_nan: bool = False
     """Whether missing numeric values (null, empty CSV fields) may be passed to the model."""
+    contributions: str | None = None
+    """How per-feature contributions are computed (`tree`, `linear`), or None: not available."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

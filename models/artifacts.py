@@ -1,4 +1,8 @@
-"""Model artifacts as bytes: skops (safe) by default, joblib and pickle for admins only."""
+"""Model artifacts as bytes: the formats inferq takes, and loading the scikit-learn ones.
+
+skops (safe) is the default; joblib and pickle run code when loaded and are for admins only.
+ONNX, native XGBoost and native LightGBM load without pickle (see `models.formats`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,23 @@ from typing import Any, Literal
 import joblib
 import skops.io as sio
 
-ArtifactFormat = Literal["skops", "joblib", "pickle"]
-FORMATS: tuple[ArtifactFormat, ...] = ("skops", "joblib", "pickle")
+ArtifactFormat = Literal["skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm"]
+FORMATS: tuple[ArtifactFormat, ...] = ("skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm")
+#: What an upload may say it is: a stored format, or an MLflow model directory holding one.
+UploadFormat = Literal["skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm", "mlflow"]
+#: Formats that hold a scikit-learn estimator (loaded by `load_artifact`).
+SKLEARN_FORMATS = frozenset({"skops", "joblib", "pickle"})
 #: Formats whose loading runs arbitrary code: only admins may upload them.
 UNSAFE_FORMATS = frozenset({"joblib", "pickle"})
-EXTENSIONS: dict[ArtifactFormat, str] = {"skops": "skops", "joblib": "joblib", "pickle": "pkl"}
+#: File suffix of each format in storage and in a model repository folder (`model.<suffix>`).
+EXTENSIONS: dict[ArtifactFormat, str] = {
+    "skops": "skops",
+    "joblib": "joblib",
+    "pickle": "pkl",
+    "onnx": "onnx",
+    "xgboost": "xgb",
+    "lightgbm": "lgb",
+}
 
 
 class ArtifactError(ValueError):

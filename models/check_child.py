@@ -23,36 +23,51 @@ def limit_memory(megabytes: int) -> None:
 
 def check_one(request: dict[str, Any]) -> dict[str, Any]:
     """Load one artifact, read its schema and predict a sample row; the outcome as JSON."""
-    from models.artifacts import load_artifact
-    from models.sample import sample_frame
-    from models.schema import SchemaError, describe
+    from models.formats import FormatError, LoadOptions, load_model
+    from models.schema import SchemaError
 
     data = Path(request["artifact"]).read_bytes()
+    options = LoadOptions(
+        request["trusted_types"], request["feature_names"], request.get("classes") or None
+    )
     try:
-        estimator = load_artifact(data, request["format"], request["trusted_types"])
-    except Exception as exc:  # whatever a broken artifact raises is the uploader's answer
-        return _failure("file", f"cannot load the artifact: {exc}")
-    try:
-        schema = describe(estimator, request["feature_names"] or None, request["feature_types"])
+        runtime = load_model(data, request["format"], options)
+        schema = runtime.describe(request["feature_types"])
+    except FormatError as exc:
+        return _failure(exc.loc, exc.msg)
     except SchemaError as exc:
         return _failure("feature_names", str(exc))
-    except Exception as exc:  # not a fitted scikit-learn estimator
-        return _failure("file", f"cannot read the model's schema: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # whatever a broken artifact raises is the uploader's answer
+        return _failure("file", f"cannot load the artifact: {type(exc).__name__}: {exc}")
     try:
-        prediction = _try_predict(estimator, sample_frame(estimator, schema), schema.classes)
+        prediction = _try_predict(runtime, schema)
     except Exception as exc:  # the model cannot score a plausible row: refuse it
         return _failure("file", f"predicting a sample row failed: {type(exc).__name__}: {exc}")
     return {"ok": True, "schema": schema.to_dict(), "sample_prediction": prediction}
 
 
-def _try_predict(estimator: Any, frame: Any, classes: list[Any] | None) -> Any:
-    predicted = estimator.predict(frame)
+def _try_predict(runtime: Any, schema: Any) -> Any:
+    from models.sample import sample_frame
+
+    frame = sample_frame(getattr(runtime, "estimator", None), schema)
+    predicted = runtime.predict(frame)
     if len(predicted) != 1:
         raise ValueError(f"one row gave {len(predicted)} predictions")
-    if classes is not None and hasattr(estimator, "predict_proba"):
-        estimator.predict_proba(frame)
+    if schema.classes is not None and _has_proba(runtime):
+        proba = runtime.predict_proba(frame)
+        if proba.shape != (1, len(schema.classes)):
+            raise ValueError(
+                f"probabilities of shape {proba.shape} for {len(schema.classes)} classes"
+            )
+    if schema.contributions is not None:
+        runtime.contributions(frame)
     value = predicted[0]
     return value.item() if hasattr(value, "item") else value
+
+
+def _has_proba(runtime: Any) -> bool:
+    estimator = getattr(runtime, "estimator", runtime)
+    return hasattr(estimator, "predict_proba")
 
 
 def _failure(loc: str, msg: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -29,6 +30,7 @@ class CheckRequest:
     trusted_types: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     feature_types: dict[str, FeatureType] = field(default_factory=dict)
+    classes: list[Any] | None = None
 
 
 class CheckFailed(ValueError):
@@ -87,6 +89,7 @@ def _request_files(requests: list[CheckRequest], folder: Path) -> list[dict[str,
                 "trusted_types": request.trusted_types,
                 "feature_names": request.feature_names,
                 "feature_types": request.feature_types,
+                "classes": request.classes,
             }
         )
     return described

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -15,22 +13,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from models.artifacts import dump_skops, untrusted_types
+from models.demo_data import demo_frame
+from models.demo_formats import DemoArtifact, build_iris_onnx, train_wine_lightgbm
 from models.registry import DEFAULT_ALIAS
 from models.repository import write_entry
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.lower().replace("(cm)", "")).strip("_")
-
-
-def demo_frame(loader: Callable[..., Any]) -> tuple[pd.DataFrame, pd.Series]:
-    """A scikit-learn toy data set as a DataFrame with snake_case columns, and its target."""
-    bunch = loader(as_frame=True)
-    frame = bunch.data.rename(columns=_snake)
-    target = bunch.target
-    if hasattr(bunch, "target_names") and bunch.target.dtype.kind in "iu":
-        target = pd.Series(bunch.target_names[bunch.target], name="target")
-    return frame, target
 
 
 def train_iris() -> Any:
@@ -58,17 +44,34 @@ DEMO_MODELS: dict[str, tuple[Callable[[], Any], str]] = {
 }
 
 
+#: Demo models in other formats: a LightGBM booster and an ONNX graph.
+FORMAT_DEMOS: dict[str, tuple[Callable[[], DemoArtifact], str]] = {
+    "wine": (train_wine_lightgbm, "Wine cultivar classifier (LightGBM booster)"),
+    "iris_onnx": (build_iris_onnx, "Iris species classifier (logistic regression as ONNX)"),
+}
+
+
+def _demo_entry(name: str) -> tuple[bytes, str, dict[str, Any]]:
+    """A demo's artifact, format and model.json (shared, with the production alias)."""
+    meta: dict[str, Any] = {"shared": True, "aliases": [DEFAULT_ALIAS]}
+    if name in DEMO_MODELS:
+        train, description = DEMO_MODELS[name]
+        artifact = dump_skops(train())
+        return (
+            artifact,
+            "skops",
+            {**meta, "description": description, "trusted_types": untrusted_types(artifact)},
+        )
+    build, description = FORMAT_DEMOS[name]
+    artifact, fmt, extra = build()
+    return artifact, fmt, {**meta, "description": description, **extra}
+
+
 def write_demo_models(root: Path, registered: Callable[[str], bool]) -> None:
-    """Train each demo model that is neither `registered` nor written yet into a repository
-    folder under `root`, the same layout a team's model repository has."""
-    for name, (train, description) in DEMO_MODELS.items():
+    """Train or build each demo model that is neither `registered` nor written yet into a
+    repository folder under `root`, the same layout a team's model repository has."""
+    for name in [*DEMO_MODELS, *FORMAT_DEMOS]:
         if registered(name) or (root / name / "1").exists():
             continue
-        artifact = dump_skops(train())
-        meta = {
-            "description": description,
-            "trusted_types": untrusted_types(artifact),
-            "shared": True,
-            "aliases": [DEFAULT_ALIAS],
-        }
-        write_entry(root, name, 1, "skops", artifact, meta)
+        artifact, fmt, meta = _demo_entry(name)
+        write_entry(root, name, 1, fmt, artifact, meta)  # type: ignore[arg-type]

@@ -1,10 +1,11 @@
 """A model repository: folders `<name>/<version>/` of an artifact and `model.json`, loaded at start.
 
 For teams that keep models in git. Each version folder holds one artifact (`model.skops`,
-`model.joblib` or `model.pkl`) and an optional `model.json`::
+`model.joblib`, `model.pkl`, `model.onnx`, `model.xgb` or `model.lgb`) and an optional
+`model.json`::
 
     {"description": "...", "trusted_types": [], "feature_names": [], "feature_types": {},
-     "shared": false, "aliases": ["production"]}
+     "classes": [], "shared": false, "aliases": ["production"]}
 
 Versions already registered with the same bytes are skipped; a version whose bytes differ from the
 registered one is reported and never replaces it. New versions are checked in a separate process
@@ -127,6 +128,7 @@ def _check_request(entry: RepositoryEntry) -> CheckRequest:
         list(entry.meta.get("trusted_types", [])),
         list(entry.meta.get("feature_names", [])),
         dict(entry.meta.get("feature_types", {})),
+        list(entry.meta.get("classes") or []) or None,
     )
 
 

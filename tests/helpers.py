@@ -11,7 +11,8 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 from inferq.api_keys import KeyStore
-from models.demo import DEMO_MODELS, demo_frame
+from models.demo import DEMO_MODELS
+from models.demo_data import demo_frame
 
 if TYPE_CHECKING:
     from tests.stack import Stack

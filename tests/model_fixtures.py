@@ -49,7 +49,7 @@ def constant_iris(label: str) -> Any:
     """An iris 'model' that always answers `label`: tells versions apart in results."""
     from sklearn.datasets import load_iris
 
-    from models.demo import demo_frame
+    from models.demo_data import demo_frame
 
     frame, target = demo_frame(load_iris)
     return DummyClassifier(strategy="constant", constant=label).fit(frame, target)

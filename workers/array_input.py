@@ -26,22 +26,39 @@ warnings.filterwarnings(
 
 
 class ArrayInput:
-    """An estimator's predict/predict_proba, called with the frame's values instead of the frame."""
+    """A model's predict methods, called with the frame's values instead of the frame."""
+
+    accepts_arrays = True
 
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
 
-    def predict(self, frame: pd.DataFrame) -> Any:
-        """The estimator's predictions for the frame's rows."""
-        return self.estimator.predict(frame.to_numpy(dtype=np.float64, copy=False))
+    def predict(self, features: pd.DataFrame | np.ndarray) -> Any:
+        """The model's predictions for the rows."""
+        return self.estimator.predict(_values(features))
 
-    def predict_proba(self, frame: pd.DataFrame) -> Any:
-        """The estimator's class probabilities for the frame's rows."""
-        return self.estimator.predict_proba(frame.to_numpy(dtype=np.float64, copy=False))
+    def predict_proba(self, features: pd.DataFrame | np.ndarray) -> Any:
+        """The model's class probabilities for the rows."""
+        return self.estimator.predict_proba(_values(features))
+
+    def contributions(self, features: pd.DataFrame | np.ndarray) -> Any:
+        """The model's per-feature contributions for the rows."""
+        return self.estimator.contributions(_values(features))
+
+
+def _values(features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    if isinstance(features, pd.DataFrame):
+        return features.to_numpy(dtype=np.float64, copy=False)
+    return features
 
 
 def fast_input(estimator: Any, schema: ModelSchema) -> Any:
-    """`ArrayInput(estimator)` when it predicts the same as the estimator on a probe, else it."""
+    """`ArrayInput(estimator)` when it predicts the same as the estimator on a probe, else it.
+
+    A runtime that takes arrays itself (ONNX, the boosters) is returned as it is.
+    """
+    if getattr(estimator, "accepts_arrays", False):
+        return estimator
     if schema.string_features or not schema.features:
         return estimator
     rng = np.random.default_rng(0)

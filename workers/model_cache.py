@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import pickle
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from models.artifacts import load_artifact
+from models.formats import LoadOptions, load_model
+from models.formats.base import estimate_size
 from models.registry import ModelRegistry, ModelVersion
 from workers.array_input import fast_input
+
+__all__ = ["CacheStats", "LoadedModel", "ModelCache", "estimate_size"]
 
 
 @dataclass
 class LoadedModel:
-    """A version's metadata with its estimator rebuilt and ready to predict."""
+    """A version's metadata with its model loaded and ready to predict, whatever its format."""
 
     meta: ModelVersion
     estimator: Any
-    """What to call predict/predict_proba on (the estimator, or an `ArrayInput` around it)."""
+    """What to call predict/predict_proba/contributions on: a `ModelRuntime` (or an
+    `ArrayInput` around a scikit-learn one that scores the same on arrays)."""
     size_bytes: int = 0
-    """Estimated memory the estimator holds (see `estimate_size`)."""
+    """Estimated memory the model holds (its runtime's `memory_bytes`)."""
 
 
 @dataclass
@@ -32,21 +35,6 @@ class CacheStats:
     misses: int = 0
     loads: int = 0
     evictions: int = 0
-
-
-def estimate_size(estimator: Any) -> int:
-    """Bytes an estimator holds: its pickled size, with numpy buffers counted but not copied."""
-    buffers: list[int] = []
-
-    def count(buffer: pickle.PickleBuffer) -> bool:
-        buffers.append(buffer.raw().nbytes)
-        return False  # keep it out of band: counted, never copied into the pickle
-
-    try:
-        inline = len(pickle.dumps(estimator, protocol=5, buffer_callback=count))
-    except Exception:  # an estimator that cannot be pickled: count nothing rather than fail
-        return 0
-    return inline + sum(buffers)
 
 
 class ModelCache:
@@ -95,9 +83,11 @@ class ModelCache:
     def _load(self, name: str, version: int) -> LoadedModel:
         meta = self.registry.get_version(name, version)
         data = self.registry.read_artifact(meta)
-        estimator = load_artifact(data, meta.format, meta.trusted_types)
+        schema = meta.schema
+        options = LoadOptions(meta.trusted_types, schema.feature_names, schema.classes)
+        runtime = load_model(data, meta.format, options)
         self.stats.loads += 1
-        return LoadedModel(meta, fast_input(estimator, meta.schema), estimate_size(estimator))
+        return LoadedModel(meta, fast_input(runtime, schema), runtime.memory_bytes())
 
     def __len__(self) -> int:
         return len(self._models)

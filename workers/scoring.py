@@ -11,7 +11,6 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from inferq.schema import ModelSchema
-from workers.array_input import ArrayInput
 
 _threadpools = ThreadpoolController()
 #: Below this many rows a predict call is faster on one thread than waking a thread pool.
@@ -30,13 +29,24 @@ def proba_column(label: Any) -> str:
     return f"proba_{label}"
 
 
+def contribution_columns(schema: ModelSchema) -> list[str]:
+    """`contrib_<feature>` per feature and `contrib_bias`; per class for a multiclass model."""
+    names = [*schema.feature_names, "bias"]
+    if schema.classes is not None and len(schema.classes) > 2:
+        return [f"contrib_{label}_{name}" for label in schema.classes for name in names]
+    return [f"contrib_{name}" for name in names]
+
+
 def output_columns(schema: ModelSchema, outputs: list[str], passthrough: list[str]) -> list[str]:
-    """Result columns in order: passthrough, `prediction`, then one `proba_<class>` per class."""
+    """Result columns in order: passthrough, `prediction`, one `proba_<class>` per class, then
+    the contributions."""
     columns = list(passthrough)
     if "prediction" in outputs:
         columns.append("prediction")
     if "probabilities" in outputs and schema.classes is not None:
         columns += [proba_column(label) for label in schema.classes]
+    if "contributions" in outputs:
+        columns += contribution_columns(schema)
     return columns
 
 
@@ -73,13 +83,13 @@ def predict_columns(
     outputs: list[str],
     batch_rows: int = 100_000,
 ) -> dict[str, list[Any]]:
-    """`prediction` and `proba_<class>` columns, as lists, for feature rows given as lists.
+    """Output columns, as lists, for feature rows given as lists.
 
-    An all-numeric model (an `ArrayInput`) is scored on one NumPy array without pandas: for a
-    small batch, building and slicing DataFrames costs about as much as the predict call.
+    A model that takes arrays (`accepts_arrays`) is scored on one NumPy array without pandas:
+    for a small batch, building and slicing DataFrames costs about as much as the predict call.
     """
     names = output_columns(schema, outputs, [])
-    if not isinstance(estimator, ArrayInput):
+    if not getattr(estimator, "accepts_arrays", False):
         predicted = predict_table(
             estimator, schema, frame_from_values(values, schema), outputs, batch_rows
         )
@@ -87,13 +97,9 @@ def predict_columns(
     features = np.array(values, dtype=np.float64).reshape(-1, len(schema.feature_names))
     columns: dict[str, list[Any]] = {name: [] for name in names}
     for start in range(0, len(features), batch_rows):
-        batch = features[start : start + batch_rows]
-        if "prediction" in columns:
-            columns["prediction"] += np.asarray(estimator.estimator.predict(batch)).tolist()
-        if "probabilities" in outputs and schema.classes is not None:
-            proba = estimator.estimator.predict_proba(batch)
-            for position, label in enumerate(schema.classes):
-                columns[proba_column(label)] += proba[:, position].tolist()
+        scored = _score_arrays(estimator, schema, features[start : start + batch_rows], outputs)
+        for name, column in scored.items():
+            columns[name] += column.tolist()
     return columns
 
 
@@ -162,11 +168,23 @@ def assemble(
 def _score_batch(
     estimator: Any, schema: ModelSchema, batch: pd.DataFrame, outputs: list[str]
 ) -> pd.DataFrame:
-    scored = pd.DataFrame(index=batch.index)
+    return pd.DataFrame(_score_arrays(estimator, schema, batch, outputs), index=batch.index)
+
+
+def _score_arrays(
+    estimator: Any, schema: ModelSchema, batch: pd.DataFrame | np.ndarray, outputs: list[str]
+) -> dict[str, np.ndarray]:
+    """Each output column for one slice of rows, whatever the model's format."""
+    scored: dict[str, np.ndarray] = {}
     if "prediction" in outputs:
-        scored["prediction"] = np.asarray(estimator.predict(batch))
+        scored["prediction"] = np.asarray(estimator.predict(batch)).reshape(-1)
     if "probabilities" in outputs and schema.classes is not None:
         proba = estimator.predict_proba(batch)
         for position, label in enumerate(schema.classes):
             scored[proba_column(label)] = proba[:, position]
+    if "contributions" in outputs:
+        found = np.asarray(estimator.contributions(batch), dtype=np.float64)
+        flat = found.reshape(len(found), -1)  # per class, features then bias, class after class
+        for position, name in enumerate(contribution_columns(schema)):
+            scored[name] = flat[:, position]
     return scored

@@ -23,6 +23,7 @@ def model_version_public(meta: ModelVersion) -> ModelVersionPublic:
         size_bytes=meta.size_bytes,
         shared=meta.shared,
         trusted_types=meta.trusted_types,
+        contributions=schema.contributions,
     )
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, SettingsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
-from api.registry.uploads import VersionUpload, accept_upload
+from api.registry.uploads import VersionUpload, accept_upload, mlflow_import
 from api.registry.views import model_public, model_version_public
 from api.routes.openapi_links import link
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from inferq.schema import FeatureType
-from models.artifacts import ArtifactFormat
+from models.artifacts import UploadFormat
 from models.policy import ALIAS_NAME
 from models.registry import ModelNotFound, ModelRegistry
 
@@ -92,16 +92,31 @@ async def upload_version(
     settings: SettingsDep,
     registry: RegistryDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="The model artifact")],
-    format: Annotated[ArtifactFormat, Form()] = "skops",
+    request: Request,
+    file: Annotated[
+        UploadFile | None,
+        File(description='The model artifact (or a JSON body {"source": "models:/name@alias"})'),
+    ] = None,
+    format: Annotated[UploadFormat, Form()] = "skops",
     description: Annotated[str, Form(max_length=2000)] = "",
     trusted_types: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     feature_names: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     feature_types: Annotated[str, Form(description='JSON, e.g. {"plan": "string"}')] = "{}",
+    classes: Annotated[
+        list[str], Form(description="Class labels in the model's order, for boosters and ONNX")
+    ] = [],  # noqa: B006 - FastAPI copies defaults
     shared: Annotated[bool, Form()] = False,
     alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
 ) -> ModelVersionPublic:
-    """Check an artifact in a separate process and register it as the model's next version."""
+    """Check an artifact in a separate process and register it as the model's next version.
+
+    A JSON body `{"source": "models:/churn@champion"}` imports from the MLflow registry instead.
+    """
+    if file is None:
+        upload = await mlflow_import(name, request)
+        version = await run_in_threadpool(accept_upload, upload, principal, settings, registry)
+        response.headers["Location"] = f"/v1/models/{name}/versions/{version.version}"
+        return model_version_public(version)
     too_big = Problem(413, f"the artifact is over {settings.max_model_bytes} bytes")
     if file.size is not None and file.size > settings.max_model_bytes:
         raise too_big
@@ -116,6 +131,7 @@ async def upload_version(
         trusted_types=_split(trusted_types),
         feature_names=_split(feature_names),
         feature_types=_feature_types(feature_types),
+        classes=_classes(_split(classes)),
         shared=shared,
         alias=alias or None,
     )
@@ -172,6 +188,15 @@ def check_owner(registry: ModelRegistry, name: str, principal: Principal) -> Non
 def _split(values: list[str]) -> list[str]:
     """Form lists given as repeated fields, comma-separated, or both."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _classes(labels: list[str]) -> list[str | int] | None:
+    """Class labels as given; all-integer labels as integers, as a booster numbers them."""
+    if not labels:
+        return None
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return [int(label) for label in labels]
+    return list(labels)
 
 
 def _feature_types(raw: str) -> dict[str, FeatureType]:

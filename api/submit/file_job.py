@@ -36,6 +36,7 @@ from inferq.schema import ModelSchema
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
+from models.outputs import check_outputs
 from models.registry import ModelRegistry, ModelVersion
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def new_file_record(
     settings: Settings,
     fmt: FileFormat,
 ) -> JobRecord:
-    """A queued file job's record (not stored yet)."""
+    """A queued file job's record (not stored yet); 422 for an output the model cannot give."""
+    check_outputs(model.schema, options.outputs)
     rate = options.max_error_rate
     return JobRecord(
         id=new_job_id(),

@@ -29,6 +29,7 @@ from inferq.schema import ModelSchema
 from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
+from models.outputs import check_outputs
 from models.registry import ModelRegistry, ModelVersion, visible
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ def _is_big(payload: Any) -> bool:
 
 
 def _checked_rows(request: JobCreate, fmt: str, payload: Any, schema: ModelSchema) -> Rows:
+    check_outputs(schema, request.outputs)
     rows = rows_from_payload(fmt, payload, schema)
     check_rows(rows, schema, request.passthrough, fmt)
     return rows
