@@ -206,6 +206,15 @@ class Settings(BaseSettings):
     input_uri_schemes: str = ""
     """Remote fsspec schemes `input_uri` may use, comma-separated (e.g. `s3,gs`); empty: none."""
 
+    sync_timeout_seconds: float = 30.0
+    """Longest a synchronous protocol request waits for its answer; then 504."""
+
+    sync_max_rows: int = 10_000
+    """Most rows one synchronous protocol request may carry; more is 413 (use `POST /v1/jobs`)."""
+
+    invocations_model: str = ""
+    """The model `POST /invocations` (MLflow scoring) serves: `name`, `name@3` or `name@alias`."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""
