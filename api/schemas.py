@@ -115,6 +115,10 @@ class ModelPublic(BaseModel):
     default_version: int
     latest_version: int
     versions: list[ModelVersionPublic]
+    model_version_status: list[dict[str, Any]] = Field(
+        default=[],
+        description="TensorFlow Serving's status of each version, newest first (all AVAILABLE).",
+    )
 
 
 class ModelList(BaseModel):

@@ -63,6 +63,9 @@ _MODEL = {
     "default_version": 1,
     "latest_version": 1,
     "versions": [_MODEL_VERSION],
+    "model_version_status": [
+        {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    ],
 }
 _UPLOADED = {
     **_MODEL_VERSION,
