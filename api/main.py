@@ -14,7 +14,18 @@ from api.protocols.inference import SyncInference
 from api.protocols.tally import SyncTally
 from api.reads.reader import JobReader
 from api.reads.watch import JobWatcher
-from api.routes import health, jobs, keys, metrics, models, tenants, tfserving, v2, webhooks
+from api.routes import (
+    health,
+    jobs,
+    keys,
+    metrics,
+    mlflow,
+    models,
+    tenants,
+    tfserving,
+    v2,
+    webhooks,
+)
 from api.routes.dashboard import mount_dashboard
 from api.routes.openapi_examples import add_examples
 from api.schemas import JobCreate, ProblemDetails
@@ -75,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (jobs, models, keys, tenants, health, webhooks, metrics, v2, tfserving):
+    for module in (jobs, models, keys, tenants, health, webhooks, metrics, v2, tfserving, mlflow):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)

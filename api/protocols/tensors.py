@@ -13,9 +13,8 @@ import struct
 from typing import Any
 
 import numpy as np
-import orjson
 
-from inferq.problems import InputProblem
+from api.protocols.bodies import bad, json_object
 
 #: Datatypes by their protocol names.
 DTYPES: dict[str, Any] = {
@@ -43,13 +42,7 @@ def split_body(raw: bytes, header_length: str | None) -> tuple[dict[str, Any], m
         if not header_length.isdigit() or int(header_length) > len(raw):
             raise bad("the Inference-Header-Content-Length header does not fit the body")
         size = int(header_length)
-    try:
-        header = orjson.loads(raw[:size])
-    except orjson.JSONDecodeError as exc:
-        raise bad(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(header, dict):
-        raise bad("the request must be a JSON object")
-    return header, memoryview(raw)[size:]
+    return json_object(raw[:size]), memoryview(raw)[size:]
 
 
 class TensorReader:
@@ -94,11 +87,6 @@ def encode_binary(values: list[Any], datatype: str) -> bytes:
         parts = [str(value).encode() for value in values]
         return b"".join(struct.pack("<I", len(part)) + part for part in parts)
     return np.asarray(values, dtype=np.dtype(DTYPES[datatype]).newbyteorder("<")).tobytes()
-
-
-def bad(message: str) -> InputProblem:
-    """A client mistake in the request's tensors (400 in the protocol's shape)."""
-    return InputProblem(message, [])
 
 
 def _described(tensor: Any) -> tuple[str, list[int], str]:

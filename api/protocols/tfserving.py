@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from api.protocols.answers import Failure
+from api.protocols.bodies import bad, column_rows, json_object
 from api.protocols.inference import Scored
-from api.protocols.tensors import bad
 from inferq.json_rows import Rows, rows_from_payload
 from models.registry import ModelVersion
 
@@ -39,7 +39,7 @@ class TFRequest:
 
     def __init__(self, raw: bytes, verb: str) -> None:
         self.verb = verb
-        self.body = _json_object(raw)
+        self.body = json_object(raw)
         self.columnar = "inputs" in self.body
         signature = self.body.get("signature_name", "predict")
         if verb == "predict" and signature not in SIGNATURES:
@@ -61,7 +61,7 @@ class TFRequest:
             raise bad('give exactly one of "instances" (rows) or "inputs" (columns)')
         payload = self.body[given[0]]
         if isinstance(payload, dict):
-            return _columns(payload)
+            return column_rows(payload)
         return rows_from_payload("instances", payload, schema)
 
     def answer(self, scored: Scored) -> dict[str, Any]:
@@ -121,27 +121,6 @@ def _signature(inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any
 
 def _shape(*sizes: int) -> dict[str, Any]:
     return {"tensor_shape": {"dim": [{"size": str(size)} for size in sizes]}}
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(body, dict):
-        raise bad("the request must be a JSON object")
-    return body
-
-
-def _columns(payload: dict[str, Any]) -> Rows:
-    """Columnar `inputs`: an object of equally long columns."""
-    columns = list(payload)
-    values = [payload[name] for name in columns]
-    if not all(isinstance(column, list) for column in values):
-        raise bad("each column of inputs must be a list of values")
-    if len({len(column) for column in values}) > 1:
-        raise bad("the columns of inputs must all have the same length")
-    return Rows(columns, [list(row) for row in zip(*values, strict=True)])
 
 
 def _examples(body: dict[str, Any]) -> Rows:

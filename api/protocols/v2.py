@@ -17,14 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.protocols.answers import Failure
+from api.protocols.bodies import bad
 from api.protocols.inference import Scored
-from api.protocols.tensors import (
-    HEADER_LENGTH,
-    TensorReader,
-    bad,
-    encode_binary,
-    split_body,
-)
+from api.protocols.tensors import HEADER_LENGTH, TensorReader, encode_binary, split_body
 from inferq.json_rows import Rows
 from models.registry import ModelVersion
 

@@ -72,9 +72,7 @@ def test_classify_and_regress_answer_results(api: httpx.Client) -> None:
     regressed = api.post(
         "/v1/models/diabetes:regress", json={"examples": diabetes.to_dict("records")}
     )
-    assert np.allclose(
-        regressed.json()["results"], reference_model("diabetes").predict(diabetes)
-    )
+    assert np.allclose(regressed.json()["results"], reference_model("diabetes").predict(diabetes))
     wrong = api.post("/v1/models/diabetes:classify", json={"examples": [{"age": 1.0}]})
     assert wrong.status_code == 400 and "regressor" in wrong.json()["error"]
 
