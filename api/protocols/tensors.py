@@ -104,12 +104,13 @@ def _json_values(name: str, datatype: str, data: Any) -> np.ndarray:
     flat = _flatten(data)
     if datatype == "BYTES":
         return np.array([_text(value) for value in flat], dtype=object)
-    if any(isinstance(value, str) or value is None for value in flat):
-        raise bad(f"input {name!r} holds a non-numeric value; its datatype is {datatype}")
+    for value in flat:
+        if isinstance(value, str) or value is None:
+            raise bad(f"input {name!r} holds {value!r}, not a number: its datatype is {datatype}")
     try:
         return np.asarray(flat, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise bad(f"input {name!r} holds a non-numeric value: {exc}") from exc
+        raise bad(f"input {name!r} holds a value that is not a number: {exc}") from exc
 
 
 def _flatten(data: Any) -> list[Any]:

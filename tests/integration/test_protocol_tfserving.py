@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import numpy as np
+import pandas as pd
 
 from tests.helpers import demo_rows, reference_model
 
@@ -95,3 +96,14 @@ def test_kserve_v1_explain_is_501_in_the_protocol_shape(api: httpx.Client) -> No
     response = api.post("/v1/models/iris:explain", json={"instances": [[5.1, 3.5, 1.4, 0.2]]})
     assert response.status_code == 501
     assert "explanations" in response.json()["error"]
+
+
+def test_kserve_v1_predict_and_model_ready_answer_as_kserve_documents(api: httpx.Client) -> None:
+    """KServe's sklearn-iris example body gets `{"predictions"}`; `GET /v1/models/{name}` says
+    `ready` as KServe v1's model endpoint does."""
+    instances = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
+    response = api.post("/v1/models/iris:predict", json={"instances": instances})
+    expected = reference_model("iris").predict(pd.DataFrame(instances, columns=IRIS)).tolist()
+    assert response.status_code == 200 and response.json() == {"predictions": expected}
+    model = api.get("/v1/models/iris").json()
+    assert model["name"] == "iris" and model["ready"] is True
