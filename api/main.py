@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import declare_body_problems, install_error_handlers
 from api.lane import JobLane
 from api.protocols.inference import SyncInference
+from api.protocols.lane import ProtocolLane
 from api.protocols.tally import SyncTally
 from api.reads.reader import JobReader
 from api.reads.watch import JobWatcher
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_examples(app)
     mount_dashboard(app, settings)
     app.add_middleware(JobLane)
+    app.add_middleware(ProtocolLane)
     return app
 
 

@@ -60,7 +60,7 @@ class InvocationRequest:
         self.kind = kind
         self.raw = raw
         self.body: dict[str, Any] = {} if kind == "text/csv" else json_object(raw, _INVALID)
-        self.outputs = _outputs(self.body.get("params"))
+        self.outputs: tuple[str, ...] = _outputs(self.body.get("params"))
 
     def rows(self, model: ModelVersion) -> Rows:
         """The body's rows for the model."""

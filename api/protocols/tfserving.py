@@ -45,7 +45,7 @@ class TFRequest:
         if verb == "predict" and signature not in SIGNATURES:
             raise bad(f"unknown signature_name {signature!r}; use predict or predict_proba")
         wants_proba = verb == "classify" or SIGNATURES.get(signature) == "probabilities"
-        self.outputs = ("probabilities",) if wants_proba else ("prediction",)
+        self.outputs: tuple[str, ...] = ("probabilities",) if wants_proba else ("prediction",)
 
     def rows(self, model: ModelVersion) -> Rows:
         """The request's rows for the model."""

@@ -1,5 +1,6 @@
-"""Open Inference Protocol v2 routes (`api.protocols.v2`): server and model health, metadata,
-infer. Every model route needs an API key; the server routes do not."""
+"""Open Inference Protocol v2 routes (`api.protocols.v2`): server and model health, metadata
+and readiness (infer is answered by `api.protocols.lane`). Every model route needs an API key;
+the server routes do not."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from starlette.responses import Response
 
 from api.protocols import v2
 from api.protocols.answers import serve
-from api.protocols.inference import SyncCall, SyncInference
-from inferq.json_rows import Rows
-from models.registry import ModelVersion
+from api.protocols.inference import SyncInference
 
 router = APIRouter(prefix="/v2", include_in_schema=False)
 
@@ -45,19 +44,6 @@ async def ready(request: Request) -> Response:
     return await serve(request, v2.PROTOCOL, v2.error_body, check)
 
 
-@router.post("/models/{name}/infer")
-async def infer(name: str, request: Request) -> Response:
-    """Score the request's inputs with the version `name` resolves to."""
-    return await serve(request, v2.PROTOCOL, v2.error_body, lambda: _infer(request, name))
-
-
-@router.post("/models/{name}/versions/{version}/infer")
-async def infer_version(name: str, version: str, request: Request) -> Response:
-    """Score with a version given by number or alias."""
-    ref = f"{name}@{version}"
-    return await serve(request, v2.PROTOCOL, v2.error_body, lambda: _infer(request, ref))
-
-
 @router.get("/models/{name}")
 async def model_metadata(name: str, request: Request) -> Response:
     """The model's inputs and outputs."""
@@ -82,20 +68,6 @@ async def version_ready(name: str, version: str, request: Request) -> Response:
     """200 when that version exists for the caller."""
     ref = f"{name}@{version}"
     return await serve(request, v2.PROTOCOL, v2.error_body, lambda: _ready(request, ref))
-
-
-async def _infer(request: Request, ref: str) -> Response:
-    core: SyncInference = request.app.state.sync
-    principal = await core.caller(request, "jobs:write")
-    parsed: list[v2.V2Request] = []
-
-    def parse(raw: bytes, model: ModelVersion) -> tuple[Rows, tuple[str, ...]]:
-        if not parsed:
-            parsed.append(v2.read_request(raw, request))
-        return parsed[0].rows(model), parsed[0].outputs
-
-    scored = await core.infer(request, principal, SyncCall(v2.PROTOCOL, ref), parse)
-    return parsed[0].answer(scored)
 
 
 async def _metadata(request: Request, ref: str) -> Response:
