@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import redis
 
 from inferq.jobs import keys, sync
@@ -261,8 +260,7 @@ class PendingJobs:
         for item in reply:
             if len(item) == 1:
                 request = sync.SyncRequest.from_entry(item[0])
-                rows = orjson.dumps(request.rows)
-                claimed.append(ClaimedJob(request.as_record(), rows, request))
+                claimed.append(ClaimedJob(request.as_record(), request.rows, request))
                 continue
             _, flat, rows = item
             record = JobRecord.from_flat(flat)

@@ -1,7 +1,8 @@
 """Synchronous requests on the batchers' lanes: scored like small jobs, but never job records.
 
 A synchronous protocol request (issue 19) travels as one lane entry: a header line the claim
-and requeue scripts read (`~<deadline> <priority> <id>`), then its rows and options as JSON.
+and requeue scripts read (`~<deadline> <priority> <id>`), a line of its options as JSON, then
+its rows as JSON (handed to the batcher as they are, as a job's stored input is).
 The API pushes it on the same priority lane as small jobs; a batcher claims it with them,
 holds it under a lease (the entry kept in `HELD` until it is answered, so a lost batcher's
 request goes back to its lane), scores it in the same batch, and publishes the answer on the
@@ -12,7 +13,6 @@ hash, input key, event stream or status count is ever written for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -51,42 +51,46 @@ class SyncRequest:
     protocol: str
     model_name: str
     model_version: int
-    rows: dict[str, Any]
-    """The checked rows as columns/data."""
+    rows: bytes
+    """The checked rows as columns/data JSON."""
     deadline: float
     """Unix time after which nobody waits for the answer (it is dropped unscored)."""
     outputs: list[str] = field(default_factory=lambda: ["prediction"])
     priority: str = "normal"
+    rows_total: int = 0
+    """How many rows `rows` holds."""
 
     def entry(self) -> bytes:
-        """The lane entry: the header the scripts read, then the request as JSON."""
+        """The lane entry: the header the scripts read, the options, the rows (JSON never
+        holds a raw line break, so the lines split back exactly)."""
         head = f"~{self.deadline!r} {self.priority} {self.id}\n".encode()
-        body = {
+        options = {
             "tenant": self.tenant,
             "protocol": self.protocol,
             "model": self.model_name,
             "version": self.model_version,
             "outputs": self.outputs,
-            "rows": self.rows,
+            "rows": self.rows_total,
         }
-        return head + orjson.dumps(body)
+        return b"".join((head, orjson.dumps(options), b"\n", self.rows))
 
     @classmethod
     def from_entry(cls, entry: bytes) -> SyncRequest:
         """Read a lane entry written by `entry`."""
-        head, _, raw = entry.partition(b"\n")
+        head, options, rows = entry.split(b"\n", 2)
         deadline, priority, request_id = head[1:].decode().split(" ")
-        body = orjson.loads(raw)
+        body = orjson.loads(options)
         return cls(
             id=request_id,
             tenant=body["tenant"],
             protocol=body["protocol"],
             model_name=body["model"],
             model_version=body["version"],
-            rows=body["rows"],
+            rows=rows,
             deadline=float(deadline),
             outputs=body["outputs"],
             priority=priority,
+            rows_total=body["rows"],
         )
 
     def as_record(self) -> JobRecord:
@@ -99,7 +103,7 @@ class SyncRequest:
             created_at="",
             outputs=self.outputs,
             priority=self.priority,
-            rows_total=len(self.rows.get("data", [])),
+            rows_total=self.rows_total,
         )
 
 
