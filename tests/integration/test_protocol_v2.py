@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import numpy as np
+import orjson
+import pandas as pd
 import pytest
+import skops.io
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from inferq.storage import Storage
+from models.artifacts import untrusted_types
+from models.registry import ModelRegistry
+from models.schema import describe
 from tests.helpers import demo_rows, reference_model
 from tests.integration.test_metrics import eventually, scrape
+from tests.model_fixtures import categorical_pipeline
 from tests.stack import Stack
 
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -132,3 +141,66 @@ def test_errors_come_back_in_the_protocol_shape(
             client.infer(model, [matrix_input(data, False)], headers=headers)
         assert caught.value.status() == status, caught.value
         assert mention in caught.value.message()
+
+
+@pytest.fixture(scope="module")
+def plans_model(stack: Stack) -> str:
+    """A model with a category string feature (`plan`) and a number (`age`), registered."""
+    name = f"plans-{uuid.uuid4().hex[:8]}"
+    model = categorical_pipeline()
+    artifact = skops.io.dumps(model)
+    registry = ModelRegistry(stack.redis(), Storage(stack.settings.data_url))
+    registry.register(
+        name, artifact, "skops", describe(model), trusted_types=untrusted_types(artifact)
+    )
+    return name
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_bytes_tensors_carry_category_strings(
+    stack: Stack, client: triton.InferenceServerClient, plans_model: str, binary: bool
+) -> None:
+    """`plan` as a BYTES tensor and `age` as INT32 score like the pipeline itself; the labels
+    come back as BYTES."""
+    frame = pd.DataFrame({"plan": ["basic", "pro", "team", "pro"], "age": [3, 17, 25, 8]})
+    plan = triton.InferInput("plan", [len(frame)], "BYTES")
+    plan.set_data_from_numpy(frame["plan"].to_numpy(dtype=object), binary_data=binary)
+    age = triton.InferInput("age", [len(frame)], "INT32")
+    age.set_data_from_numpy(frame["age"].to_numpy(dtype=np.int32), binary_data=binary)
+    outputs = [
+        triton.InferRequestedOutput("predict", binary_data=binary),
+        triton.InferRequestedOutput("predict_proba", binary_data=binary),
+    ]
+    result = client.infer(plans_model, [plan, age], outputs=outputs, headers=auth(stack))
+    model = categorical_pipeline()
+    expected = frame.astype({"age": float})
+    labels = [v.decode() if isinstance(v, bytes) else v for v in result.as_numpy("predict")]
+    assert labels == model.predict(expected).tolist()
+    assert np.allclose(result.as_numpy("predict_proba"), model.predict_proba(expected))
+    meta = client.get_model_metadata(plans_model, headers=auth(stack))
+    assert [(i["name"], i["datatype"]) for i in meta["inputs"][:2]] == [
+        ("plan", "BYTES"),
+        ("age", "FP64"),
+    ]
+
+
+def test_a_binary_answer_carries_the_header_length(stack: Stack) -> None:
+    """With `binary_data_output`, the answer is the JSON header of the announced length, then
+    the outputs' bytes: FP64 probabilities, little-endian."""
+    body = {
+        "inputs": [
+            {"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2]}
+        ],
+        "outputs": [{"name": "predict_proba"}],
+        "parameters": {"binary_data_output": True},
+    }
+    with stack.client(timeout=30) as api:
+        response = api.post("/v2/models/iris/infer", json=body)
+    assert response.status_code == 200, response.text
+    length = int(response.headers["inference-header-content-length"])
+    header = orjson.loads(response.content[:length])
+    (output,) = header["outputs"]
+    assert output["shape"] == [1, 3] and output["parameters"]["binary_data_size"] == 24
+    proba = np.frombuffer(response.content[length:], dtype="<f8")
+    frame = pd.DataFrame([body["inputs"][0]["data"]], columns=IRIS)
+    assert np.allclose(proba, reference_model("iris").predict_proba(frame)[0])
