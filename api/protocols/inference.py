@@ -153,38 +153,37 @@ class SyncInference:
         """Score the request's rows through the batchers and return the answer."""
         deadline = time.time() + self.settings.sync_timeout_seconds
         request_id = os.urandom(12).hex()
-        async with admitted(request, principal, self.settings.max_body_bytes) as admission:
-            raw = await admission.read_body(request)
-            model = self._versions.get(call.ref) or await self.resolve(call.ref, principal.tenant)
-            for _ in range(_MODEL_CHANGES):
-                visible(model, principal.tenant)
-                rows, outputs = await self._rows(raw, model, parse)
-                sync = SyncRequest(
-                    id=request_id,
-                    tenant=principal.tenant,
-                    protocol=call.protocol,
-                    model_name=model.name,
-                    model_version=model.version,
-                    rows=orjson.dumps(rows.to_dict()),
-                    rows_total=len(rows.data),
-                    deadline=deadline,
-                    outputs=list(outputs),
-                    priority=_priority(request),
-                )
-                answer = self.watcher.expect_answer(request_id)
-                try:
-                    changed = await self._queue(sync, call.ref, admission.hand_over_token())
-                except BaseException:
-                    self.watcher.forget_answer(request_id)
-                    raise
-                if changed is None:
-                    self._remember(call.ref, model)
-                    break
-                self.watcher.forget_answer(request_id)
-                model = changed
-            else:
-                raise Problem(503, f"model {call.ref!r} kept changing; try again")
-        return await self._answer(answer, request_id, deadline, model)
+        answer = self.watcher.expect_answer(request_id)  # before the push: answers come fast
+        try:
+            async with admitted(request, principal, self.settings.max_body_bytes) as admission:
+                raw = await admission.read_body(request)
+                ref, tenant = call.ref, principal.tenant
+                model = self._versions.get(ref) or await self.resolve(ref, tenant)
+                for _ in range(_MODEL_CHANGES):
+                    visible(model, tenant)
+                    rows, outputs = await self._rows(raw, model, parse)
+                    sync = SyncRequest(
+                        id=request_id,
+                        tenant=tenant,
+                        protocol=call.protocol,
+                        model_name=model.name,
+                        model_version=model.version,
+                        rows=orjson.dumps(rows.to_dict()),
+                        rows_total=len(rows.data),
+                        deadline=deadline,
+                        outputs=list(outputs),
+                        priority=_priority(request),
+                    )
+                    changed = await self._queue(sync, ref, admission.hand_over_token())
+                    if changed is None:
+                        break
+                    model = changed  # the rows are checked again against the version it means
+                else:
+                    raise Problem(503, f"model {ref!r} kept changing; try again")
+            self._remember(ref, model)
+            return await self._answer(answer, deadline, model)
+        finally:
+            self.watcher.forget_answer(request_id)
 
     async def _rows(
         self, raw: bytes, model: ModelVersion, parse: Parser
@@ -242,11 +241,7 @@ class SyncInference:
             self._versions.popitem(last=False)
 
     async def _answer(
-        self,
-        answer: asyncio.Future[tuple[str, bytes]],
-        request_id: str,
-        deadline: float,
-        model: ModelVersion,
+        self, answer: asyncio.Future[tuple[str, bytes]], deadline: float, model: ModelVersion
     ) -> Scored:
         try:
             async with asyncio.timeout(max(0.0, deadline - time.time())):
@@ -254,8 +249,6 @@ class SyncInference:
         except TimeoutError:
             seconds = self.settings.sync_timeout_seconds
             raise Problem(504, f"no answer within {seconds:g} s; try again") from None
-        finally:
-            self.watcher.forget_answer(request_id)
         if status != ANSWERED:
             raise refusal(orjson.loads(payload))
         table = orjson.loads(payload)

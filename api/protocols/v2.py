@@ -159,7 +159,8 @@ def _matrix_rows(name: str, tensor: tuple[list[int], np.ndarray], names: list[st
             f"input {name!r} has {shape[1]} features per row; the model expects {width}: "
             + ", ".join(names)
         )
-    return Rows(list(names), values.reshape(shape).tolist())
+    flat = _values(values)
+    return Rows(list(names), [flat[i : i + width] for i in range(0, len(flat), width)])
 
 
 def _column_rows(tensors: dict[str, tuple[list[int], np.ndarray]], names: list[str]) -> Rows:
@@ -173,8 +174,16 @@ def _column_rows(tensors: dict[str, tuple[list[int], np.ndarray]], names: list[s
     lengths = {values.size for _, values in tensors.values()}
     if len(lengths) > 1:
         raise bad("the inputs, one per feature, must all have the same number of rows")
-    columns = [tensors[name][1].tolist() for name in names]
+    columns = [_values(tensors[name][1]) for name in names]
     return Rows(list(names), [list(row) for row in zip(*columns, strict=True)])
+
+
+def _values(values: np.ndarray) -> list[Any]:
+    """A tensor's values as Python values, NaN as a missing value (null in a JSON job)."""
+    listed = values.tolist()
+    if values.dtype != object and np.isnan(values).any():
+        return [None if value != value else value for value in listed]  # NaN != NaN
+    return listed
 
 
 def _output(scored: Scored, kind: str) -> tuple[list[int], str, list[Any]]:
