@@ -79,12 +79,17 @@ class Admission:
 
 
 @asynccontextmanager
-async def admitted(request: Request, principal: Principal) -> AsyncIterator[Admission]:
+async def admitted(
+    request: Request, principal: Principal, limit: int | None = None
+) -> AsyncIterator[Admission]:
     """Admit a submission to the block, in the order the module's docstring gives; the rate
-    token is taken when the block ends, well or not, if nothing took it before."""
+    token is taken when the block ends, well or not, if nothing took it before. `limit`
+    replaces the body limit of the request's kind (a synchronous request's body is held whole
+    in memory, whatever its type)."""
     settings: Settings = request.app.state.settings
     small = small_json(request.headers)
-    admission = Admission(principal, request.app.state.limits, body_limit(request, settings))
+    limit = body_limit(request, settings) if limit is None else limit
+    admission = Admission(principal, request.app.state.limits, limit)
     try:
         check_declared_size(request.headers, admission.body_limit)
         if not small:

@@ -10,9 +10,23 @@ from fastapi import FastAPI
 
 from api.errors import declare_body_problems, install_error_handlers
 from api.lane import JobLane
+from api.protocols.inference import SyncInference
+from api.protocols.lane import ProtocolLane
+from api.protocols.tally import SyncTally
 from api.reads.reader import JobReader
 from api.reads.watch import JobWatcher
-from api.routes import health, jobs, keys, metrics, models, tenants, webhooks
+from api.routes import (
+    health,
+    jobs,
+    keys,
+    metrics,
+    mlflow,
+    models,
+    tenants,
+    tfserving,
+    v2,
+    webhooks,
+)
 from api.routes.dashboard import mount_dashboard
 from api.routes.openapi_examples import add_examples
 from api.schemas import JobCreate, ProblemDetails
@@ -50,7 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis, multiplexed)
         app.state.watcher.start()
+        app.state.sync = SyncInference(
+            settings, app.state.limits, app.state.registry, app.state.watcher,
+            requests_client, multiplexed,
+        )  # fmt: skip
+        app.state.sync_tally = SyncTally(requests_client)
+        app.state.sync_tally.start()
         yield
+        await app.state.sync_tally.stop()
         await app.state.watcher.stop()
         await app.state.aredis.aclose()
         await requests_client.aclose()
@@ -66,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (jobs, models, keys, tenants, health, webhooks, metrics):
+    for module in (jobs, models, keys, tenants, health, webhooks, metrics, v2, tfserving, mlflow):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)
@@ -74,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_examples(app)
     mount_dashboard(app, settings)
     app.add_middleware(JobLane)
+    app.add_middleware(ProtocolLane)
     return app
 
 

@@ -120,6 +120,15 @@ class ModelPublic(BaseModel):
     default_version: int
     latest_version: int
     versions: list[ModelVersionPublic]
+    ready: bool = Field(
+        default=True,
+        description="KServe v1's readiness: a model listed here can be scored (workers load it "
+        "on first use).",
+    )
+    model_version_status: list[dict[str, Any]] = Field(
+        default=[],
+        description="TensorFlow Serving's status of each version, newest first (all AVAILABLE).",
+    )
 
 
 class ModelList(BaseModel):

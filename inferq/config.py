@@ -242,6 +242,15 @@ class Settings(BaseSettings):
     input_uri_schemes: str = ""
     """Remote fsspec schemes `input_uri` may use, comma-separated (e.g. `s3,gs`); empty: none."""
 
+    sync_timeout_seconds: float = 30.0
+    """Longest a synchronous protocol request waits for its answer; then 504."""
+
+    sync_max_rows: int = 10_000
+    """Most rows one synchronous protocol request may carry; more is 413 (use `POST /v1/jobs`)."""
+
+    invocations_model: str = ""
+    """The model `POST /invocations` (MLflow scoring) serves: `name`, `name@3` or `name@alias`."""
+
     @model_validator(mode="after")
     def _oidc_needs_an_audience(self) -> Settings:
         # Without an audience any token the issuer signs for any of its clients would do.

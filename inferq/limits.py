@@ -210,8 +210,12 @@ class TenantLimits:
         return int(self.redis.scard(keys.tenant_inflight(tenant)))
 
 
-def _overrides_key(tenant: str) -> str:
+def overrides_key(tenant: str) -> str:
+    """The hash of a tenant's own limits (read by scripts that check them in Redis)."""
     return f"{keys.PREFIX}:limits:{tenant}"
+
+
+_overrides_key = overrides_key
 
 
 def _whole(value: bytes) -> int:

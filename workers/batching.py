@@ -6,7 +6,9 @@ Triton: under load, jobs queue while a batch is scored, so batches fill by thems
 them by exact model version, scores each group with one predict call per slice and splits the
 output back per job. A job whose rows make the model raise is retried alone so it fails
 without its neighbours. Ending a batch (results, statuses, metrics) and claiming the next take
-one round trip together.
+one round trip together. Synchronous protocol requests (`inferq.jobs.sync`) come off the same
+lanes and are scored in the same batches; their answers are published in that round trip
+(`workers.sync_answers`), never stored.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.keyring import DecryptionFailed
 from inferq.problems import InputProblem
-from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
+from inferq.redis_client import REDIS_UNAVAILABLE, ScriptCall, Write, pipelined
 from inferq.schema import ModelSchema
 from workers.context import WorkerContext
 from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel
 from workers.scoring import output_columns, predict_columns, single_threaded_if_small
+from workers.sync_answers import split_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,11 @@ class Batcher:
         self._scoring = [job.record.id for job in claimed]
         try:
             outcomes, metrics = self._score_claimed(claimed)
-            steps = [store.finish_inline_call(outcomes)]
+            outcomes, answers = split_outcomes(claimed, outcomes)
+            steps: list[ScriptCall | Write] = [
+                store.finish_inline_call(outcomes),
+                store.pending.answer_write(answers),
+            ]
             if claim_next:
                 owner, rows, lease = self.owner, settings.max_batch_rows, settings.lease_seconds
                 steps.append(store.pending.claim_call(owner, rows, lease))
@@ -97,7 +104,7 @@ class Batcher:
             for reply in replies:
                 if isinstance(reply, Exception):
                     raise reply
-            following = store.pending.claimed(replies[1]) if claim_next else []
+            following = store.pending.claimed(replies[2]) if claim_next else []
         except BaseException:
             self._scoring = []
             raise
@@ -141,7 +148,8 @@ class Batcher:
             seconds.append(time.perf_counter() - start)
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
-        return outcomes, inline_batch_metrics(self.ctx, records, scored, sizes, seconds)
+        jobs = [job.record for job in claimed if job.request is None]  # sync requests: no times
+        return outcomes, inline_batch_metrics(self.ctx, jobs, scored, sizes, seconds)
 
     def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(

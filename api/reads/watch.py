@@ -1,7 +1,8 @@
 """Long-polling: one Redis subscription per API process wakes every request waiting on a job.
 
 A job's ending is published with its record and (up to 64 KB) its scored rows: a request
-waiting on it answers from the message, without reading the job back.
+waiting on it answers from the message, without reading the job back. The answers to
+synchronous protocol requests (`inferq.jobs.sync`) come on the same channel.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import redis.asyncio as aioredis
 
 from inferq.jobs.keys import EVENTS_CHANNEL
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord
+from inferq.jobs.sync import ANSWERS
 from inferq.redis_multiplex import MultiplexedRedis
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class JobWatcher:
         # before its POST has returned) is woken at once and still answers without a read.
         self._ended: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._ended_bytes = 0
+        self._answers: dict[str, asyncio.Future[tuple[str, bytes]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -67,6 +70,17 @@ class JobWatcher:
             waiters.discard(event)
             if not waiters:
                 del self._waiters[job_id]
+
+    def expect_answer(self, request_id: str) -> asyncio.Future[tuple[str, bytes]]:
+        """A future set to the (status, payload) published for a sync request; call before
+        the request is queued, and `forget_answer` when done waiting."""
+        future: asyncio.Future[tuple[str, bytes]] = asyncio.get_running_loop().create_future()
+        self._answers[request_id] = future
+        return future
+
+    def forget_answer(self, request_id: str) -> None:
+        """Stop waiting for a sync request's answer (a late one is then ignored)."""
+        self._answers.pop(request_id, None)
 
     def ending(self, job_id: str) -> tuple[JobRecord, bytes | None] | None:
         """The ended record and scored rows (None: over 64 KB) of a job heard ending just now."""
@@ -102,6 +116,11 @@ class JobWatcher:
     def _dispatch(self, data: bytes) -> None:
         head, _, published = data.partition(b"\n")
         job_id, _, status = head.decode().partition(" ")
+        if status in ANSWERS:
+            future = self._answers.pop(job_id, None)
+            if future is not None and not future.done():
+                future.set_result((status, published))
+            return
         if status not in _ENDINGS:
             return  # a waiter only cares about the end
         self._ended_bytes += len(published) - len(self._ended.pop(job_id, (0.0, b""))[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.protocols.tfserving import version_status
 from api.schemas import FeaturePublic, ModelPublic, ModelVersionPublic
 from models.registry import ModelNotFound, ModelRegistry, ModelVersion
 
@@ -38,4 +39,5 @@ def model_public(registry: ModelRegistry, name: str, tenant: str) -> ModelPublic
         default_version=registry.resolve(name, tenant).version,
         latest_version=versions[-1].version,
         versions=[model_version_public(v) for v in versions],
+        model_version_status=version_status([v.version for v in versions]),
     )

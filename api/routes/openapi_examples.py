@@ -63,6 +63,10 @@ _MODEL = {
     "default_version": 1,
     "latest_version": 1,
     "versions": [_MODEL_VERSION],
+    "ready": True,
+    "model_version_status": [
+        {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    ],
 }
 _UPLOADED = {
     **_MODEL_VERSION,

@@ -8,13 +8,14 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
-from inferq.jobs import keys
+from inferq.jobs import keys, sync
 from inferq.jobs.record import JobRecord
 from inferq.metrics import keys as metric_keys
-from inferq.redis_client import ScriptCall, pipelined
+from inferq.redis_client import ScriptCall, Write, pipelined
 
 PRIORITY_LANES = ("high", "normal", "low")
 LEASES = f"{keys.PREFIX}:leases"
@@ -68,12 +69,14 @@ end
 # with a lease of ARGV[3] seconds; answers {id, record hash, input rows} of each job claimed, so
 # the batcher needs no second trip. The time (started_at, the lease's end, the deadline check)
 # is Redis's own: the claim may have waited behind a BLPOP in its pipeline, and leases are
-# renewed and checked by Redis's clock too, whatever the workers' clocks say. Lanes left empty
+# renewed and checked by Redis's clock too, whatever the workers' clocks say. A sync request's
+# entry is answered as {entry} (see `sync.CLAIM_LUA`; KEYS[9] the held entries). Lanes left empty
 # silence the doorbell (KEYS[8]): its rings were for jobs now taken, and would only wake
 # batchers to claim nothing.
 _CLAIM = (
     _ENDED
     + REDIS_CLOCK_LUA
+    + sync.CLAIM_LUA
     + """
 local now, now_text = redis_clock()
 local claimed = {}
@@ -82,6 +85,9 @@ for lane_index = 1, 3 do
   while #claimed < want do
     local id = redis.call('LPOP', KEYS[lane_index])
     if not id then break end
+    if string.byte(id, 1) == 126 then
+      sync_claim(id, now, tonumber(ARGV[3]), KEYS[4], KEYS[9], claimed)
+    else
     local job = ARGV[5] .. id
     local deadline = tonumber(redis.call('HGET', job, 'deadline_at') or '')
     local queued = redis.call('HGET', job, 'status') == 'queued'
@@ -105,6 +111,7 @@ for lane_index = 1, 3 do
       redis.call('XADD', job .. ':events', 'MAXLEN', '~', 1000, '*', 'status', 'running')
       claimed[#claimed + 1] = {id, redis.call('HGETALL', job), redis.call('GET', job .. ':input')}
     end
+    end
   end
 end
 if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) == 0 then
@@ -115,7 +122,8 @@ return claimed
 )
 
 # Puts jobs whose lease ran out (by Redis's clock) back at the front of their lane, or fails them
-# after too many tries.
+# after too many tries. A held sync request goes back too, until its deadline (KEYS[5]: the held
+# entries).
 _REQUEUE_EXPIRED = (
     _ENDED
     + REDIS_CLOCK_LUA
@@ -126,7 +134,17 @@ local requeued = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local job = ARGV[1] .. id
-  if redis.call('HGET', job, 'status') == 'running' then
+  local entry = redis.call('HGET', KEYS[5], id)
+  if entry then
+    redis.call('HDEL', KEYS[5], id)
+    local deadline, priority = string.match(entry, '^~(%S+) (%S+)')
+    if tonumber(deadline) >= now then
+      redis.call('LPUSH', ARGV[5] .. priority, entry)
+      redis.call('RPUSH', ARGV[4], '1')
+      redis.call('LTRIM', ARGV[4], -tonumber(ARGV[7]), -1)
+      requeued = requeued + 1
+    end
+  elseif redis.call('HGET', job, 'status') == 'running' then
     local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
     if attempts >= tonumber(ARGV[2]) then
       redis.call('HINCRBY', KEYS[3], 'running', -1)
@@ -172,11 +190,14 @@ end
 
 @dataclass
 class ClaimedJob:
-    """A job a batcher now holds: its record as claimed (running) and its input rows."""
+    """A job a batcher now holds: its record as claimed (running) and its input rows; or a
+    sync request, with an in-memory record, its rows and `request` set."""
 
     record: JobRecord
     rows: bytes | None
     """The input rows JSON; None when they are gone (expired)."""
+    request: sync.SyncRequest | None = None
+    """The synchronous request this is (answered by publishing, not stored); None: a job."""
 
 
 class PendingJobs:
@@ -220,6 +241,7 @@ class PendingJobs:
                 metric_keys.JOB_STATUS,
                 keys.DEADLINES_ZSET,
                 DOORBELL,
+                sync.HELD,
             ],
             [
                 count,
@@ -235,7 +257,12 @@ class PendingJobs:
     def claimed(reply: list) -> list[ClaimedJob]:
         """The jobs a reply of the claim script hands over."""
         claimed = []
-        for _, flat, rows in reply:
+        for item in reply:
+            if len(item) == 1:
+                request = sync.SyncRequest.from_entry(item[0])
+                claimed.append(ClaimedJob(request.as_record(), request.rows, request))
+                continue
+            _, flat, rows = item
             record = JobRecord.from_flat(flat)
             assert record is not None, "the script answers only jobs it found"
             claimed.append(ClaimedJob(record, rows))
@@ -259,7 +286,13 @@ class PendingJobs:
         Leases run out by Redis's clock, not the caller's."""
         return int(
             self._requeue(
-                keys=[LEASES, keys.WEBHOOKS_DUE, metric_keys.JOB_STATUS, keys.DEADLINES_ZSET],
+                keys=[
+                    LEASES,
+                    keys.WEBHOOKS_DUE,
+                    metric_keys.JOB_STATUS,
+                    keys.DEADLINES_ZSET,
+                    sync.HELD,
+                ],
                 args=[
                     f"{keys.PREFIX}:job:",
                     max_attempts,
@@ -271,3 +304,17 @@ class PendingJobs:
                 ],
             )
         )
+
+    @staticmethod
+    def answer_write(messages: dict[str, bytes]) -> Write:
+        """Publishing the answers of sync requests (`sync.answer_message`, by request id) and
+        releasing their leases, as a write for `pipelined`."""
+
+        def write(pipe: Any) -> None:
+            for message in messages.values():
+                pipe.publish(keys.EVENTS_CHANNEL, message)
+            if messages:
+                pipe.hdel(sync.HELD, *messages)
+                pipe.zrem(LEASES, *messages)
+
+        return write

@@ -28,12 +28,14 @@ COUNTER_HELP = {
     "model_cache_loads": "Model artifacts loaded from storage by workers.",
     "model_cache_evictions": "Models dropped from a worker's cache to make room.",
     "webhook_deliveries": "Webhook delivery attempts by outcome.",
+    "sync_requests": "Synchronous protocol requests answered, by protocol and status code.",
 }
 HISTOGRAM_HELP = {
     "job_duration_seconds": "Seconds from a job's submission to its end.",
     "job_queue_wait_seconds": "Seconds a job waited in the queue before a worker started it.",
     "chunk_duration_seconds": "Seconds a worker spent scoring one chunk (a JSON job is one).",
     "batch_rows": "Rows per vectorized predict call.",
+    "sync_request_duration_seconds": "Seconds from a synchronous request's arrival to its answer.",
 }
 ACTIVE_STATUSES = ("queued", "running", "cancelling")
 ENDED_STATUSES = ("succeeded", "failed", "cancelled", "expired")

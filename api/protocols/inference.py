@@ -1,0 +1,283 @@
+"""The one inference core under every synchronous protocol (issue 19).
+
+An adapter hands `SyncInference.infer` the model reference, the outputs wanted and a parser
+that turns the body into rows for the resolved version. The core does the rest, with the job
+API's own parts: `api.admission.admitted` (body size, rate token), the registry's resolution
+and tenant visibility, `inferq.json_rows.check_rows`, then one script that takes the rate
+token, checks the reference still means that version and the tenant's rows per job and the
+queued-work limit, and pushes the request on the batchers' priority lane (`inferq.jobs.sync`).
+The answer comes back on the job watcher's channel; it is awaited at most
+`sync_timeout_seconds` (504). A sync request writes no job record, input, event or status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from fastapi.concurrency import run_in_threadpool
+from redis.commands.core import AsyncScript
+from starlette.requests import Request
+
+from api.admission import admitted
+from api.deps import Principal, authenticate, bearer, in_scope
+from api.errors import Problem
+from api.reads.watch import JobWatcher
+from inferq.config import Settings
+from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PRIORITY_LANES, lane
+from inferq.jobs.sync import ANSWERED, SyncRequest
+from inferq.json_rows import Rows, check_rows
+from inferq.limits import TOKEN_LUA, TenantLimits, overrides_key
+from inferq.redis_multiplex import MultiplexedRedis, Script
+from models.registry import (
+    RESOLVE_LUA,
+    ModelRegistry,
+    ModelVersion,
+    parsed_version,
+    resolve_call,
+    resolved,
+    visible,
+)
+
+# KEYS: take_token's 2, resolve's 3, the tenant's limits, the 3 lanes, the request's lane, the
+# doorbell. ARGV: '1' to take the token, take_token's 2, resolve's 3, the expected version, the
+# rows, the default rows per job, the queued-work limit, the doorbell length, the lane entry.
+_PUSH = (
+    TOKEN_LUA
+    + RESOLVE_LUA
+    + """
+if ARGV[1] == '1' then
+  local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
+  if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
+end
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
+if model[1] ~= 'ok' then return model end
+if model[3] ~= ARGV[7] then return {'changed', model[2]} end
+local max_rows = tonumber(redis.call('HGET', KEYS[6], 'max_rows_per_job')) or tonumber(ARGV[9])
+if tonumber(ARGV[8]) > max_rows then return {'rows', ARGV[8], tostring(max_rows)} end
+local queued = redis.call('LLEN', KEYS[7]) + redis.call('LLEN', KEYS[8])
+  + redis.call('LLEN', KEYS[9])
+if queued >= tonumber(ARGV[10]) then return {'queue', tostring(queued), ARGV[10]} end
+redis.call('RPUSH', KEYS[10], ARGV[12])
+redis.call('RPUSH', KEYS[11], '1')
+redis.call('LTRIM', KEYS[11], -tonumber(ARGV[11]), -1)
+return {'queued'}
+"""
+)
+_REMEMBERED_REFS = 1024
+#: Times a request follows a model reference that moved before giving up (503).
+_MODEL_CHANGES = 5
+#: Bodies over this many bytes are parsed in a thread, not on the event loop.
+_BIG_BODY = 64 * 1024
+
+Parser = Callable[[bytes, ModelVersion], tuple[Rows, tuple[str, ...]]]
+"""Reads the request body for the resolved model version: its rows, and the outputs wanted
+(`prediction` and/or `probabilities`); InputProblem when it cannot."""
+
+
+@dataclass(frozen=True)
+class SyncCall:
+    """What an adapter asks of the core: which model, for which protocol."""
+
+    protocol: str
+    ref: str
+    """`name`, `name@3` or `name@alias`."""
+
+
+@dataclass
+class Scored:
+    """A request's answer: the version that scored it and its output columns, row by row."""
+
+    model: ModelVersion
+    columns: list[str]
+    data: list[list[Any]]
+
+    def predictions(self) -> list[Any]:
+        """The `prediction` of each row."""
+        position = self.columns.index("prediction")
+        return [row[position] for row in self.data]
+
+    def probabilities(self) -> list[list[float]]:
+        """Each row's class probabilities, in the order of the model's classes."""
+        positions = [i for i, name in enumerate(self.columns) if name.startswith("proba_")]
+        return [[row[i] for i in positions] for row in self.data]
+
+
+class SyncInference:
+    """Admits, queues and awaits synchronous requests for the protocol adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        limits: TenantLimits,
+        registry: ModelRegistry,
+        watcher: JobWatcher,
+        aclient: aioredis.Redis,
+        multiplexed: MultiplexedRedis | None = None,
+    ) -> None:
+        self.settings = settings
+        self.limits = limits
+        self.registry = registry
+        self.watcher = watcher
+        self._push: Script | AsyncScript = aclient.register_script(_PUSH)
+        if multiplexed is not None:
+            self._push = Script(multiplexed, _PUSH)
+        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+
+    async def caller(self, request: Request, scope: str | None = None) -> Principal:
+        """The caller named by the request's key (401), with `scope` if given (403). Without
+        a scope (a metadata read) the request's rate token is taken here; an inference's is
+        taken on admission."""
+        credentials = await bearer(request)
+        key = credentials.credentials if credentials else None
+        principal = await authenticate(key, self.settings, request.app.state.keys)
+        if scope is None:
+            await self.limits.take_request_async(principal.tenant)
+            return principal
+        return in_scope(principal, scope)
+
+    async def resolve(self, ref: str, tenant: str) -> ModelVersion:
+        """The version `ref` means now for `tenant` (ModelNotFound: none it may see)."""
+        return await self.registry.resolve_async(ref, tenant)
+
+    async def infer(
+        self, request: Request, principal: Principal, call: SyncCall, parse: Parser
+    ) -> Scored:
+        """Score the request's rows through the batchers and return the answer."""
+        deadline = time.time() + self.settings.sync_timeout_seconds
+        request_id = os.urandom(12).hex()
+        answer = self.watcher.expect_answer(request_id)  # before the push: answers come fast
+        try:
+            async with admitted(request, principal, self.settings.max_body_bytes) as admission:
+                raw = await admission.read_body(request)
+                ref, tenant = call.ref, principal.tenant
+                model = self._versions.get(ref) or await self.resolve(ref, tenant)
+                for _ in range(_MODEL_CHANGES):
+                    visible(model, tenant)
+                    rows, outputs = await self._rows(raw, model, parse)
+                    sync = SyncRequest(
+                        id=request_id,
+                        tenant=tenant,
+                        protocol=call.protocol,
+                        model_name=model.name,
+                        model_version=model.version,
+                        rows=orjson.dumps(rows.to_dict()),
+                        rows_total=len(rows.data),
+                        deadline=deadline,
+                        outputs=list(outputs),
+                        priority=_priority(request),
+                    )
+                    changed = await self._queue(sync, ref, admission.hand_over_token())
+                    if changed is None:
+                        break
+                    model = changed  # the rows are checked again against the version it means
+                else:
+                    raise Problem(503, f"model {ref!r} kept changing; try again")
+            self._remember(ref, model)
+            return await self._answer(answer, deadline, model)
+        finally:
+            self.watcher.forget_answer(request_id)
+
+    async def _rows(
+        self, raw: bytes, model: ModelVersion, parse: Parser
+    ) -> tuple[Rows, tuple[str, ...]]:
+        if len(raw) > _BIG_BODY:
+            return await run_in_threadpool(_checked, raw, model, parse, self.settings)
+        return _checked(raw, model, parse, self.settings)
+
+    async def _queue(self, sync: SyncRequest, ref: str, take_token: bool) -> ModelVersion | None:
+        """Push the request on its lane; the version `ref` means now if it moved (nothing
+        pushed). Raises ModelNotFound or LimitExceeded."""
+        token = self.limits.token_call(sync.tenant)
+        resolution = resolve_call(ref)
+        lanes = [lane(priority) for priority in PRIORITY_LANES]
+        reply = await self._push(
+            keys=[
+                *token["keys"],
+                *resolution["keys"],
+                overrides_key(sync.tenant),
+                *lanes,
+                lane(sync.priority),
+                DOORBELL,
+            ],
+            args=[
+                "1" if take_token else "",
+                *token["args"],
+                *resolution["args"],
+                str(sync.model_version),
+                sync.rows_total,
+                self.settings.max_rows_per_job,
+                self.settings.max_queued_jobs,
+                DOORBELL_LENGTH,
+                sync.entry(),
+            ],
+        )
+        kind = reply[0]
+        if kind == b"queued":
+            return None
+        if kind == b"rate":
+            self.limits.check_token(sync.tenant, reply[1:])
+        if kind == b"changed":
+            changed = parsed_version(reply[1])
+            self._remember(ref, changed)
+            return changed
+        if kind in (b"no_model", b"no_alias", b"no_version"):
+            self._versions.pop(ref, None)
+            resolved(ref, reply)  # raises ModelNotFound saying what is missing
+        self.limits.check_admission(sync.tenant, reply)
+        raise RuntimeError(f"unexpected answer of the sync request script: {reply!r}")
+
+    def _remember(self, ref: str, model: ModelVersion) -> None:
+        self._versions[ref] = model
+        self._versions.move_to_end(ref)
+        while len(self._versions) > _REMEMBERED_REFS:
+            self._versions.popitem(last=False)
+
+    async def _answer(
+        self, answer: asyncio.Future[tuple[str, bytes]], deadline: float, model: ModelVersion
+    ) -> Scored:
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.time())):
+                status, payload = await answer
+        except TimeoutError:
+            seconds = self.settings.sync_timeout_seconds
+            raise Problem(504, f"no answer within {seconds:g} s; try again") from None
+        if status != ANSWERED:
+            raise refusal(orjson.loads(payload))
+        table = orjson.loads(payload)
+        return Scored(model, table["columns"], table["data"])
+
+
+def refusal(error: dict[str, str]) -> Problem:
+    """The answer to a request the batcher could not score (its rows made the model raise: 400;
+    the model could not be loaded: 503)."""
+    status = 503 if error.get("code") == "model_unavailable" else 400
+    return Problem(status, error.get("message", "the request could not be scored"))
+
+
+def _checked(
+    raw: bytes, model: ModelVersion, parse: Parser, settings: Settings
+) -> tuple[Rows, tuple[str, ...]]:
+    rows, outputs = parse(raw, model)
+    if len(rows.data) > settings.sync_max_rows:
+        raise Problem(
+            413,
+            f"{len(rows.data)} rows are over the limit of {settings.sync_max_rows} per "
+            "synchronous request; submit them as a job: POST /v1/jobs",
+        )
+    check_rows(rows, model.schema, [], "inputs")
+    return rows, outputs
+
+
+def _priority(request: Request) -> str:
+    priority = request.headers.get("inferq-priority", "normal")
+    if priority not in PRIORITY_LANES:
+        raise Problem(400, f"Inferq-Priority must be one of {', '.join(PRIORITY_LANES)}")
+    return priority

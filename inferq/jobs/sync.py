@@ -1,0 +1,117 @@
+"""Synchronous requests on the batchers' lanes: scored like small jobs, but never job records.
+
+A synchronous protocol request (issue 19) travels as one lane entry: a header line the claim
+and requeue scripts read (`~<deadline> <priority> <id>`), a line of its options as JSON, then
+its rows as JSON (handed to the batcher as they are, as a job's stored input is).
+The API pushes it on the same priority lane as small jobs; a batcher claims it with them,
+holds it under a lease (the entry kept in `HELD` until it is answered, so a lost batcher's
+request goes back to its lane), scores it in the same batch, and publishes the answer on the
+job events channel, where the API process that took the request is waiting for it. No job
+hash, input key, event stream or status count is ever written for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from inferq.jobs import keys
+from inferq.jobs.record import JobRecord
+
+#: Hash of the sync requests a batcher holds: request id -> lane entry (put back if lost).
+HELD = f"{keys.PREFIX}:sync:held"
+#: The first byte of a sync request's lane entry (a job's entry is its ULID).
+MARK = b"~"
+#: Statuses of the answers published on the job events channel.
+ANSWERED = "answered"
+REFUSED = "refused"
+ANSWERS = frozenset({ANSWERED, REFUSED})
+
+# The claim script's part for a sync request's lane entry (it starts with '~'): one still awaited
+# (its deadline, on the API's clock, not passed) is held under a lease like a job, the entry kept
+# in the held hash to be put back if the lease runs out; one nobody awaits any more is dropped.
+CLAIM_LUA = """
+local function sync_claim(entry, now, lease, leases, held, claimed)
+  local deadline, id = string.match(entry, '^~(%S+) %S+ ([^\\n]+)')
+  if tonumber(deadline) < now then return end
+  redis.call('HSET', held, id, entry)
+  redis.call('ZADD', leases, now + lease, id)
+  claimed[#claimed + 1] = {entry}
+end
+"""
+
+
+@dataclass
+class SyncRequest:
+    """What a batcher needs of a synchronous request: model version, options and rows."""
+
+    id: str
+    tenant: str
+    protocol: str
+    model_name: str
+    model_version: int
+    rows: bytes
+    """The checked rows as columns/data JSON."""
+    deadline: float
+    """Unix time after which nobody waits for the answer (it is dropped unscored)."""
+    outputs: list[str] = field(default_factory=lambda: ["prediction"])
+    priority: str = "normal"
+    rows_total: int = 0
+    """How many rows `rows` holds."""
+
+    def entry(self) -> bytes:
+        """The lane entry: the header the scripts read, the options, the rows (JSON never
+        holds a raw line break, so the lines split back exactly)."""
+        head = f"~{self.deadline!r} {self.priority} {self.id}\n".encode()
+        options = {
+            "tenant": self.tenant,
+            "protocol": self.protocol,
+            "model": self.model_name,
+            "version": self.model_version,
+            "outputs": self.outputs,
+            "rows": self.rows_total,
+        }
+        return b"".join((head, orjson.dumps(options), b"\n", self.rows))
+
+    @classmethod
+    def from_entry(cls, entry: bytes) -> SyncRequest:
+        """Read a lane entry written by `entry`."""
+        head, options, rows = entry.split(b"\n", 2)
+        deadline, priority, request_id = head[1:].decode().split(" ")
+        body = orjson.loads(options)
+        return cls(
+            id=request_id,
+            tenant=body["tenant"],
+            protocol=body["protocol"],
+            model_name=body["model"],
+            model_version=body["version"],
+            rows=rows,
+            deadline=float(deadline),
+            outputs=body["outputs"],
+            priority=priority,
+            rows_total=body["rows"],
+        )
+
+    def as_record(self) -> JobRecord:
+        """An in-memory job record (never stored) so the batcher scores it like a small job."""
+        return JobRecord(
+            id=self.id,
+            tenant=self.tenant,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            created_at="",
+            outputs=self.outputs,
+            priority=self.priority,
+            rows_total=self.rows_total,
+        )
+
+
+def answer_message(request_id: str, result: bytes) -> bytes:
+    """What the batcher publishes for a scored request: its columns/data result."""
+    return f"{request_id} {ANSWERED}\n".encode() + result
+
+
+def refusal_message(request_id: str, error: dict[str, str]) -> bytes:
+    """What the batcher publishes for a request it could not score: `{code, message}`."""
+    return f"{request_id} {REFUSED}\n".encode() + orjson.dumps(error)

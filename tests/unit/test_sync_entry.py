@@ -1,0 +1,39 @@
+"""A sync request's lane entry reads back as written, rows byte for byte."""
+
+from __future__ import annotations
+
+import orjson
+
+from inferq.jobs.sync import SyncRequest, answer_message, refusal_message
+
+
+def test_a_lane_entry_reads_back_as_written() -> None:
+    """Header (deadline, priority, id), options and the rows JSON survive the round trip, even
+    with line breaks inside the values."""
+    rows = orjson.dumps({"columns": ["plan", "age"], "data": [["a\nb", 3.5], ["pro", 1e-9]]})
+    request = SyncRequest(
+        id="abc123",
+        tenant="team-a",
+        protocol="v2",
+        model_name="churn",
+        model_version=4,
+        rows=rows,
+        deadline=1_800_000_000.125,
+        outputs=["prediction", "probabilities"],
+        priority="high",
+        rows_total=2,
+    )
+    entry = request.entry()
+    assert entry.startswith(b"~1800000000.125 high abc123\n")
+    assert SyncRequest.from_entry(entry) == request
+    record = request.as_record()
+    assert (record.id, record.model_name, record.model_version) == ("abc123", "churn", 4)
+    assert record.rows_total == 2 and record.outputs == ["prediction", "probabilities"]
+
+
+def test_answers_name_the_request_and_their_kind() -> None:
+    """The published head is `<id> answered|refused`, as the API's watcher reads it."""
+    assert answer_message("r1", b'{"columns":[]}') == b'r1 answered\n{"columns":[]}'
+    refused = refusal_message("r2", {"code": "invalid_input", "message": "bad"})
+    head, _, body = refused.partition(b"\n")
+    assert head == b"r2 refused" and orjson.loads(body)["code"] == "invalid_input"
