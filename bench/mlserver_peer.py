@@ -8,6 +8,7 @@ they are in inferq's default configuration; adaptive batching is on.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -62,8 +63,12 @@ def ensure_venv(venv: Path) -> Path:
         return command
     print(f"installing {', '.join(requirements())} into {venv} (once; takes a minute or two)")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements()]
-    subprocess.run(pip, check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", *requirements()]
+    log_path = venv / "pip-install.log"
+    with open(log_path, "wb") as log:
+        installed = subprocess.run(pip, stdout=log, stderr=subprocess.STDOUT)
+    if installed.returncode != 0:
+        raise RuntimeError(f"installing MLServer failed; see {log_path}")
     stamp.write_text(wanted)
     return command
 
@@ -72,7 +77,7 @@ def write_repository(folder: Path, name: str, model: object, batching: Batching)
     """A one-model MLServer repository: the joblib file and its model-settings.json."""
     model_dir = folder / name
     model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, model_dir / "model.joblib")
+    joblib.dump(without_feature_names(model), model_dir / "model.joblib")
     settings = {
         "name": name,
         "implementation": "mlserver_sklearn.SKLearnModel",
@@ -83,14 +88,30 @@ def write_repository(folder: Path, name: str, model: object, batching: Batching)
     (model_dir / "model-settings.json").write_text(json.dumps(settings, indent=2))
 
 
+def without_feature_names(model: object) -> object:
+    """A copy of the fitted model that takes plain arrays without a warning per call.
+
+    v2 infer sends one FP64 tensor, which the sklearn runtime hands over as a NumPy array; a
+    model fitted on a DataFrame then warns "X does not have valid feature names" on every call,
+    and MLServer's workers print each one. The trees and their predictions are the same.
+    """
+    plain = copy.deepcopy(model)
+    if hasattr(plain, "feature_names_in_"):
+        del plain.feature_names_in_
+    return plain
+
+
 class MLServerPeer:
     """One MLServer process (and the inference workers it forks) on free loopback ports."""
 
-    def __init__(self, command: Path, repository: Path, name: str, parallel_workers: int) -> None:
+    def __init__(
+        self, command: Path, repository: Path, name: str, parallel_workers: int, threads: int = 1
+    ) -> None:
         self.command = command
         self.repository = repository
         self.name = name
         self.parallel_workers = parallel_workers
+        self.threads = threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._child: ChildProcess | None = None
@@ -112,6 +133,11 @@ class MLServerPeer:
         argv = [str(self.command), "start", str(self.repository)]
         # Our PYTHONPATH (the repo) must not shadow what the peer's venv imports.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        if self.threads:
+            # One-row predicts of a HistGradientBoosting model meet their OpenMP threads once per
+            # tree: on a busy machine a 2-thread predict took ~100x longer (p50 129 ms). inferq's
+            # workers default to the cores shared among their processes (1 each on 2 cores).
+            env["OMP_NUM_THREADS"] = str(self.threads)
         self._child = ChildProcess("mlserver", argv, env=env, output=self._log)
         self._child.start()
         self._wait_ready(log_path)

@@ -39,6 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--parallel-workers", default="0,1,2", help="MLServer settings to try")
+    parser.add_argument(
+        "--peer-threads", type=int, default=1, help="MLServer's OMP_NUM_THREADS (0: its default)"
+    )
     parser.add_argument("--max-batch-size", type=int, default=Batching.max_batch_size)
     parser.add_argument("--max-batch-time", type=float, default=Batching.max_batch_time)
     parser.add_argument(
@@ -87,7 +90,7 @@ def measure_mlserver(
     write_repository(base, MODEL, model, batching)
     measures = []
     for workers in (int(value) for value in args.parallel_workers.split(",")):
-        peer = MLServerPeer(command, base, MODEL, workers)
+        peer = MLServerPeer(command, base, MODEL, workers, args.peer_threads)
         try:
             url = peer.start()
             name = f"MLServer (parallel_workers={workers})"

@@ -1,10 +1,15 @@
-"""The benchmarks' arithmetic: percentiles, the peer's best setting, and the targets table."""
+"""The benchmarks' arithmetic (percentiles, the peer's best setting, the targets table) and the
+peer's copy of the model."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from bench.measures import Measure, Target, best, peer_targets, percentile_ms
+from bench.mlserver_peer import without_feature_names
 
 
 def test_percentiles_are_in_milliseconds_and_interpolated() -> None:
@@ -54,3 +59,14 @@ def test_the_peer_targets_are_the_ratios_of_the_issue_table() -> None:
     p50 = targets["light-load p50, submit-and-poll / MLServer"]
     assert p50.value == pytest.approx(0.75) and p50.at_most and p50.met
     assert all(target.met for target in targets.values())
+
+
+def test_the_peer_copy_of_the_model_scores_plain_arrays_alike_without_warnings() -> None:
+    """MLServer gets the same trees without feature names: same predictions, no warning per
+    call (pytest turns warnings into errors), and the original model keeps its names."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    model = HistGradientBoostingClassifier(max_iter=10).fit(frame, frame["a"] > 0)
+    plain = without_feature_names(model)
+    assert (plain.predict(frame.to_numpy()) == model.predict(frame)).all()
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
