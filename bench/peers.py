@@ -23,7 +23,13 @@ import pandas as pd
 
 from bench.launched import LaunchedService
 from bench.measures import Load, Measure, best, measure_pattern, peer_targets
-from bench.mlserver_peer import Batching, MLServerPeer, ensure_venv, write_repository
+from bench.mlserver_peer import (
+    MLSERVER_VERSION,
+    Batching,
+    MLServerPeer,
+    ensure_venv,
+    write_repository,
+)
 from bench.small_jobs import bodies, in_process_rows_per_second, train_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +94,11 @@ def measure_mlserver(
     command = ensure_venv(args.peer_venv)
     batching = Batching(args.max_batch_size, args.max_batch_time)
     write_repository(base, MODEL, model, batching)
+    print(
+        f"MLServer {MLSERVER_VERSION}: adaptive batching {batching}, "
+        f"OMP_NUM_THREADS={args.peer_threads or 'default'}, access logs off",
+        flush=True,
+    )
     measures = []
     for workers in (int(value) for value in args.parallel_workers.split(",")):
         peer = MLServerPeer(command, base, MODEL, workers, args.peer_threads)
