@@ -22,12 +22,13 @@ class Measure:
     per_second: float
     p50_ms: float
     p99_ms: float
+    unit: str = "jobs/s"
 
     def line(self) -> str:
         """One printed line: name, latency and throughput."""
         return (
             f"{self.name}: p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms (light load); "
-            f"{self.per_second:,.0f}/s under load"
+            f"{self.per_second:,.0f} {self.unit} under load"
         )
 
 
@@ -61,6 +62,7 @@ def measure_pattern(name: str, url: str, key: str, protocol: str, load: Load) ->
         per_second=len(load.loaded) / seconds,
         p50_ms=percentile_ms(light, 50),
         p99_ms=percentile_ms(light, 99),
+        unit="req/s" if protocol == "v2-infer" else "jobs/s",
     )
 
 
