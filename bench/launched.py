@@ -8,7 +8,9 @@ under test is uploaded over HTTP, as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -74,9 +76,18 @@ class LaunchedService:
             raise RuntimeError(f"model upload failed: {answer.status_code} {answer.text[:300]}")
 
     def stop(self) -> None:
-        """SIGTERM the launcher: it stops the API, the worker and Redis in order."""
+        """SIGTERM the launcher: it stops the API, the worker and Redis in order.
+
+        Its children run in process groups of their own; when the launcher did not end cleanly
+        (it lingered and was killed), their groups are killed too, so no server outlives the run.
+        """
         if self._launcher is not None:
-            self._launcher.stop(STOP_TIMEOUT)
+            children = _children(self._launcher.pid)
+            if self._launcher.stop(STOP_TIMEOUT) == 0:
+                children = []  # it stopped them itself
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
         if self._log is not None:
             self._log.close()
 
@@ -93,3 +104,13 @@ class LaunchedService:
                 pass  # not listening yet
             time.sleep(0.5)
         raise TimeoutError(f"inferq was not ready in {START_TIMEOUT:.0f}s; see {self.base}")
+
+
+def _children(pid: int | None) -> list[int]:
+    """The direct children of a running process (Linux /proc; empty elsewhere)."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except (OSError, ValueError):
+        return []
