@@ -1,4 +1,12 @@
-"""A bounded HTTP load generator: N one-row jobs through `POST /v1/jobs?wait=`, C at a time.
+"""A bounded HTTP load generator: N one-row jobs, C at a time, in one of three protocols.
+
+Each job is an inferq job body (`{"model": ..., "dataframe_records": [...]}`); the protocol decides
+how it travels:
+  - `one-request`: `POST /v1/jobs?wait=30&include=results`, the answer carries the results;
+  - `submit-poll`: `POST /v1/jobs`, then long-poll `GET /v1/jobs/{id}?wait=10&include=results`
+    until the job has ended (the flow a newcomer writes first);
+  - `v2-infer`: `POST /v2/models/{model}/infer` with the rows as one FP64 tensor (Open Inference
+    Protocol; MLServer today, inferq's own v2 route later: issue 19).
 
 Each of the C virtual clients holds one keep-alive HTTP/1.1 connection and sends its jobs one
 after another. The client side is a few lines over asyncio streams on purpose: httpx's connection
@@ -11,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-_QUERY = "wait=30&include=results"
-_PATH = f"/v1/jobs?{_QUERY}"
+_ONE_REQUEST = "/v1/jobs?wait=30&include=results"
+_POLL_QUERY = "wait=10&include=results"
 _UNFINISHED = {"queued", "running", "cancelling"}
+RUN_TIMEOUT_SECONDS = 900.0
+"""Longest one load run may take; past it the run fails instead of hanging on a stuck server."""
 
 
 class HttpClient:
@@ -67,10 +78,63 @@ def _content_length(head: bytes) -> int:
     raise RuntimeError(f"answer without Content-Length: {head[:200]!r}")
 
 
+async def one_request(http: HttpClient, body: dict[str, Any]) -> None:
+    """One job in one request that waits for its results (polls on only if the wait ran out)."""
+    status, raw = await http.post(_ONE_REQUEST, body)
+    await _poll_until_ended(http, status, raw)
+
+
+async def submit_poll(http: HttpClient, body: dict[str, Any]) -> None:
+    """Submit without waiting, then long-poll the job until it has ended with its results."""
+    status, raw = await http.post("/v1/jobs", body)
+    if status not in (200, 202):
+        raise RuntimeError(f"submission refused: {status} {raw[:300]!r}")
+    job_id = orjson.loads(raw)["id"]
+    status, raw = await http.request(b"GET", f"/v1/jobs/{job_id}?{_POLL_QUERY}")
+    await _poll_until_ended(http, status, raw)
+
+
+async def _poll_until_ended(http: HttpClient, status: int, raw: bytes) -> None:
+    job = orjson.loads(raw)
+    while status in (200, 202) and job.get("status") in _UNFINISHED:
+        status, raw = await http.request(b"GET", f"/v1/jobs/{job['id']}?{_POLL_QUERY}")
+        job = orjson.loads(raw)
+    if status != 200 or job.get("results") is None:
+        raise RuntimeError(f"job did not end with results: {status} {raw[:300]!r}")
+
+
+async def v2_infer(http: HttpClient, body: dict[str, Any]) -> None:
+    """The job's rows as one Open Inference Protocol request; fails unless it answers outputs."""
+    rows = body["dataframe_records"]
+    request = {
+        "inputs": [
+            {
+                "name": "input-0",
+                "shape": [len(rows), len(rows[0])],
+                "datatype": "FP64",
+                "data": [value for row in rows for value in row.values()],
+            }
+        ]
+    }
+    status, raw = await http.post(f"/v2/models/{body['model']}/infer", request)
+    if status != 200 or not orjson.loads(raw).get("outputs"):
+        raise RuntimeError(f"infer failed: {status} {raw[:300]!r}")
+
+
+Send = Callable[[HttpClient, dict[str, Any]], Awaitable[None]]
+PROTOCOLS: dict[str, Send] = {
+    "one-request": one_request,
+    "submit-poll": submit_poll,
+    "v2-infer": v2_infer,
+}
+
+
 async def _run_jobs(
-    url: str, key: str, bodies: list[dict[str, Any]], concurrency: int
-) -> list[float]:
-    """Latencies (s) of each job from submit to its result in the answer."""
+    url: str, key: str, bodies: list[dict[str, Any]], concurrency: int, protocol: str
+) -> tuple[list[float], float, float]:
+    """Latencies (s) of each job from its first byte sent to its results received, and the
+    monotonic clock (shared by the processes of the machine) when the run began and ended."""
+    send = PROTOCOLS[protocol]
     latencies: list[float] = []
     pending = iter(bodies)
 
@@ -79,38 +143,47 @@ async def _run_jobs(
         try:
             for body in pending:
                 start = time.perf_counter()
-                status, raw = await http.post(_PATH, body)
-                job = orjson.loads(raw)
-                while status in (200, 202) and job.get("status") in _UNFINISHED:
-                    # Not ended within the wait (the naive design under load): wait again.
-                    status, raw = await http.request(b"GET", f"/v1/jobs/{job['id']}?{_QUERY}")
-                    job = orjson.loads(raw)
-                if status != 200 or job.get("results") is None:
-                    raise RuntimeError(f"job did not end with results: {status} {raw[:300]!r}")
+                await send(http, body)
                 latencies.append(time.perf_counter() - start)
         finally:
             await http.close()
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return latencies
+    began = time.perf_counter()
+    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, began, time.perf_counter()
 
 
-def _process_main(args: tuple[str, str, list[dict[str, Any]], int]) -> list[float]:
+def _process_main(
+    args: tuple[str, str, list[dict[str, Any]], int, str],
+) -> tuple[list[float], float, float]:
     return asyncio.run(_run_jobs(*args))
 
 
 def run_load(
-    url: str, key: str, bodies: list[dict[str, Any]], concurrency: int, processes: int = 1
+    url: str,
+    key: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    processes: int = 1,
+    protocol: str = "one-request",
 ) -> tuple[list[float], float]:
-    """Run every job, split over client processes; returns latencies and wall seconds."""
-    shares = [bodies[i::processes] for i in range(processes)]
-    per_process = max(1, concurrency // processes)
-    start = time.perf_counter()
+    """Run every job, split over client processes; returns latencies and wall seconds.
+
+    The wall time runs from the first client's start to the last one's end, so starting the
+    client processes is not counted against the server.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; one of {', '.join(PROTOCOLS)}")
+    processes = max(1, min(processes, concurrency))
     if processes == 1:
-        latencies = _process_main((url, key, bodies, concurrency))
+        parts = [_process_main((url, key, bodies, concurrency, protocol))]
     else:
+        shares = [bodies[i::processes] for i in range(processes)]
+        per_process = max(1, concurrency // processes)
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
-            jobs = [(url, key, share, per_process) for share in shares]
+            jobs = [(url, key, share, per_process, protocol) for share in shares]
             parts = pool.map(_process_main, jobs)
-        latencies = [value for part in parts for value in part]
-    return latencies, time.perf_counter() - start
+    latencies = [value for part, _, _ in parts for value in part]
+    wall = max(end for _, _, end in parts) - min(began for _, began, _ in parts)
+    return latencies, wall

@@ -1,0 +1,146 @@
+"""inferq next to MLServer on the same model, one server alone on the machine at a time.
+
+Run: `.venv/bin/python -m bench.peers` (or `make bench BENCH=peers`). In one run it:
+  - measures the in-process baseline (one `predict` per row), before and after the servers;
+  - starts inferq as `make run` does (`python -m inferq.launcher`, its defaults), uploads the
+    HistGradientBoosting model over HTTP, and measures submit-and-poll (`POST /v1/jobs`, then
+    long-poll `GET /v1/jobs/{id}`) and the one-request path (`POST /v1/jobs?wait=`): jobs/s with
+    `--concurrency` keep-alive connections, p50 and p99 with one client; then stops it;
+  - installs MLServer and mlserver-sklearn into their own venv (once), serves the same fitted
+    model (joblib) with adaptive batching, and measures one-row v2 infer the same way for each
+    `--parallel-workers` setting, one server at a time; the best setting stands for MLServer;
+  - prints every measure and the ratios of the issue's targets table (issue 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.launched import LaunchedService
+from bench.measures import Load, Measure, best, measure_pattern, peer_targets
+from bench.mlserver_peer import (
+    MLSERVER_VERSION,
+    Batching,
+    MLServerPeer,
+    ensure_venv,
+    write_repository,
+)
+from bench.small_jobs import bodies, in_process_rows_per_second, train_model
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "bench_hgb"
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line: sizes of the runs and the peer's settings."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=30_000, help="one-row jobs per loaded run")
+    parser.add_argument("--light-jobs", type=int, default=300, help="jobs in each latency run")
+    parser.add_argument("--warmup-jobs", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--parallel-workers", default="0,1,2", help="MLServer settings to try")
+    parser.add_argument(
+        "--peer-threads", type=int, default=1, help="MLServer's OMP_NUM_THREADS (0: its default)"
+    )
+    parser.add_argument("--max-batch-size", type=int, default=Batching.max_batch_size)
+    parser.add_argument("--max-batch-time", type=float, default=Batching.max_batch_time)
+    parser.add_argument(
+        "--peer-venv",
+        type=Path,
+        default=ROOT / "var" / "bench" / "mlserver-venv",
+        help="where MLServer is installed (kept between runs; `make clean` removes it)",
+    )
+    parser.add_argument("--skip-peer", action="store_true", help="measure inferq only")
+    return parser.parse_args()
+
+
+def make_load(rows: pd.DataFrame, args: argparse.Namespace) -> Load:
+    """The same jobs for every server: one row each, rows reused past the data set's end."""
+    loaded = rows.iloc[np.arange(args.jobs) % len(rows)]
+    return Load(
+        light=bodies(rows.iloc[: args.light_jobs], MODEL),
+        loaded=bodies(loaded, MODEL),
+        warmup=bodies(rows.iloc[-args.warmup_jobs :], MODEL),
+        concurrency=args.concurrency,
+        client_processes=args.client_processes,
+    )
+
+
+def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Measure]:
+    """Submit-and-poll and one-request on a `make run` inferq, then stop it."""
+    service = LaunchedService(base)
+    try:
+        url = service.start()
+        service.upload_model(MODEL, model)
+        submit_poll = measure_pattern(
+            "inferq submit-and-poll", url, service.key, "submit-poll", load
+        )
+        one_request = measure_pattern("inferq one-request", url, service.key, "one-request", load)
+    finally:
+        service.stop()
+    return submit_poll, one_request
+
+
+def measure_mlserver(
+    base: Path, model: object, load: Load, args: argparse.Namespace
+) -> list[Measure]:
+    """One-row v2 infer on MLServer for each `parallel_workers` setting, one server at a time."""
+    command = ensure_venv(args.peer_venv)
+    batching = Batching(args.max_batch_size, args.max_batch_time)
+    write_repository(base, MODEL, model, batching)
+    print(
+        f"MLServer {MLSERVER_VERSION}: adaptive batching {batching}, "
+        f"OMP_NUM_THREADS={args.peer_threads or 'default'}, access logs off",
+        flush=True,
+    )
+    measures = []
+    for workers in (int(value) for value in args.parallel_workers.split(",")):
+        peer = MLServerPeer(command, base, MODEL, workers, args.peer_threads)
+        try:
+            url = peer.start()
+            name = f"MLServer (parallel_workers={workers})"
+            measures.append(measure_pattern(name, url, "", "v2-infer", load))
+        finally:
+            peer.stop()
+        print(measures[-1].line(), flush=True)
+    return measures
+
+
+def main() -> None:
+    """Run the benchmark; print the measures and the ratios of the targets table."""
+    args = parse_args()
+    model, rows = train_model()
+    load = make_load(rows, args)
+    before = in_process_rows_per_second(model, rows.iloc[:2000])
+    print(f"in-process predict per row: {before:,.0f} rows/s", flush=True)
+    if not args.skip_peer:
+        ensure_venv(args.peer_venv)  # installed before any server runs, never during a run
+    with tempfile.TemporaryDirectory(prefix="inferq-bench-peers-") as tmp:
+        submit_poll, one_request = measure_inferq(Path(tmp) / "inferq", model, load)
+        print(submit_poll.line(), one_request.line(), sep="\n", flush=True)
+        peers = (
+            [] if args.skip_peer else measure_mlserver(Path(tmp) / "mlserver", model, load, args)
+        )
+    after = in_process_rows_per_second(model, rows.iloc[:2000])
+    baseline = max(before, after)
+    print(f"in-process predict per row, again after the servers: {after:,.0f} rows/s")
+    print(f"\n{args.jobs:,} jobs per loaded run, {args.concurrency} connections; ratios:")
+    if not peers:
+        print(
+            f"submit-and-poll / one-request: {submit_poll.per_second / one_request.per_second:.2f}x"
+        )
+        return
+    peer = best(peers)
+    print(f"MLServer's best setting: {peer.name}")
+    for target in peer_targets(submit_poll, one_request, baseline, peer):
+        print(target.line())
+
+
+if __name__ == "__main__":
+    main()
