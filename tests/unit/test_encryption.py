@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,27 @@ def test_objects_round_trip_and_are_not_stored_in_clear(tmp_path: Path, size: in
     raw = on_disk(store, "jobs/j/part")
     assert raw.startswith(MAGIC)
     assert size < 32 or data[:32] not in raw and data[-32:] not in raw
+
+
+def test_large_objects_stream_through_in_constant_memory(tmp_path: Path) -> None:
+    """Writing and reading 32 MiB in 1 MiB pieces never holds more than a few segments."""
+    store = storage(tmp_path, K1)
+    piece = os.urandom(1024 * 1024)
+    written, read = hashlib.sha256(), hashlib.sha256()
+    tracemalloc.start()
+    try:
+        with store.open_atomic("big") as handle:
+            for _ in range(32):
+                handle.write(piece)
+                written.update(piece)
+        with store.open_read("big") as handle:
+            while data := handle.read(1024 * 1024):
+                read.update(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read.hexdigest() == written.hexdigest()
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
 
 
 def test_changed_bytes_are_detected_never_returned(tmp_path: Path) -> None:
