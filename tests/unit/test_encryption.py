@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from inferq.config import Settings
 from inferq.keyring import DecryptionFailed, Keyring, new_key_text
 from inferq.reencrypt import Progress, reencrypt
 from inferq.sealed import MAGIC, SEGMENT_BYTES, TAG_BYTES
@@ -122,6 +123,14 @@ def test_a_malformed_key_list_is_refused_without_echoing_keys(text: str, reason:
     with pytest.raises(ValueError, match=reason) as refused:
         Keyring.parse(text)
     assert K1.split(":")[1] not in str(refused.value)
+
+
+def test_settings_with_a_bad_key_list_fail_without_showing_it() -> None:
+    """A malformed INFERQ_ENCRYPTION_KEYS stops the settings with the reason, not the value."""
+    secret = "k1:c2VjcmV0LXNob3J0"
+    with pytest.raises(ValueError, match="has 12 bytes") as refused:
+        Settings(encryption_keys=secret)
+    assert "c2VjcmV0" not in str(refused.value)
 
 
 def test_rotation_keeps_old_objects_readable_and_reencrypt_moves_them(tmp_path: Path) -> None:
