@@ -96,7 +96,7 @@ def start_stack(base: Path, models: dict[str, object], **settings: str) -> Stack
 def _storage(stack: Stack) -> object:
     from inferq.storage import Storage
 
-    return Storage(stack.settings.data_url)
+    return Storage.from_settings(stack.settings)  # sealed when the stack encrypts
 
 
 def inferq_run(stack: Stack, path: Path, name: str, out: Path) -> tuple[float, float, dict]:

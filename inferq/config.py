@@ -15,8 +15,12 @@ from inferq.keyring import Keyring
 class Settings(BaseSettings):
     """inferq configuration. Each field is set by ``INFERQ_<FIELD>`` (case-insensitive)."""
 
+    # Errors name the field and the reason but never echo the value: it may be a key.
     model_config = SettingsConfigDict(
-        env_prefix="INFERQ_", extra="ignore", use_attribute_docstrings=True
+        env_prefix="INFERQ_",
+        extra="ignore",
+        use_attribute_docstrings=True,
+        hide_input_in_errors=True,
     )
 
     redis_url: str | None = None

@@ -148,8 +148,12 @@ class Storage:
 
     def key_problem(self) -> str | None:
         """Why stored objects may not decrypt with the configured keys, or None: a key that
-        sealed objects is not configured, or the key under its id is another key."""
-        used = [name.rsplit("/", 1)[-1] for name in self.list_prefix(KEY_CHECKS)]
+        sealed objects is not configured, the key under its id is another key, or storage
+        cannot be read at all."""
+        try:
+            used = [name.rsplit("/", 1)[-1] for name in self.list_prefix(KEY_CHECKS)]
+        except OSError as exc:
+            return f"storage cannot be read: {exc}"
         if self.keyring is None:
             return f"storage holds objects encrypted with {used}; {_UNSET}" if used else None
         missing = [kid for kid in used if kid not in self.keyring.keys]
@@ -158,7 +162,7 @@ class Storage:
         for kid in used:
             try:
                 self.read_bytes(f"{KEY_CHECKS}/{kid}")
-            except DecryptionFailed as exc:
+            except (DecryptionFailed, OSError) as exc:
                 return str(exc)
         return None
 

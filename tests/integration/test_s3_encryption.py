@@ -40,8 +40,12 @@ def s3_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, 
             file_chunk_bytes="4096",
             parquet_chunk_rows="100",
         )
-        with stack.running(workers=1):
-            yield stack, fs
+        try:
+            with stack.running(workers=1):
+                yield stack, fs
+        finally:
+            # This process's s3fs instances point at this server: later modules start their own.
+            s3fs.S3FileSystem.clear_instance_cache()
 
 
 def score_upload(stack: Stack, body: bytes, media: str) -> None:

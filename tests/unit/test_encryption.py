@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from inferq.config import Settings
 from inferq.keyring import DecryptionFailed, Keyring, new_key_text
 from inferq.reencrypt import Progress, reencrypt
 from inferq.sealed import MAGIC, SEGMENT_BYTES, TAG_BYTES
@@ -45,6 +48,27 @@ def test_objects_round_trip_and_are_not_stored_in_clear(tmp_path: Path, size: in
     raw = on_disk(store, "jobs/j/part")
     assert raw.startswith(MAGIC)
     assert size < 32 or data[:32] not in raw and data[-32:] not in raw
+
+
+def test_large_objects_stream_through_in_constant_memory(tmp_path: Path) -> None:
+    """Writing and reading 32 MiB in 1 MiB pieces never holds more than a few segments."""
+    store = storage(tmp_path, K1)
+    piece = os.urandom(1024 * 1024)
+    written, read = hashlib.sha256(), hashlib.sha256()
+    tracemalloc.start()
+    try:
+        with store.open_atomic("big") as handle:
+            for _ in range(32):
+                handle.write(piece)
+                written.update(piece)
+        with store.open_read("big") as handle:
+            while data := handle.read(1024 * 1024):
+                read.update(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read.hexdigest() == written.hexdigest()
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
 
 
 def test_changed_bytes_are_detected_never_returned(tmp_path: Path) -> None:
@@ -99,6 +123,14 @@ def test_a_malformed_key_list_is_refused_without_echoing_keys(text: str, reason:
     with pytest.raises(ValueError, match=reason) as refused:
         Keyring.parse(text)
     assert K1.split(":")[1] not in str(refused.value)
+
+
+def test_settings_with_a_bad_key_list_fail_without_showing_it() -> None:
+    """A malformed INFERQ_ENCRYPTION_KEYS stops the settings with the reason, not the value."""
+    secret = "k1:c2VjcmV0LXNob3J0"
+    with pytest.raises(ValueError, match="has 12 bytes") as refused:
+        Settings(encryption_keys=secret)
+    assert "c2VjcmV0" not in str(refused.value)
 
 
 def test_rotation_keeps_old_objects_readable_and_reencrypt_moves_them(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ refresh limit and the cache of verified tokens."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,19 @@ def test_a_token_without_tenant_or_scopes_is_forbidden_with_a_reason(issuer: Iss
     assert bad_name.status == 403 and "not a tenant name" in bad_name.detail
     no_scope = refusal(check, issuer.token(issuer.claims("acme", "openid profile")))
     assert no_scope.status == 403 and "none of inferq's scopes" in no_scope.detail
+
+
+def test_times_are_checked_with_the_leeway(issuer: Issuer) -> None:
+    """A token not valid for an hour yet, or expired an hour ago, is refused; one expired
+    within the leeway is accepted."""
+    check = verifier(issuer, oidc_leeway_seconds=30)
+    now = int(time.time())
+    early = issuer.token({**issuer.claims("acme"), "nbf": now + 3600, "iat": now + 3600})
+    assert "not valid yet" in refusal(check, early).detail
+    late = issuer.token({**issuer.claims("acme"), "exp": now - 3600})
+    assert "expired" in refusal(check, late).detail
+    just = issuer.token({**issuer.claims("acme"), "exp": now - 5})
+    assert verify(check, just).tenant == "acme"
 
 
 def test_a_rotated_key_is_fetched_and_the_removed_one_refused(issuer: Issuer) -> None:
