@@ -13,7 +13,6 @@ import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from hypothesis._settings import is_in_ci
 from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.generation.stateful.state_machine import DEFAULT_STATE_MACHINE_SETTINGS
 
@@ -22,7 +21,7 @@ from inferq.api_keys import new_key
 from tests.fuzz import bodies, hooks
 from tests.stack import Stack
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "100" if is_in_ci() else "100"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 """Examples per operation; FUZZ_EXAMPLES=1000 hunts longer."""
 SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "100"))
 """Chains of linked calls (POST /v1/jobs, then GET, cancel, delete, results...)."""
