@@ -23,7 +23,7 @@ from tests.stack import Stack
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 """Examples per operation; FUZZ_EXAMPLES=1000 hunts longer."""
-SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "100"))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "50"))
 """Chains of linked calls (POST /v1/jobs, then GET, cancel, delete, results...)."""
 STEPS_PER_SCENARIO = 6
 
