@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -74,7 +75,7 @@ def write_chunk_outputs(
 
 def write_part(job_id: str, index: int, chunk: ScoredChunk, ctx: WorkerContext) -> None:
     """Write a chunk's scored rows as its part (CSV lines and Arrow) and its errors, each atomic."""
-    table = pa.Table.from_pandas(chunk.scored, preserve_index=False)
+    table = pa.Table.from_pandas(flat_frame(chunk.scored), preserve_index=False)
     with ctx.storage.open_atomic(layout.csv_part_key(job_id, index)) as handle:
         pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
     # The Arrow part is written last: its presence says the chunk's outputs are complete.
@@ -85,6 +86,26 @@ def write_part(job_id: str, index: int, chunk: ScoredChunk, ctx: WorkerContext) 
         writer.write_table(table)
     if chunk.errors:
         ctx.storage.write_bytes(layout.errors_key(job_id, index), orjson.dumps(chunk.errors))
+
+
+def flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each column holding lists or objects (passed through from Parquet or JSON
+    Lines rows) as JSON text, which every result format can carry (CSV and Arrow's conversion
+    of mixed columns cannot)."""
+    for name in frame.select_dtypes(include="object").columns:
+        if frame[name].map(_nested).any():
+            frame[name] = frame[name].map(_json_text)
+    return frame
+
+
+def _nested(value: object) -> bool:
+    return isinstance(value, list | dict | tuple | np.ndarray)
+
+
+def _json_text(value: object) -> str | None:
+    if not _nested(value) and pd.isna(value):
+        return None
+    return orjson.dumps(value, default=str, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def release_memory() -> None:

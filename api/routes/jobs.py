@@ -60,20 +60,24 @@ _ENDED_JOB = {
     "model": JobPublic,
     "links": _JOB_LINKS,
 }
+_FILE_TYPES = ("text/csv", "application/vnd.apache.parquet", "application/x-ndjson")
 _JOB_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}},
-            "text/csv": _FILE,
-            "application/vnd.apache.parquet": _FILE,
-            "application/x-ndjson": _FILE,
+            **dict.fromkeys(_FILE_TYPES, _FILE),
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "model": {"type": "string", "description": "Other job options alike"},
+                        "format": {"enum": ["csv", "parquet", "jsonl"]},
+                    },
+                    "required": ["file", "model"],
+                },
+                "encoding": {"file": {"contentType": ", ".join(_FILE_TYPES)}},
             },
         },
     }

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+import io
 
-from tests.helpers import assert_problem
+import httpx
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tests.helpers import assert_problem, wait_for
 
 
 def test_a_cursor_that_is_not_a_job_id_is_422_not_500(api: httpx.Client) -> None:
@@ -122,3 +127,25 @@ def test_a_file_job_takes_the_routes_own_query(api: httpx.Client) -> None:
     answer = api.post("/v1/jobs", params=query, content=rows, headers={"Content-Type": "text/csv"})
     assert answer.status_code in (200, 202), answer.text
     assert answer.json()["model"]["name"] == "iris"
+
+
+def test_nested_passthrough_values_come_back_as_json_text(api: httpx.Client) -> None:
+    """A list or object in a passthrough column of a Parquet or JSON Lines file no longer stops
+    the worker (CSV parts cannot hold it): the job succeeds and returns it as JSON text."""
+    features = dict.fromkeys(["sepal_length", "sepal_width", "petal_length", "petal_width"], 1.0)
+    table = pa.table({**{k: [v, v] for k, v in features.items()}, "id": [[1, 2], None]})
+    parquet = io.BytesIO()
+    pq.write_table(table, parquet)
+    lines = [orjson.dumps({**features, "id": value}) for value in ({"a": 1}, [3])]
+    uploads = [
+        (parquet.getvalue(), "application/vnd.apache.parquet", ["[1,2]", None]),
+        (b"\n".join(lines), "application/x-ndjson", ['{"a":1}', "[3]"]),
+    ]
+    for body, media, ids in uploads:
+        query = {"model": "iris", "passthrough": "id"}
+        job = api.post("/v1/jobs", params=query, content=body, headers={"Content-Type": media})
+        assert job.status_code == 202, job.text
+        assert wait_for(api, job.json()["id"])["status"] == "succeeded"
+        rows = api.get(f"/v1/jobs/{job.json()['id']}/results", params={"format": "json"}).json()
+        at = rows["columns"].index("id")
+        assert [row[at] for row in rows["data"]] == ids
