@@ -181,7 +181,7 @@ def add_job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "-o", "--output", help="where to save the scored rows (default: FILE.scored.csv)"
     )
     score.add_argument("--format", choices=RESULT_FORMATS, help="output format (default: from -o)")
-    score.add_argument("--outputs", help="comma-separated: prediction,probabilities")
+    score.add_argument("--outputs", help="comma-separated: prediction,probabilities,contributions")
     score.add_argument("--passthrough", help="comma-separated input columns to copy (e.g. id)")
     score.add_argument("--priority", choices=("high", "normal", "low"))
     score.add_argument("--no-wait", action="store_true", help="print the job id and exit")

@@ -26,7 +26,7 @@ def add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     push.add_argument("file", type=Path, help="the artifact file")
     push.add_argument(
         "--format",
-        choices=["skops", "joblib", "pickle"],
+        choices=["skops", "joblib", "pickle", "onnx", "xgboost", "lightgbm", "mlflow"],
         default=None,
         help="artifact format (default: from the extension, else skops)",
     )
@@ -52,6 +52,14 @@ def add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="NAME",
         help="a feature holding category strings (repeatable)",
     )
+    push.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="class labels in the model's order, for boosters and ONNX graphs (repeatable)",
+    )
     push.add_argument("--shared", action="store_true", help="every tenant may score it (admin)")
     push.add_argument("--alias", help="point this alias (e.g. production) at the new version")
     listing = _sub(sub, "list", cmd_models_list)
@@ -73,6 +81,7 @@ def cmd_models_push(args: argparse.Namespace) -> int:
     data["trusted_types"] = args.trust
     data["feature_names"] = args.feature
     data["feature_types"] = json.dumps(dict.fromkeys(args.string_feature, "string"))
+    data["classes"] = args.classes
     data["shared"] = str(args.shared).lower()
     if args.alias:
         data["alias"] = args.alias
@@ -135,5 +144,18 @@ def _client(args: argparse.Namespace, timeout: float = 30.0) -> httpx.Client:
     return httpx.Client(base_url=env_url(args.url), headers=headers, timeout=timeout)
 
 
+_FORMAT_OF_SUFFIX = {
+    ".joblib": "joblib",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".onnx": "onnx",
+    ".ubj": "xgboost",
+    ".xgb": "xgboost",
+    ".lgb": "lightgbm",
+    ".zip": "mlflow",
+    ".gz": "mlflow",
+}
+
+
 def _format_from_extension(path: Path) -> str:
-    return {".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}.get(path.suffix, "skops")
+    return _FORMAT_OF_SUFFIX.get(path.suffix, "skops")

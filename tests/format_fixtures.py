@@ -68,12 +68,12 @@ def lightgbm_text(objective: str = "binary") -> bytes:
     return lightgbm_booster(objective).model_to_string().encode()
 
 
-def onnx_classifier(zipmap: bool = True) -> tuple[bytes, Any]:
-    """A logistic regression (labels "churn"/"stay") as one `[N, 3]` float tensor graph."""
+def onnx_classifier(zipmap: bool = True, integer_labels: bool = False) -> tuple[bytes, Any]:
+    """A logistic regression (labels "churn"/"stay", or 0/1) as one `[N, 3]` float tensor graph."""
     frame = rows()
-    model = LogisticRegression().fit(
-        frame.to_numpy(), np.where(binary_target(frame) == 1, "churn", "stay")
-    )
+    target = binary_target(frame)
+    labels = target if integer_labels else np.where(target == 1, "churn", "stay")
+    model = LogisticRegression().fit(frame.to_numpy(), labels)
     graph = to_onnx(
         model, frame.to_numpy(dtype=np.float32)[:1], options={id(model): {"zipmap": zipmap}}
     )

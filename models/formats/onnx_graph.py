@@ -35,7 +35,7 @@ _DTYPES = {
     "tensor(string)": np.object_,
 }
 _LABEL_TYPES = ("tensor(int64)", "tensor(string)", "tensor(int32)")
-_CLASS_ATTRIBUTES = ("classlabels_strings", "classlabels_int64s")
+_CLASS_ATTRIBUTES = ("classlabels_strings", "classlabels_int64s", "classlabels_ints")
 
 
 def load(data: bytes, options: LoadOptions) -> OnnxModel:

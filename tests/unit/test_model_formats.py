@@ -104,6 +104,16 @@ def test_an_onnx_classifier_gives_labels_and_probabilities_with_or_without_zipma
     assert agree.mean() > 0.95  # float32 may flip a row sitting on the boundary
 
 
+@pytest.mark.parametrize("zipmap", [True, False])
+def test_an_onnx_classifier_of_integer_labels_names_them_from_the_graph(zipmap: bool) -> None:
+    """Integer class labels (classlabels_ints / classlabels_int64s) come from the graph."""
+    artifact, model = onnx_classifier(zipmap=zipmap, integer_labels=True)
+    runtime = load_model(artifact, "onnx", LoadOptions(feature_names=FEATURES))
+    assert runtime.describe({}).classes == [0, 1]
+    frame = rows(10, seed=12)
+    assert runtime.predict(frame).tolist() == model.predict(frame.to_numpy()).tolist()
+
+
 def test_an_onnx_graph_of_one_tensor_needs_feature_names() -> None:
     """One `[N, 3]` input without names is refused on `feature_names`; a count mismatch too."""
     artifact, _ = onnx_classifier()

@@ -1,0 +1,142 @@
+"""Model formats benchmark (issue 18): LightGBM and ONNX bulk jobs, and contributions, in one run.
+
+    python bench/model_formats.py                      # 1,000,000 rows
+    python bench/model_formats.py --rows 200000        # a quicker look
+
+The data are bulk_csv.py's: `--rows` rows of 20 float features plus an `id`.
+- LightGBM (200 trees): inferq upload-to-download of `probabilities` against one process that
+  reads the CSV with pyarrow, calls `Booster.predict` and writes the scored CSV (target >= 0.85x).
+- ONNX (a LogisticRegression converted with skl2onnx): the same against pyarrow + an ONNX
+  Runtime session (target >= 0.6x).
+- Contributions on the LightGBM model: the job asking `contributions` against the
+  `probabilities` job (target <= 3x the time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bulk_csv import FEATURES, _storage, make_csv  # noqa: E402 - after the path fix
+
+from models.formats import LoadOptions, load_model  # noqa: E402
+from models.registry import ModelRegistry  # noqa: E402
+from tests.stack import Stack  # noqa: E402 - the same real parts the tests start
+
+
+def train(path: Path) -> dict[str, tuple[bytes, str, Any]]:
+    """The LightGBM booster and the ONNX graph, each as (artifact, format, in-process model)."""
+    import lightgbm as lgb
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    sample = pacsv.read_csv(path).slice(0, 50_000).to_pandas()
+    features = sample[FEATURES]
+    target = (features["f00"] * features["f01"] + np.sin(features["f02"]) > 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 31}
+    booster = lgb.train(params, lgb.Dataset(features, label=target), num_boost_round=200)
+    logistic = LogisticRegression(max_iter=500).fit(features.to_numpy(), target)
+    graph = to_onnx(logistic, features.to_numpy(np.float32)[:1], options={"zipmap": False})
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    return {
+        "lightgbm": (booster.model_to_string().encode(), "lightgbm", booster),
+        "onnx": (graph.SerializeToString(), "onnx", session),
+    }
+
+
+def baseline(path: Path, fmt: str, model: Any, out: Path) -> float:
+    """Seconds one process takes to read, predict probabilities and write the scored CSV."""
+    start = time.perf_counter()
+    table = pacsv.read_csv(path)
+    values = table.select(FEATURES).to_pandas().to_numpy()
+    if fmt == "lightgbm":
+        positive = model.predict(values)
+    else:
+        positive = model.run(None, {"X": values.astype(np.float32)})[1][:, 1]
+    columns = [table.column("id"), pa.array(1 - positive), pa.array(positive)]
+    pacsv.write_csv(pa.table(columns, names=["id", "proba_0", "proba_1"]), out)
+    return time.perf_counter() - start
+
+
+def start_stack(base: Path, models: dict[str, tuple[bytes, str, Any]]) -> Stack:
+    """A real inferq (one worker of a process per core) with the models registered."""
+    stack = Stack(base, demo_models="false")
+    stack.start_redis()
+    registry = ModelRegistry(stack.redis(), _storage(stack))  # type: ignore[arg-type]
+    for name, (artifact, fmt, _) in models.items():
+        options = LoadOptions(feature_names=FEATURES)
+        schema = load_model(artifact, fmt, options).describe({})  # type: ignore[arg-type]
+        registry.register(name, artifact, fmt, schema)  # type: ignore[arg-type]
+    stack.start_worker(concurrency=2)
+    stack.start_api()
+    return stack
+
+
+def inferq_run(stack: Stack, path: Path, name: str, outputs: str, out: Path) -> float:
+    """Seconds from the upload's start to the scored CSV fully downloaded."""
+    with stack.client(timeout=900) as client:
+        start = time.perf_counter()
+        with path.open("rb") as handle:
+            response = client.post(
+                "/v1/jobs",
+                params={"model": name, "passthrough": "id", "outputs": outputs},
+                content=iter(lambda: handle.read(1024 * 1024), b""),
+                headers={"content-type": "text/csv"},
+            )
+        response.raise_for_status()
+        job_id = response.json()["id"]
+        job = client.get(f"/v1/jobs/{job_id}", params={"wait": 60}).json()
+        while job["status"] in ("queued", "running"):
+            job = client.get(f"/v1/jobs/{job_id}", params={"wait": 60}).json()
+        assert job["status"] == "succeeded", job
+        url = f"/v1/jobs/{job_id}/results"
+        with client.stream("GET", url, params={"format": "csv"}) as r, out.open("wb") as sink:
+            for piece in r.iter_bytes(1024 * 1024):
+                sink.write(piece)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    """Print each measurement and its ratio against the issue's target."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="inferq-bench-formats-") as tmp:
+        work = Path(tmp)
+        path = work / "input.csv"
+        make_csv(path, args.rows)
+        models = train(path)
+        stack = start_stack(work / "stack", models)
+        try:
+            for name, target in (("lightgbm", 0.85), ("onnx", 0.6)):
+                base = baseline(path, models[name][1], models[name][2], work / "base.csv")
+                took = inferq_run(stack, path, name, "probabilities", work / "scored.csv")
+                print(
+                    f"{name}: baseline {base:.2f}s, inferq {took:.2f}s, ratio {base / took:.2f}"
+                    f" (target >= {target})"
+                )
+            plain = inferq_run(stack, path, "lightgbm", "probabilities", work / "scored.csv")
+            explained = inferq_run(stack, path, "lightgbm", "contributions", work / "scored.csv")
+            print(
+                f"contributions: {explained:.2f}s against {plain:.2f}s for probabilities, "
+                f"{explained / plain:.2f}x (target <= 3x)"
+            )
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
