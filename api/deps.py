@@ -145,7 +145,7 @@ def require_scope(scope: str, *, counted: bool = True) -> Any:
 def in_scope(principal: Principal, scope: str) -> Principal:
     """The principal, if its key carries `scope` (or `admin`); else 403."""
     if scope not in principal.scopes and "admin" not in principal.scopes:
-        raise Problem(403, f"this API key lacks the {scope!r} scope", title="Forbidden")
+        raise Problem(403, f"this key or token lacks the {scope!r} scope", title="Forbidden")
     return principal
 
 

@@ -222,10 +222,10 @@ class Settings(BaseSettings):
     max_jobs_in_flight: int = 10_000
     """Unfinished jobs (queued, running, cancelling) a tenant may have at once; more is 429."""
 
-    rate_limit_per_second: float = 2_000.0
+    rate_limit_per_second: float = 10_000.0
     """Requests per second each tenant may sustain on /v1 routes; over it is 429 + Retry-After."""
 
-    rate_limit_burst: int = 4_000
+    rate_limit_burst: int = 20_000
     """Requests a tenant may send at once before `rate_limit_per_second` paces it."""
 
     max_file_bytes: int = 50 * 1024**3
