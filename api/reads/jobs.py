@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from api.deps import Principal
+from api.deps import Principal, base_url
 from api.errors import Problem
 from api.reads.watch import JobWatcher
 from inferq.jobs.public import job_object
@@ -50,8 +50,8 @@ async def read_job(
             state.watcher, state.store, job_id, tenant, wait, known=record
         )
         read_result = False
-    base_url = str(request.base_url)
-    return await present(state.store, record, base_url, include, result, read_result)
+    url = base_url(request)
+    return await present(state.store, record, url, include, result, read_result)
 
 
 async def present(

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request
 
 from api.admission import Admission, admitted
-from api.deps import Principal
+from api.deps import Principal, base_url
 from api.reads.jobs import present, wait_for_end
 from api.submit.json_job import take_in_json
 from api.submit.upload import take_in_upload
@@ -53,7 +53,7 @@ async def accept_job(
         record, result = await wait_for_end(
             state.watcher, state.store, record.id, principal.tenant, wait, known=record
         )
-    public = await present(state.store, record, str(request.base_url), include, result)
+    public = await present(state.store, record, base_url(request), include, result)
     return Accepted(public, 200 if record.terminal or not created else 202)
 
 
