@@ -92,7 +92,7 @@ def flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with each column holding lists or objects (passed through from Parquet or JSON
     Lines rows) as JSON text, which every result format can carry (CSV and Arrow's conversion
     of mixed columns cannot)."""
-    for name in frame.select_dtypes(include="object").columns:
+    for name in frame.select_dtypes(include="object", exclude="str").columns:
         if frame[name].map(_nested).any():
             frame[name] = frame[name].map(_json_text)
     return frame

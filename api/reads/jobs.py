@@ -29,20 +29,14 @@ async def read_job(
     `wait` seconds (at most `max_wait_seconds`) have passed.
 
     Unless `counted` (the route's dependency took it), the request's rate token is taken in the
-    round trip that reads the job, or alone when the watcher heard the job end lately (it then
-    holds the ended record and rows).
+    round trip that reads the job. The first look always reads Redis, so a job deleted a moment
+    ago is a 404 at once; only a wait is answered from the watcher's ending.
     """
     state = request.app.state
     tenant = principal.tenant
-    heard = state.watcher.ending(job_id)
-    if heard is None:
-        with_result = include == "results"
-        record, result = await state.reader.read(tenant, job_id, with_result, not counted)
-        read_result = with_result
-    else:
-        if not counted:
-            await state.reader.take_token(tenant)
-        (record, result), read_result = heard, False
+    with_result = include == "results"
+    record, result = await state.reader.read(tenant, job_id, with_result, not counted)
+    read_result = with_result
     record = _own(record, job_id, tenant)
     wait = min(wait, state.settings.max_wait_seconds)
     if wait > 0 and not record.terminal:

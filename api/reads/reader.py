@@ -31,7 +31,6 @@ if ARGV[4] == '1' then result = redis.call('GET', KEYS[4]) end
 return {'job', redis.call('HGETALL', KEYS[3]), result}
 """
 )
-_TOKEN = TOKEN_LUA + "return take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
 
 
 class JobReader:
@@ -45,15 +44,11 @@ class JobReader:
         multiplexed: MultiplexedRedis | None = None,
     ) -> None:
         self.limits = limits
-        self._read: Script | AsyncScript
-        self._token: Script | AsyncScript
-        if multiplexed is not None:
-            self._read, self._token = Script(multiplexed, _READ), Script(multiplexed, _TOKEN)
-        else:
-            self._read, self._token = (
-                aclient.register_script(_READ),
-                aclient.register_script(_TOKEN),
-            )
+        self._read: Script | AsyncScript = (
+            Script(multiplexed, _READ)
+            if multiplexed is not None
+            else aclient.register_script(_READ)
+        )
 
     async def read(
         self, tenant: str, job_id: str, with_result: bool, take_token: bool = True
@@ -70,8 +65,3 @@ class JobReader:
             self.limits.check_token(tenant, reply[1:])  # raises: the script found no token
             raise RuntimeError(f"unexpected answer of the read script: {reply!r}")
         return JobRecord.from_flat(reply[1]), reply[2] or None
-
-    async def take_token(self, tenant: str) -> None:
-        """Take the tenant's request token alone (LimitExceeded, 429, when there is none)."""
-        token = self.limits.token_call(tenant)
-        self.limits.check_token(tenant, await self._token(**token))

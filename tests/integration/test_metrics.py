@@ -122,25 +122,36 @@ def test_queue_depth_and_backlog_count_waiting_jobs_of_every_priority(
         assert scrape(api)[("inferq_rows_scored_total", ())] == 9
 
 
-def test_api_and_worker_log_json_lines_with_job_and_tenant(isolated_stack: Stack) -> None:
-    """The API logs the submission and the worker the scoring, each a JSON line naming the job."""
+def test_file_jobs_log_json_lines_with_job_and_tenant_and_small_jobs_do_not(
+    isolated_stack: Stack,
+) -> None:
+    """A file job's intake (API) and end (worker) are JSON lines at INFO naming the job and
+    tenant; a one-row job writes no line at INFO (it is counted in /metrics instead)."""
     isolated_stack.start_worker(concurrency=1)
+    rows = demo_rows("iris", 20).to_csv(index=False).encode()
     with isolated_stack.api_client(timeout=30) as api:
-        job = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
-        wait_for(api, job["id"])
+        small = submit(api, {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]})
+        posted = api.post("/v1/jobs", params={"model": "iris"}, content=rows,
+                          headers={"content-type": "text/csv"})  # fmt: skip
+        assert posted.status_code == 202, posted.text
+        wait_for(api, small["id"])
+        wait_for(api, posted.json()["id"])
 
-    def lines(pattern: str) -> list[dict]:
+    def lines(pattern: str, job_id: str) -> list[dict]:
         found = []
         for path in isolated_stack.base.glob(pattern):
             for line in path.read_bytes().splitlines():
                 if line.startswith(b"{"):
                     entry = orjson.loads(line)
-                    if entry.get("job_id") == job["id"]:
+                    if entry.get("job_id") == job_id:
                         found.append(entry)
         return found
 
-    eventually(lambda: any(e["message"].startswith("scoring job") for e in lines("worker-*.log")))
-    worker = [e for e in lines("worker-*.log") if e["message"].startswith("scoring job")]
-    assert worker[0]["tenant"] == "default" and worker[0]["level"] == "info"
-    api_lines = [e for e in lines("api.log") if e["message"] == "job submitted"]
-    assert api_lines and api_lines[0]["tenant"] == "default"
+    file_id = posted.json()["id"]
+    eventually(lambda: any("ended" in e["message"] for e in lines("worker-*.log", file_id)))
+    ended = [e for e in lines("worker-*.log", file_id) if "ended" in e["message"]]
+    assert ended[0]["tenant"] == "default" and ended[0]["level"] == "info"
+    taken = [e for e in lines("api.log", file_id) if "taken in" in e["message"]]
+    assert taken and taken[0]["tenant"] == "default" and taken[0]["level"] == "info"
+    small_lines = lines("*.log", small["id"])
+    assert [e for e in small_lines if e["level"] == "info"] == []
