@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import orjson
 
@@ -26,16 +27,21 @@ from inferq.jobs.pending import ClaimedJob
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
+from inferq.metrics.recorder import combined
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
 from inferq.schema import ModelSchema
 from workers.context import WorkerContext
 from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel
+from workers.monitoring import batch_columns
 from workers.scoring import output_columns, predict_columns, single_threaded_if_small
 
 log = logging.getLogger(__name__)
 
+
+Watch = Callable[[list[list], dict[str, list]], None]
+"""Told each scored slice's feature rows and output columns (monitoring counts them)."""
 
 INPUT_MISSING = {"code": "input_missing", "message": "the job's input rows are gone (expired?)"}
 
@@ -133,14 +139,16 @@ class Batcher:
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
             groups[(record.model_name, record.model_version)].append(record)
-        seconds = []
+        seconds: list[float] = []
+        watched: list[Write] = []
         for (name, version), group in groups.items():
             start = time.perf_counter()
-            outcomes += self._score_group(name, version, group, inputs)
+            outcomes += self._score_group(name, version, group, inputs, watched)
             seconds.append(time.perf_counter() - start)
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
-        return outcomes, inline_batch_metrics(self.ctx, records, scored, sizes, seconds)
+        metrics = inline_batch_metrics(self.ctx, records, scored, sizes, seconds)
+        return outcomes, combined(metrics, *watched)  # monitoring counts ride along
 
     def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(
@@ -148,7 +156,12 @@ class Batcher:
         )
 
     def _score_group(
-        self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]
+        self,
+        name: str,
+        version: int,
+        group: list[JobRecord],
+        inputs: dict[str, bytes | None],
+        watched: list[Write],
     ) -> list[InlineOutcome]:
         try:
             loaded = self.ctx.models.get(name, version)
@@ -177,8 +190,22 @@ class Batcher:
                     InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
                 )
         ready = [r for r in group if r.id in frames]
-        outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name))
+        watch = self._watcher(loaded, watched)
+        outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name), watch)
         return outcomes
+
+    def _watcher(self, loaded: LoadedModel, watched: list[Write]) -> Watch | None:
+        """Hands each scored slice to monitoring; its counts join the batch's ending writes."""
+        if not self.ctx.settings.monitoring:
+            return None
+
+        def watch(values: list[list], columns: dict[str, list]) -> None:
+            features = batch_columns(values, loaded.meta.schema)
+            write = self.ctx.monitor.observe(loaded, features, columns.get("prediction"))
+            if write is not None:
+                watched.append(write)
+
+        return watch
 
     def _batch_rows(self, name: str) -> int:
         override = self.ctx.settings.batch_overrides.get(name, {})
@@ -204,6 +231,7 @@ def score_jobs_together(
     jobs: list[JobRecord],
     inputs: dict[str, Rows],
     batch_rows: int,
+    watch: Watch | None = None,
 ) -> list[InlineOutcome]:
     """Score jobs of one model version in shared predict calls; isolate a job that breaks it.
 
@@ -225,8 +253,10 @@ def score_jobs_together(
         return [
             outcome
             for job in jobs
-            for outcome in score_jobs_together(loaded, [job], inputs, batch_rows)
+            for outcome in score_jobs_together(loaded, [job], inputs, batch_rows, watch)
         ]
+    if watch is not None:
+        watch(values, columns)
     outcomes, start = [], 0
     for job in jobs:
         rows = inputs[job.id]

@@ -1,0 +1,173 @@
+"""Counting every scored batch and chunk against its version's reference profile.
+
+A worker keeps each version's reference for `monitoring_refresh_seconds`. Before a version has
+a reference, its first `monitoring_provisional_rows` scored rows are collected in Redis; the
+worker whose rows complete them builds the provisional reference. A reference set from a file
+or a job carries a sample of its rows: the first worker to need its prediction profile scores
+that sample with the model in hand. Nothing here may fail or slow a job: errors are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import redis
+
+from inferq.config import Settings
+from inferq.monitoring import keys
+from inferq.monitoring.reference import (
+    Reference,
+    ReferenceStore,
+    build_reference,
+    prediction_profile,
+    sample_frame,
+)
+from inferq.monitoring.serving import bucket_write, fold_counts
+from inferq.redis_client import Write
+from inferq.schema import ModelSchema
+from workers.model_cache import LoadedModel
+from workers.scoring import features_frame, predict_table
+
+log = logging.getLogger(__name__)
+
+# Append a block of rows to a version's provisional sample while it is short of the limit.
+# KEYS: rows counter, sample list. ARGV: block, its rows, limit, ttl. Returns {before, after}.
+_COLLECT = """
+local have = tonumber(redis.call('GET', KEYS[1]) or '0')
+if have >= tonumber(ARGV[3]) then return {have, have} end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+local now = redis.call('INCRBY', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {have, now}
+"""
+
+
+class ServingMonitor:
+    """One per worker process: turns scored rows into serving-count writes."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.redis = client
+        self.settings = settings
+        self.store = ReferenceStore(client)
+        self._collect = client.register_script(_COLLECT)
+        self._cache: dict[tuple[str, int], tuple[float, Reference | None]] = {}
+
+    def observe(
+        self, loaded: LoadedModel, columns: dict[str, Any], predictions: Any | None
+    ) -> Write | None:
+        """The write that counts one batch's rows (None: nothing to count, or it failed)."""
+        if not self.settings.monitoring:
+            return None
+        try:
+            ref = self.reference(loaded)
+            if ref is None:
+                self._collect_provisional(loaded, columns)
+                return None
+            counts = fold_counts(ref, columns, predictions)
+            meta, ttl = loaded.meta, self.settings.monitoring_bucket_ttl_seconds
+            return bucket_write(meta.name, meta.version, ref.id, counts, time.time(), ttl)
+        except Exception:  # monitoring must never fail the scoring it watches
+            log.exception("monitoring %s@%s failed", loaded.meta.name, loaded.meta.version)
+            return None
+
+    def send(self, write: Write | None) -> None:
+        """Send one write in its own round trip (a chunk's), logging a failure."""
+        if write is None:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            write(pipe)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("monitoring counts not recorded: %s", exc)
+
+    def reference(self, loaded: LoadedModel) -> Reference | None:
+        """The version's reference with its prediction profile, from this process's cache."""
+        key = (loaded.meta.name, loaded.meta.version)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        ref = self.store.load(*key)
+        if ref is not None and ref.prediction is None:
+            self._score_reference(loaded, ref)
+        self._cache[key] = (now + self.settings.monitoring_refresh_seconds, ref)
+        return ref
+
+    def _score_reference(self, loaded: LoadedModel, ref: Reference) -> None:
+        """Build the reference's prediction profile from its stored sample, if still there."""
+        name, version = loaded.meta.name, loaded.meta.version
+        raw = self.store.sample(name, version, ref.id)
+        if raw is None:
+            return
+        schema = loaded.meta.schema
+        predicted = _predict(loaded, sample_frame(raw, schema))
+        ref.prediction = prediction_profile(predicted, schema, self.settings.monitoring_bins)
+        self.store.set_predictions(name, version, ref.id, ref.prediction)
+
+    def _collect_provisional(self, loaded: LoadedModel, columns: dict[str, Any]) -> None:
+        name, version = loaded.meta.name, loaded.meta.version
+        limit = self.settings.monitoring_provisional_rows
+        block = {n: _plain(values[:limit]) for n, values in columns.items()}
+        rows = len(next(iter(block.values()), []))
+        before, after = self._collect(
+            keys=[keys.provisional_rows(name, version), keys.provisional_sample(name, version)],
+            args=[orjson.dumps(block), rows, limit, self.settings.monitoring_bucket_ttl_seconds],
+        )
+        if int(before) >= limit:
+            self._cache.pop((name, version), None)  # another worker built it: read it next time
+        elif int(after) >= limit:
+            self._build_provisional(loaded)
+
+    def _build_provisional(self, loaded: LoadedModel) -> None:
+        """Make the collected rows the version's provisional reference, and count them."""
+        meta, settings = loaded.meta, self.settings
+        blocks = self.redis.lrange(keys.provisional_sample(meta.name, meta.version), 0, -1)
+        frame = _frame(blocks, meta.schema).iloc[: settings.monitoring_provisional_rows]
+        ref = build_reference(frame, meta.schema, "provisional", settings.monitoring_bins)
+        if not self.store.save_provisional(meta.name, meta.version, ref):
+            return
+        predicted = _predict(loaded, frame)
+        ref.prediction = prediction_profile(predicted, meta.schema, settings.monitoring_bins)
+        self.store.set_predictions(meta.name, meta.version, ref.id, ref.prediction)
+        self._cache[(meta.name, meta.version)] = (
+            time.monotonic() + settings.monitoring_refresh_seconds,
+            ref,
+        )
+        columns = {n: frame[n].to_numpy() for n in meta.schema.feature_names}
+        self.send(self.observe(loaded, columns, predicted))
+
+
+def batch_columns(values: list[list[Any]], schema: ModelSchema) -> dict[str, Any]:
+    """Feature rows (lists in the schema's order) as one array or tuple per feature."""
+    names = schema.feature_names
+    if not schema.string_features:
+        array = np.array(values, dtype=np.float64).reshape(-1, len(names))
+        return {name: array[:, i] for i, name in enumerate(names)}
+    return dict(zip(names, zip(*values, strict=True), strict=True)) if values else {}
+
+
+def _predict(loaded: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
+    schema = loaded.meta.schema
+    table = predict_table(loaded.estimator, schema, features_frame(frame, schema), ["prediction"])
+    return table["prediction"].to_numpy()
+
+
+def _frame(blocks: list[bytes | str], schema: ModelSchema) -> pd.DataFrame:
+    parts = [sample_frame(block, schema) for block in blocks]
+    if not parts:
+        return pd.DataFrame(columns=schema.feature_names)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _plain(values: Any) -> list[Any]:
+    """A column as JSON-ready values (NaN becomes null)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    return [v.item() if hasattr(v, "item") else v for v in values]
