@@ -12,7 +12,7 @@ from api.errors import declare_body_problems, install_error_handlers
 from api.lane import JobLane
 from api.reads.reader import JobReader
 from api.reads.watch import JobWatcher
-from api.routes import health, jobs, keys, metrics, models, tenants, webhooks
+from api.routes import health, jobs, keys, metrics, models, monitoring, tenants, webhooks
 from api.routes.dashboard import mount_dashboard
 from api.routes.openapi_examples import add_examples
 from api.schemas import JobCreate, ProblemDetails
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (jobs, models, keys, tenants, health, webhooks, metrics):
+    for module in (jobs, models, monitoring, keys, tenants, health, webhooks, metrics):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)

@@ -32,6 +32,7 @@ from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
 from inferq.schema import ModelSchema
 from workers.context import WorkerContext
+from workers.drift_check import DriftCheck
 from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel
 from workers.monitoring import batch_columns
@@ -54,6 +55,7 @@ class Batcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
         self.janitor = Janitor(ctx.store, ctx.storage, ctx.settings)
+        self.drift = DriftCheck(ctx)
         self._scoring: list[str] = []
 
     def run_forever(self) -> None:
@@ -68,6 +70,7 @@ class Batcher:
         while claimed or not self.stop_event.is_set():
             try:
                 self.janitor.sweep_if_due()
+                self.drift.run_if_due()
                 if not claimed:
                     claimed = self._claim(self.ctx.settings.max_batch_rows, wait)
                 # Once a claim has come back empty, claims with nothing in hand first wait for

@@ -36,8 +36,10 @@ from workers.scoring import features_frame, predict_table
 log = logging.getLogger(__name__)
 
 # Append a block of rows to a version's provisional sample while it is short of the limit.
-# KEYS: rows counter, sample list. ARGV: block, its rows, limit, ttl. Returns {before, after}.
+# KEYS: rows counter, sample list, reference. ARGV: block, its rows, limit, ttl.
+# Returns {before, after}, or {-1, -1} when the version has a reference by now.
 _COLLECT = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, -1} end
 local have = tonumber(redis.call('GET', KEYS[1]) or '0')
 if have >= tonumber(ARGV[3]) then return {have, have} end
 redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -67,8 +69,11 @@ class ServingMonitor:
         try:
             ref = self.reference(loaded)
             if ref is None:
-                self._collect_provisional(loaded, columns)
-                return None
+                if not self._collect_provisional(loaded, columns):
+                    return None
+                ref = self.reference(loaded, fresh=True)  # one was set since: count against it
+                if ref is None:
+                    return None
             counts = fold_counts(ref, columns, predictions)
             meta, ttl = loaded.meta, self.settings.monitoring_bucket_ttl_seconds
             return bucket_write(meta.name, meta.version, ref.id, counts, time.time(), ttl)
@@ -87,12 +92,13 @@ class ServingMonitor:
         except redis.RedisError as exc:
             log.warning("monitoring counts not recorded: %s", exc)
 
-    def reference(self, loaded: LoadedModel) -> Reference | None:
-        """The version's reference with its prediction profile, from this process's cache."""
+    def reference(self, loaded: LoadedModel, fresh: bool = False) -> Reference | None:
+        """The version's reference with its prediction profile, from this process's cache
+        (`fresh`: read again now)."""
         key = (loaded.meta.name, loaded.meta.version)
         now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and not fresh:
             return cached[1]
         ref = self.store.load(*key)
         if ref is not None and ref.prediction is None:
@@ -111,19 +117,23 @@ class ServingMonitor:
         ref.prediction = prediction_profile(predicted, schema, self.settings.monitoring_bins)
         self.store.set_predictions(name, version, ref.id, ref.prediction)
 
-    def _collect_provisional(self, loaded: LoadedModel, columns: dict[str, Any]) -> None:
+    def _collect_provisional(self, loaded: LoadedModel, columns: dict[str, Any]) -> bool:
+        """Add the rows to the provisional sample (building the reference when they complete
+        it); True when a reference existed already, so the rows are still to be counted."""
         name, version = loaded.meta.name, loaded.meta.version
         limit = self.settings.monitoring_provisional_rows
         block = {n: _plain(values[:limit]) for n, values in columns.items()}
         rows = len(next(iter(block.values()), []))
+        sample_keys = [keys.provisional_rows(name, version), keys.provisional_sample(name, version)]
         before, after = self._collect(
-            keys=[keys.provisional_rows(name, version), keys.provisional_sample(name, version)],
+            keys=[*sample_keys, keys.reference(name, version)],
             args=[orjson.dumps(block), rows, limit, self.settings.monitoring_bucket_ttl_seconds],
         )
-        if int(before) >= limit:
-            self._cache.pop((name, version), None)  # another worker built it: read it next time
-        elif int(after) >= limit:
+        if int(before) < 0:
+            return True
+        if int(before) < limit <= int(after):
             self._build_provisional(loaded)
+        return False
 
     def _build_provisional(self, loaded: LoadedModel) -> None:
         """Make the collected rows the version's provisional reference, and count them."""

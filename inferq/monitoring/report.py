@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -9,7 +10,7 @@ import redis
 
 from inferq.monitoring import keys
 from inferq.monitoring.profile import psi
-from inferq.monitoring.reference import PREDICTION, Reference
+from inferq.monitoring.reference import PREDICTION, Reference, ReferenceStore
 from inferq.monitoring.serving import BUCKET_SECONDS, MISSING, OUTSIDE
 from inferq.schema import ModelSchema
 from inferq.timefmt import rfc3339
@@ -114,3 +115,24 @@ def _shares(histogram: dict[str, Any]) -> dict[str, float]:
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def monitoring_report(
+    client: redis.Redis, schema: ModelSchema, name: str, version: int, window: str
+) -> dict[str, Any]:
+    """`GET .../monitoring`'s answer: rows, drift and quality of the version over `window`.
+
+    Before any reference exists it says how many rows the provisional one has collected.
+    """
+    ref = ReferenceStore(client).load(name, version)
+    totals: Counter[str] = Counter()
+    timeline: list[tuple[int, dict[str, int]]] = []
+    if ref is not None:
+        totals, timeline = window_counts(
+            client, name, version, ref.id, WINDOWS[window], time.time()
+        )
+    body = version_report(schema, ref, totals, timeline)
+    if ref is None:
+        collected = client.get(keys.provisional_rows(name, version))
+        body["provisional_rows_collected"] = int(collected or 0)
+    return {"model": name, "version": version, "window": window, **body}
