@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from inferq.config import Settings
 
-SHIPPED_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SHIPPED_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def mount_dashboard(app: FastAPI, settings: Settings) -> None:
