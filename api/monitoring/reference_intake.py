@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pandas as pd
+from starlette.datastructures import UploadFile
 
 from api.errors import Problem
 from inferq.config import Settings
@@ -16,7 +17,7 @@ from inferq.jobs.record import JobStatus
 from inferq.jobs.store import JobStore
 from inferq.monitoring.reference import Reference, ReferenceStore, build_reference, sample_columns
 from inferq.storage import Storage
-from models.registry import ModelVersion
+from models.registry import ModelRegistry, ModelVersion
 
 MIN_REFERENCE_ROWS = 100
 """Fewer rows than this say too little about a distribution to compare traffic with."""
@@ -30,6 +31,37 @@ def reference_from_bytes(data: bytes, filename: str) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data))
     except Exception as exc:  # whatever the parsers raise on a bad file is the caller's answer
         raise invalid("file", f"cannot read the file as CSV or Parquet: {exc}") from exc
+
+
+async def read_reference(upload: UploadFile, settings: Settings) -> tuple[bytes, str]:
+    """A reference file part's bytes and name; 413 past `max_reference_bytes`."""
+    limit = settings.max_reference_bytes
+    if upload.size is not None and upload.size > limit:
+        raise Problem(413, f"the reference file is over {limit} bytes")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise Problem(413, f"the reference file is over {limit} bytes")
+    return data, upload.filename or ""
+
+
+def upload_reference(data: bytes, filename: str) -> pd.DataFrame:
+    """A reference part sent with a model upload, read and counted before the version is
+    registered (its features are checked once the model's schema is known)."""
+    frame = reference_from_bytes(data, filename)
+    _check_rows(frame, "reference")
+    return frame
+
+
+def new_version_reference(
+    frame: pd.DataFrame, version: ModelVersion, settings: Settings, registry: ModelRegistry
+) -> Reference:
+    """Make an upload's reference part the new version's reference profile."""
+    references = ReferenceStore(registry.redis)
+    try:
+        return store_reference(frame, version, "file", settings, references)
+    except Problem as exc:
+        detail = f"version {version.version} was registered without a reference: {exc.detail}"
+        raise invalid("reference", detail) from exc
 
 
 def reference_from_job(
@@ -78,14 +110,17 @@ def store_reference(
     missing = [name for name in schema.feature_names if name not in frame.columns]
     if missing:
         raise invalid("file", f"the reference misses the model's features: {', '.join(missing)}")
-    if len(frame) < MIN_REFERENCE_ROWS:
-        raise invalid(
-            "file", f"the reference has {len(frame)} rows; at least {MIN_REFERENCE_ROWS} needed"
-        )
+    _check_rows(frame, "file")
     frame = _typed(frame[schema.feature_names], schema.string_features)
     ref = build_reference(frame, schema, source, settings.monitoring_bins, job=job)
     references.save(version.name, version.version, ref, sample_columns(frame, schema.feature_names))
     return ref
+
+
+def _check_rows(frame: pd.DataFrame, field_name: str) -> None:
+    if len(frame) < MIN_REFERENCE_ROWS:
+        msg = f"the reference has {len(frame)} rows; at least {MIN_REFERENCE_ROWS} needed"
+        raise invalid(field_name, msg)
 
 
 def _typed(frame: pd.DataFrame, strings: set[str]) -> pd.DataFrame:

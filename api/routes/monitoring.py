@@ -20,14 +20,17 @@ from api.deps import (
     WebhookSecretsDep,
 )
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
+from api.monitoring import examples
 from api.monitoring.reference_intake import (
     invalid,
+    read_reference,
     reference_from_bytes,
     reference_from_job,
     store_reference,
 )
 from api.monitoring.schemas import MonitoringUpdate, ReferenceFromJob, Window
 from api.routes.models import check_owner
+from inferq.config import Settings
 from inferq.monitoring.alerts import MonitoringConfig, MonitoringConfigs
 from inferq.monitoring.reference import Reference, ReferenceStore
 from inferq.monitoring.report import monitoring_report
@@ -54,7 +57,7 @@ _REFERENCE_BODY = {
 @router.put(
     "/{name}/versions/{version}/reference",
     summary="Set a version's reference profile",
-    responses=problem_responses(404, 413),
+    responses={**examples.REFERENCE, **problem_responses(404, 413)},
     openapi_extra=_REFERENCE_BODY,
 )
 async def put_reference(
@@ -72,7 +75,7 @@ async def put_reference(
     meta = await run_in_threadpool(owned_version, registry, name, version, principal)
     references = ReferenceStore(registry.redis)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        data, filename = await _reference_file(request, settings.max_reference_bytes)
+        data, filename = await _reference_file(request, settings)
         frame = await run_in_threadpool(reference_from_bytes, data, filename)
         source, job = "file", None
     else:
@@ -88,7 +91,7 @@ async def put_reference(
 @router.get(
     "/{name}/versions/{version}/monitoring",
     summary="Drift and data quality of a version",
-    responses=problem_responses(404),
+    responses={**examples.REPORT, **problem_responses(404)},
 )
 async def get_monitoring(
     name: str, version: int, principal: PrincipalDep, registry: RegistryDep, window: Window = "1h"
@@ -104,7 +107,7 @@ async def get_monitoring(
 @router.put(
     "/{name}/monitoring",
     summary="Set a model's drift alert",
-    responses=problem_responses(404),
+    responses={**examples.ALERT, **problem_responses(404)},
 )
 async def put_monitoring(
     name: str,
@@ -142,17 +145,12 @@ def reference_public(name: str, version: int, ref: Reference) -> dict[str, Any]:
     return {"model": name, "version": version, **ref.summary(), "features": features}
 
 
-async def _reference_file(request: Request, limit: int) -> tuple[bytes, str]:
+async def _reference_file(request: Request, settings: Settings) -> tuple[bytes, str]:
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise invalid("file", "a multipart `file` part holding the reference rows is required")
-    if upload.size is not None and upload.size > limit:
-        raise Problem(413, f"the reference file is over {limit} bytes")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise Problem(413, f"the reference file is over {limit} bytes")
-    return data, upload.filename or ""
+    return await read_reference(upload, settings)
 
 
 def _job_body(raw: bytes) -> ReferenceFromJob:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from inferq.redis_server import free_port
+from models.artifacts import dump_skops, untrusted_types
 from tests.helpers import TenantClients, assert_problem
 from tests.monitoring_helpers import (
     counted,
@@ -207,3 +209,26 @@ def test_drift_past_the_threshold_sends_one_signed_webhook_and_sets_the_gauges(
     redis.delete("inferq:monitor:psi")
     eventually(lambda: redis.exists("inferq:monitor:psi"), "the check runs again")
     assert len(receiver.received()) == 1, "a second alert in the same window"
+
+
+def test_a_reference_part_at_upload_becomes_the_versions_reference(mapi: httpx.Client) -> None:
+    """A `reference` part sent with the artifact is profiled at once; one of too few rows is a
+    422 naming it, and no version is registered."""
+    name = f"mon-{uuid.uuid4().hex[:8]}"
+    artifact = dump_skops(numeric_model())
+    form = {"trusted_types": ",".join(untrusted_types(artifact))}
+
+    def upload(rows: int) -> httpx.Response:
+        csv = traffic(rows, seed=30)[["x", "y"]].to_csv(index=False).encode()
+        files = {
+            "file": ("model.skops", artifact, "application/octet-stream"),
+            "reference": ("train.csv", csv, "text/csv"),
+        }
+        return mapi.post(f"/v1/models/{name}/versions", files=files, data=form, timeout=180)
+
+    assert_problem(upload(50), 422, "reference", "50 rows")
+    assert mapi.get(f"/v1/models/{name}").status_code == 404
+    assert upload(800).status_code == 201
+    answer = monitoring(mapi, name, 1)
+    assert answer["reference"]["source"] == "file" and answer["reference"]["rows"] == 800
+    assert answer["rows"] == 0 and answer["features"]["x"]["psi"] is None
