@@ -142,16 +142,16 @@ class Batcher:
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
             groups[(record.model_name, record.model_version)].append(record)
-        seconds: list[float] = []
-        watched: list[Write] = []
+        seconds = []
         for (name, version), group in groups.items():
             start = time.perf_counter()
-            outcomes += self._score_group(name, version, group, inputs, watched)
+            outcomes += self._score_group(name, version, group, inputs)
             seconds.append(time.perf_counter() - start)
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
         metrics = inline_batch_metrics(self.ctx, records, scored, sizes, seconds)
-        return outcomes, combined(metrics, *watched)  # monitoring counts ride along
+        counts = self.ctx.monitor.flush_write()  # monitoring counts ride along when due
+        return outcomes, metrics if counts is None else combined(metrics, counts)
 
     def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(
@@ -159,12 +159,7 @@ class Batcher:
         )
 
     def _score_group(
-        self,
-        name: str,
-        version: int,
-        group: list[JobRecord],
-        inputs: dict[str, bytes | None],
-        watched: list[Write],
+        self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]
     ) -> list[InlineOutcome]:
         try:
             loaded = self.ctx.models.get(name, version)
@@ -193,20 +188,18 @@ class Batcher:
                     InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
                 )
         ready = [r for r in group if r.id in frames]
-        watch = self._watcher(loaded, watched)
+        watch = self._watcher(loaded)
         outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name), watch)
         return outcomes
 
-    def _watcher(self, loaded: LoadedModel, watched: list[Write]) -> Watch | None:
-        """Hands each scored slice to monitoring; its counts join the batch's ending writes."""
+    def _watcher(self, loaded: LoadedModel) -> Watch | None:
+        """Hands each scored slice to monitoring, which counts it against the reference."""
         if not self.ctx.settings.monitoring:
             return None
 
         def watch(values: list[list], columns: dict[str, list]) -> None:
             features = batch_columns(values, loaded.meta.schema)
-            write = self.ctx.monitor.observe(loaded, features, columns.get("prediction"))
-            if write is not None:
-                watched.append(write)
+            self.ctx.monitor.observe(loaded, features, columns.get("prediction"))
 
         return watch
 

@@ -72,7 +72,8 @@ def watch_chunk(
     names = loaded.meta.schema.feature_names
     columns = {name: rows[name].to_numpy() for name in names}
     predictions = scored["prediction"].to_numpy() if "prediction" in scored else None
-    ctx.monitor.send(ctx.monitor.observe(loaded, columns, predictions))
+    ctx.monitor.observe(loaded, columns, predictions)
+    ctx.monitor.send(ctx.monitor.flush_write(force=True))
 
 
 def write_chunk_outputs(

@@ -10,6 +10,7 @@ that sample with the model in hand. Nothing here may fail or slow a job: errors 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -19,21 +20,25 @@ import pandas as pd
 import redis
 
 from inferq.config import Settings
+from inferq.metrics.recorder import combined
 from inferq.monitoring import keys
 from inferq.monitoring.reference import (
+    PREDICTION,
     Reference,
     ReferenceStore,
     build_reference,
     prediction_profile,
     sample_frame,
 )
-from inferq.monitoring.serving import bucket_write, fold_counts
+from inferq.monitoring.serving import Layout, bucket_write, current_minute, layout_of
 from inferq.redis_client import Write
 from inferq.schema import ModelSchema
 from workers.model_cache import LoadedModel
 from workers.scoring import features_frame, predict_table
 
 log = logging.getLogger(__name__)
+FLUSH_SECONDS = 1.0
+"""Batches' counts are added up in the process and sent at most this often (chunks at once)."""
 
 # Append a block of rows to a version's provisional sample while it is short of the limit.
 # KEYS: rows counter, sample list, reference. ARGV: block, its rows, limit, ttl.
@@ -59,27 +64,48 @@ class ServingMonitor:
         self.store = ReferenceStore(client)
         self._collect = client.register_script(_COLLECT)
         self._cache: dict[tuple[str, int], tuple[float, Reference | None]] = {}
+        self._pending: dict[tuple[str, int, str, int], tuple[Layout, np.ndarray]] = {}
+        self._next_flush = 0.0
+        self._lock = threading.Lock()  # the batcher thread and chunk tasks share a process
 
-    def observe(
-        self, loaded: LoadedModel, columns: dict[str, Any], predictions: Any | None
-    ) -> Write | None:
-        """The write that counts one batch's rows (None: nothing to count, or it failed)."""
+    def observe(self, loaded: LoadedModel, columns: dict[str, Any], predictions: Any) -> None:
+        """Count one batch's rows (sent by the next due `flush_write`); never raises."""
         if not self.settings.monitoring:
-            return None
+            return
         try:
             ref = self.reference(loaded)
             if ref is None:
                 if not self._collect_provisional(loaded, columns):
-                    return None
+                    return
                 ref = self.reference(loaded, fresh=True)  # one was set since: count against it
                 if ref is None:
-                    return None
-            counts = fold_counts(ref, columns, predictions)
-            meta, ttl = loaded.meta, self.settings.monitoring_bucket_ttl_seconds
-            return bucket_write(meta.name, meta.version, ref.id, counts, time.time(), ttl)
+                    return
+            layout = layout_of(ref)
+            first = next(iter(columns.values()), predictions)
+            vector = layout.fold({**columns, PREDICTION: predictions}, len(first))
+            key = (loaded.meta.name, loaded.meta.version, ref.id, current_minute(time.time()))
+            with self._lock:
+                held = self._pending.get(key)
+                self._pending[key] = (layout, vector if held is None else held[1] + vector)
         except Exception:  # monitoring must never fail the scoring it watches
             log.exception("monitoring %s@%s failed", loaded.meta.name, loaded.meta.version)
-            return None
+
+    def flush_write(self, force: bool = False) -> Write | None:
+        """The counts held since the last flush, as one write, once `FLUSH_SECONDS` have passed
+        (or at once with `force`); None when nothing is due."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._pending or (now < self._next_flush and not force):
+                return None
+            pending, self._pending = self._pending, {}
+            self._next_flush = now + FLUSH_SECONDS
+        ttl = self.settings.monitoring_bucket_ttl_seconds
+        return combined(
+            *(
+                bucket_write(name, version, ref_id, layout.counts(vector), minute, ttl)
+                for (name, version, ref_id, minute), (layout, vector) in pending.items()
+            )
+        )
 
     def send(self, write: Write | None) -> None:
         """Send one write in its own round trip (a chunk's), logging a failure."""
@@ -151,7 +177,8 @@ class ServingMonitor:
             ref,
         )
         columns = {n: frame[n].to_numpy() for n in meta.schema.feature_names}
-        self.send(self.observe(loaded, columns, predicted))
+        self.observe(loaded, columns, predicted)
+        self.send(self.flush_write(force=True))
 
 
 def batch_columns(values: list[list[Any]], schema: ModelSchema) -> dict[str, Any]:

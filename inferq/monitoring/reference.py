@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -42,12 +41,6 @@ class Reference:
     def provisional(self) -> bool:
         """Taken from the first rows scored rather than set by the model's owner."""
         return self.source == "provisional"
-
-    @cached_property
-    def known(self) -> dict[str, set[str]]:
-        """Each categorical profile's categories seen in the reference, as a set."""
-        profiles = {**self.features, PREDICTION: self.prediction or {}}
-        return {n: set(p["known"]) for n, p in profiles.items() if p.get("type") == "string"}
 
     def to_json(self) -> bytes:
         """The stored form (without the prediction profile, which is stored on its own)."""
