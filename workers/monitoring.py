@@ -64,7 +64,7 @@ class ServingMonitor:
         self.store = ReferenceStore(client)
         self._collect = client.register_script(_COLLECT)
         self._cache: dict[tuple[str, int], tuple[float, Reference | None]] = {}
-        self._pending: dict[tuple[str, int, str, int], tuple[Layout, np.ndarray]] = {}
+        self._pending: dict[tuple[str, int, str, int, int], tuple[Layout, np.ndarray]] = {}
         self._next_flush = 0.0
         self._lock = threading.Lock()  # the batcher thread and chunk tasks share a process
 
@@ -83,7 +83,9 @@ class ServingMonitor:
             layout = layout_of(ref)
             first = next(iter(columns.values()), predictions)
             vector = layout.fold({**columns, PREDICTION: predictions}, len(first))
-            key = (loaded.meta.name, loaded.meta.version, ref.id, current_minute(time.time()))
+            minute = current_minute(time.time())
+            # Vectors add up only within one layout (it grows once predictions are profiled).
+            key = (loaded.meta.name, loaded.meta.version, ref.id, minute, len(layout.fields))
             with self._lock:
                 held = self._pending.get(key)
                 self._pending[key] = (layout, vector if held is None else held[1] + vector)
@@ -103,7 +105,7 @@ class ServingMonitor:
         return combined(
             *(
                 bucket_write(name, version, ref_id, layout.counts(vector), minute, ttl)
-                for (name, version, ref_id, minute), (layout, vector) in pending.items()
+                for (name, version, ref_id, minute, _), (layout, vector) in pending.items()
             )
         )
 

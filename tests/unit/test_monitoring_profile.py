@@ -80,3 +80,16 @@ def test_quality_rates_count_missing_out_of_range_and_unseen_values() -> None:
     plan = column_report(ref.features["plan"], "plan", counts)
     assert plan["missing_rate"] == 0.25 and plan["unseen_rate"] == 0.25
     assert not any(k.startswith(PREDICTION) for k in counts), "no prediction profile yet"
+
+
+def test_a_big_chunk_is_binned_from_a_sample_and_keeps_its_row_count() -> None:
+    """100,000 rows: `rows` is exact and each bin's share stays within half a percent."""
+    ref = build_reference(reference_frame(10_000), SCHEMA, "file", 10)
+    frame = reference_frame(100_000, seed=3)
+    counts = Counter(fold_counts(ref, {c: frame[c].to_numpy() for c in frame}, None))
+    assert counts["rows"] == 100_000
+    report = column_report(ref.features["x"], "x", counts)
+    exact = np.histogram(frame["x"].clip(-9, 9), [-10, *ref.features["x"]["edges"][1:-1], 10])[0]
+    shares = np.array(report["histogram"]["window"]) / 100_000
+    assert np.abs(shares - exact / 100_000).max() < 0.005
+    assert report["psi"] < 0.01
