@@ -61,7 +61,8 @@ def score_chunk(
         ctx.settings.predict_batch_rows,
         keep_going=keep_going,
     )
-    watch_chunk(ctx, loaded, rows.frame.iloc[: len(scored)], scored)
+    whole = len(scored) == len(rows.frame)
+    watch_chunk(ctx, loaded, rows.frame if whole else rows.frame.iloc[: len(scored)], scored)
     return ScoredChunk(scored, rows.failed, len(scored) == len(rows.frame), rows.errors)
 
 

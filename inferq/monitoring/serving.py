@@ -22,7 +22,7 @@ from inferq.redis_client import Write
 BUCKET_SECONDS = 60
 """Serving counts are kept per minute."""
 
-FOLD_ROWS = 20_000
+FOLD_ROWS = 10_000
 """Most rows of one batch or chunk binned one by one (see `Layout.fold`)."""
 
 MISSING, OUTSIDE = "m", "o"
