@@ -41,16 +41,21 @@ FLUSH_SECONDS = 1.0
 """Batches' counts are added up in the process and sent at most this often (chunks at once)."""
 
 # Append a block of rows to a version's provisional sample while it is short of the limit.
-# KEYS: rows counter, sample list, reference. ARGV: block, its rows, limit, ttl.
-# Returns {before, after}, or {-1, -1} when the version has a reference by now.
+# KEYS: rows counter, sample list, reference, build lease. ARGV: block, its rows, limit, ttl.
+# Returns {before, after}; {-1, -1} when the version has a reference by now; {-2, rows} when
+# the sample is complete but its builder's lease ran out (it died): the caller builds it.
 _COLLECT = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, -1} end
 local have = tonumber(redis.call('GET', KEYS[1]) or '0')
-if have >= tonumber(ARGV[3]) then return {have, have} end
+if have >= tonumber(ARGV[3]) then
+  if redis.call('SET', KEYS[4], '1', 'NX', 'EX', 60) then return {-2, have} end
+  return {have, have}
+end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 local now = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+if now >= tonumber(ARGV[3]) then redis.call('SET', KEYS[4], '1', 'EX', 60) end
 return {have, now}
 """
 
@@ -152,14 +157,19 @@ class ServingMonitor:
         limit = self.settings.monitoring_provisional_rows
         block = {n: _plain(values[:limit]) for n, values in columns.items()}
         rows = len(next(iter(block.values()), []))
-        sample_keys = [keys.provisional_rows(name, version), keys.provisional_sample(name, version)]
+        script_keys = [
+            keys.provisional_rows(name, version),
+            keys.provisional_sample(name, version),
+            keys.reference(name, version),
+            keys.provisional_lease(name, version),
+        ]
         before, after = self._collect(
-            keys=[*sample_keys, keys.reference(name, version)],
+            keys=script_keys,
             args=[orjson.dumps(block), rows, limit, self.settings.monitoring_bucket_ttl_seconds],
         )
-        if int(before) < 0:
+        if int(before) == -1:
             return True
-        if int(before) < limit <= int(after):
+        if int(before) == -2 or int(before) < limit <= int(after):
             self._build_provisional(loaded)
         return False
 
@@ -168,6 +178,8 @@ class ServingMonitor:
         meta, settings = loaded.meta, self.settings
         blocks = self.redis.lrange(keys.provisional_sample(meta.name, meta.version), 0, -1)
         frame = _frame(blocks, meta.schema).iloc[: settings.monitoring_provisional_rows]
+        if frame.empty:
+            return
         ref = build_reference(frame, meta.schema, "provisional", settings.monitoring_bins)
         if not self.store.save_provisional(meta.name, meta.version, ref):
             return

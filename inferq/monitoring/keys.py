@@ -43,6 +43,11 @@ def provisional_sample(name: str, version: int) -> str:
     return f"{_version(name, version)}:provisional:sample"
 
 
+def provisional_lease(name: str, version: int) -> str:
+    """Held (60 s) by the worker building the provisional reference from a complete sample."""
+    return f"{_version(name, version)}:provisional:lease"
+
+
 def bucket(name: str, version: int, ref_id: str, minute: int) -> str:
     """One minute's serving counts against one reference: field ``feature|bin`` to rows."""
     return f"{_version(name, version)}:{ref_id}:m:{minute}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 import pytest
 from standardwebhooks import Webhook
 
@@ -232,3 +233,19 @@ def test_a_reference_part_at_upload_becomes_the_versions_reference(mapi: httpx.C
     answer = monitoring(mapi, name, 1)
     assert answer["reference"]["source"] == "file" and answer["reference"]["rows"] == 800
     assert answer["rows"] == 0 and answer["features"]["x"]["psi"] is None
+
+
+def test_a_complete_sample_whose_builder_died_is_built_by_the_next_worker(
+    mapi: httpx.Client, mstack: Stack
+) -> None:
+    """10,000 collected rows and no reference, as a worker that died while building leaves
+    them: the next batch scored for the version builds the provisional reference from them."""
+    name = upload_model(mapi, numeric_model())
+    left = traffic(10_000, seed=40)[["x", "y"]]
+    redis = mstack.redis()
+    redis.set(f"inferq:monitor:{name}:1:provisional:rows", 10_000)
+    redis.rpush(f"inferq:monitor:{name}:1:provisional:sample", orjson.dumps(left.to_dict("list")))
+    assert monitoring(mapi, name, 1)["reference"] is None
+    score_json(mapi, name, traffic(50, seed=41)[["x", "y"]])
+    built = counted(mapi, name, 1, 10_000)
+    assert built["reference"]["provisional"] is True and built["reference"]["rows"] == 10_000
