@@ -22,6 +22,7 @@ from api.routes import (
     metrics,
     mlflow,
     models,
+    monitoring,
     tenants,
     tfserving,
     v2,
@@ -87,7 +88,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (jobs, models, keys, tenants, health, webhooks, metrics, v2, tfserving, mlflow):
+    for module in (
+        jobs,
+        models,
+        monitoring,
+        keys,
+        tenants,
+        health,
+        webhooks,
+        metrics,
+        v2,
+        tfserving,
+        mlflow,
+    ):
         app.include_router(module.router)
     _declare_schema(app, JobCreate)
     _declare_schema(app, ProblemDetails)

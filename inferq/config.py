@@ -274,6 +274,27 @@ class Settings(BaseSettings):
             return None
         return Keyring.parse(self.encryption_keys.get_secret_value())
 
+    monitoring: bool = True
+    """Count every scored row against its version's reference profile (drift and data quality)."""
+
+    monitoring_bins: int = 10
+    """Quantile bins per numeric feature in a reference profile."""
+
+    monitoring_provisional_rows: int = 10_000
+    """Rows scored before any reference is set that become the version's provisional reference."""
+
+    monitoring_bucket_ttl_seconds: int = 8 * 24 * 3600
+    """How long each minute's serving counts are kept (the longest window is 7 days)."""
+
+    monitoring_refresh_seconds: float = 5.0
+    """How long a worker reuses a version's reference profile before reading it again."""
+
+    monitoring_check_seconds: float = 60.0
+    """How often one worker computes drift for the gauges and checks the alert thresholds."""
+
+    max_reference_bytes: int = 256 * 1024**2
+    """Largest reference file (`PUT .../reference`) accepted; a larger one is answered 413."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

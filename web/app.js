@@ -290,7 +290,7 @@ function modelCard(model) {
   card.dataset.model = model.name;
   const aliases = Object.entries(model.aliases).map(([a, v]) => `<span class="alias">${a} → v${v}</span>`).join("");
   card.innerHTML = `<h2></h2><p>default v${model.default_version}, latest v${model.latest_version} ${aliases}</p>
-    <table><thead><tr><th>Version</th><th>Task</th><th>Features</th><th>Classes</th><th>Format</th><th>Created</th></tr></thead><tbody></tbody></table>`;
+    <table><thead><tr><th>Version</th><th>Task</th><th>Features</th><th>Classes</th><th>Format</th><th>Created</th><th></th></tr></thead><tbody></tbody></table>`;
   card.querySelector("h2").textContent = model.name;
   card.querySelector("tbody").replaceChildren(...model.versions.map((v) => {
     const row = document.createElement("tr");
@@ -298,6 +298,12 @@ function modelCard(model) {
       (v.classes || []).join(", ") || "—", v.format, v.created_at]) {
       const cell = document.createElement("td"); cell.textContent = value; row.append(cell);
     }
+    const watch = Object.assign(document.createElement("button"), { className: "monitor", textContent: "Monitoring" });
+    watch.dataset.version = v.version;
+    watch.addEventListener("click", (event) => { event.stopPropagation(); showMonitoring(model.name, v.version); });
+    const cell = document.createElement("td");
+    cell.append(watch);
+    row.append(cell);
     return row;
   }));
   return card;
@@ -310,6 +316,7 @@ function show(view) {
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.view === view));
   if (view === "models" || view === "upload") loadModels();
   if (view === "jobs") loadJobs();
+  if (view === "overview") drawOverview();
 }
 
 function start() {
@@ -321,6 +328,8 @@ function start() {
   $("#refresh").addEventListener("click", loadJobs);
   $("#filter-status").addEventListener("change", loadJobs);
   $("#upload-form").addEventListener("submit", upload);
+  setUpMonitoring();
+  startOverview();  // samples /metrics from the start, so the overview has a history
   loadJobs();
   loadModels();
   setInterval(() => { if (!$("#view-jobs").hidden) loadJobs(); }, 5000);

@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import orjson
 
@@ -29,17 +30,23 @@ from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.keyring import DecryptionFailed
+from inferq.metrics.recorder import combined
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, ScriptCall, Write, pipelined
 from inferq.schema import ModelSchema
 from workers.context import WorkerContext
+from workers.drift_check import DriftCheck
 from workers.job_metrics import inline_batch_metrics
 from workers.model_cache import LoadedModel
+from workers.monitoring import batch_columns
 from workers.scoring import output_columns, predict_columns, single_threaded_if_small
 from workers.sync_answers import split_outcomes
 
 log = logging.getLogger(__name__)
 
+
+Watch = Callable[[list[list], dict[str, list]], None]
+"""Told each scored slice's feature rows and output columns (monitoring counts them)."""
 
 INPUT_MISSING = {"code": "input_missing", "message": "the job's input rows are gone (expired?)"}
 
@@ -52,6 +59,7 @@ class Batcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
         self.janitor = Janitor(ctx.store, ctx.storage, ctx.settings)
+        self.drift = DriftCheck(ctx)
         self._scoring: list[str] = []
 
     def run_forever(self) -> None:
@@ -66,6 +74,7 @@ class Batcher:
         while claimed or not self.stop_event.is_set():
             try:
                 self.janitor.sweep_if_due()
+                self.drift.run_if_due()
                 if not claimed:
                     claimed = self._claim(self.ctx.settings.max_batch_rows, wait)
                 # Once a claim has come back empty, claims with nothing in hand first wait for
@@ -149,7 +158,9 @@ class Batcher:
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
         jobs = [job.record for job in claimed if job.request is None]  # sync requests: no times
-        return outcomes, inline_batch_metrics(self.ctx, jobs, scored, sizes, seconds)
+        metrics = inline_batch_metrics(self.ctx, jobs, scored, sizes, seconds)
+        counts = self.ctx.monitor.flush_write()  # monitoring counts ride along when due
+        return outcomes, metrics if counts is None else combined(metrics, counts)
 
     def _claim(self, count: int, wait: float = 0.0) -> list[ClaimedJob]:
         return self.ctx.store.pending.claim(
@@ -187,8 +198,20 @@ class Batcher:
                     InlineOutcome(record.id, error={"code": "invalid_input", "message": exc.detail})
                 )
         ready = [r for r in group if r.id in frames]
-        outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name))
+        watch = self._watcher(loaded)
+        outcomes += score_jobs_together(loaded, ready, frames, self._batch_rows(name), watch)
         return outcomes
+
+    def _watcher(self, loaded: LoadedModel) -> Watch | None:
+        """Hands each scored slice to monitoring, which counts it against the reference."""
+        if not self.ctx.settings.monitoring:
+            return None
+
+        def watch(values: list[list], columns: dict[str, list]) -> None:
+            features = batch_columns(values, loaded.meta.schema)
+            self.ctx.monitor.observe(loaded, features, columns.get("prediction"))
+
+        return watch
 
     def _batch_rows(self, name: str) -> int:
         override = self.ctx.settings.batch_overrides.get(name, {})
@@ -214,6 +237,7 @@ def score_jobs_together(
     jobs: list[JobRecord],
     inputs: dict[str, Rows],
     batch_rows: int,
+    watch: Watch | None = None,
 ) -> list[InlineOutcome]:
     """Score jobs of one model version in shared predict calls; isolate a job that breaks it.
 
@@ -235,8 +259,10 @@ def score_jobs_together(
         return [
             outcome
             for job in jobs
-            for outcome in score_jobs_together(loaded, [job], inputs, batch_rows)
+            for outcome in score_jobs_together(loaded, [job], inputs, batch_rows, watch)
         ]
+    if watch is not None:
+        watch(values, columns)
     outcomes, start = [], 0
     for job in jobs:
         rows = inputs[job.id]

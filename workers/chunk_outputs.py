@@ -22,6 +22,7 @@ from workers.chunk_rows import ChunkRows
 from workers.context import WorkerContext
 from workers.csv_chunks import read_csv_chunk
 from workers.jsonl_chunks import read_jsonl_chunk
+from workers.model_cache import LoadedModel
 from workers.parquet_chunks import read_parquet_chunk
 from workers.scoring import score_frame
 
@@ -61,7 +62,20 @@ def score_chunk(
         ctx.settings.predict_batch_rows,
         keep_going=keep_going,
     )
+    whole = len(scored) == len(rows.frame)
+    watch_chunk(ctx, loaded, rows.frame if whole else rows.frame.iloc[: len(scored)], scored)
     return ScoredChunk(scored, rows.failed, len(scored) == len(rows.frame), rows.errors)
+
+
+def watch_chunk(
+    ctx: WorkerContext, loaded: LoadedModel, rows: pd.DataFrame, scored: pd.DataFrame
+) -> None:
+    """Count a chunk's scored rows for monitoring, in one round trip of their own."""
+    names = loaded.meta.schema.feature_names
+    columns = {name: rows[name].to_numpy() for name in names}
+    predictions = scored["prediction"].to_numpy() if "prediction" in scored else None
+    ctx.monitor.observe(loaded, columns, predictions)
+    ctx.monitor.send(ctx.monitor.flush_write(force=True))
 
 
 def write_chunk_outputs(

@@ -12,6 +12,7 @@ from inferq.redis_client import make_redis
 from inferq.storage import Storage
 from models.registry import ModelRegistry
 from workers.model_cache import CacheStats, ModelCache
+from workers.monitoring import ServingMonitor
 
 
 @dataclass
@@ -24,6 +25,8 @@ class WorkerContext:
     storage: Storage
     models: ModelCache
     metrics: MetricsRecorder
+    monitor: ServingMonitor
+    """Counts scored rows against each version's reference profile."""
     cache_stats_sent: CacheStats = field(default_factory=CacheStats)
     """The model cache counts already added to the metrics."""
 
@@ -40,6 +43,7 @@ class WorkerContext:
             storage=storage,
             models=ModelCache(registry, settings.model_cache_size, settings.model_cache_max_bytes),
             metrics=MetricsRecorder(client),
+            monitor=ServingMonitor(client, settings),
         )
 
 

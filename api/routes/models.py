@@ -10,6 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ModelsWrite, Principal, PrincipalDep, RegistryDep, SettingsDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
+from api.monitoring.reference_intake import (
+    new_version_reference,
+    read_reference,
+    upload_reference,
+)
 from api.registry.uploads import VersionUpload, accept_upload, mlflow_import
 from api.registry.views import model_public, model_version_public
 from api.routes.openapi_links import link
@@ -107,8 +112,12 @@ async def upload_version(
     ] = [],  # noqa: B006 - FastAPI copies defaults
     shared: Annotated[bool, Form()] = False,
     alias: Annotated[str | None, Form(description="Point this alias at the new version")] = None,
+    reference: Annotated[
+        UploadFile | None, File(description="A training sample (CSV/Parquet) to monitor against")
+    ] = None,
 ) -> ModelVersionPublic:
-    """Check an artifact in a separate process and register it as the model's next version.
+    """Check an artifact in a separate process and register it as the model's next version;
+    a `reference` file becomes its reference profile for monitoring.
 
     A JSON body `{"source": "models:/churn@champion"}` imports from the MLflow registry instead.
     """
@@ -135,7 +144,11 @@ async def upload_version(
         shared=shared,
         alias=alias or None,
     )
+    sample = await read_reference(reference, settings) if reference is not None else None
+    frame = await run_in_threadpool(upload_reference, *sample) if sample is not None else None
     version = await run_in_threadpool(accept_upload, upload, principal, settings, registry)
+    if frame is not None:
+        await run_in_threadpool(new_version_reference, frame, version, settings, registry)
     response.headers["Location"] = f"/v1/models/{name}/versions/{version.version}"
     return model_version_public(version)
 

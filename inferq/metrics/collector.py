@@ -17,6 +17,8 @@ from prometheus_client.registry import Collector
 from inferq.jobs.keys import WORKERS_ZSET
 from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.metrics import keys
+from inferq.monitoring import keys as monitoring_keys
+from inferq.monitoring.gauges import drift_gauges
 from inferq.queue import JOBS_QUEUE
 
 #: Counters recorded by workers: name -> help text (labels come from the stored fields).
@@ -77,6 +79,7 @@ class RedisCollector(Collector):
             pipe.llen(lane(priority))
         pipe.hlen("unacked")
         pipe.zcount(WORKERS_ZSET, time.time() - self.worker_alive_seconds, "+inf")
+        pipe.hgetall(monitoring_keys.PSI_GAUGES)
         replies = iter(pipe.execute())
         yield from _job_status(_decode(next(replies)))
         yield from _counters(_decode(next(replies)))
@@ -86,6 +89,7 @@ class RedisCollector(Collector):
         # Small jobs wait in the batchers' priority lanes, reported as part of the jobs queue.
         depth[JOBS_QUEUE] = depth.get(JOBS_QUEUE, 0) + sum(next(replies) for _ in PRIORITY_LANES)
         yield from _queues(depth, unacked=next(replies), workers=next(replies))
+        yield from drift_gauges(_decode(next(replies)))
 
 
 def _job_status(counts: dict[str, str]) -> Iterator[Metric]:

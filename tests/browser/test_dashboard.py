@@ -13,6 +13,15 @@ from playwright.sync_api import expect
 from inferq.storage import Storage
 from models.registry import ModelRegistry
 from tests.helpers import demo_rows, reference_model, submit
+from tests.monitoring_helpers import (
+    counted,
+    numeric_model,
+    put_reference_file,
+    score_csv,
+    score_json,
+    traffic,
+    upload_model,
+)
 from tests.stack import Stack
 
 
@@ -117,3 +126,47 @@ def test_a_csv_uploaded_through_the_page_is_scored_and_downloaded(
     assert scored["id"].tolist() == list(range(300))
     expected = reference_model("iris").predict(rows.drop(columns="id")).tolist()
     assert scored["prediction"].tolist() == expected
+
+
+def test_overview_and_model_pages_draw_charts_and_flag_the_drifting_feature(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    """After a batch with x shifted by 1.5 sd is scored against a reference, the model page's
+    PSI chart flags x as drifting and y as fine, shows x's reference-vs-window histogram and
+    the predictions over time; the overview draws throughput and queue lines from /metrics.
+    No console errors along the way."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
+    with stack.client(timeout=60) as api:
+        name = upload_model(api, numeric_model())
+        assert put_reference_file(api, name, 1, traffic(2_000, seed=20)).status_code == 200
+        score_csv(api, name, traffic(3_000, seed=21, shift=1.5)[["x", "y"]])
+        counted(api, name, 1, 3_000)
+        open_with_key(page, stack)
+        page.get_by_role("button", name="Overview").click()
+        expect(page.locator("#chart-jobs path.line[data-series='jobs/s']")).to_have_count(1)
+        expect(page.locator("#chart-rows path.line[data-series='rows/s']")).to_have_count(1)
+        expect(page.locator("#chart-queue path.line")).to_have_count(2)  # depth and backlog
+        score_json(api, name, traffic(200, seed=22)[["x", "y"]])  # traffic while it samples
+    page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+
+    page.get_by_role("button", name="Models").click()
+    page.locator(f".model[data-model='{name}'] button.monitor[data-version='1']").click()
+    psi = page.locator("#psi-chart")
+    expect(psi.locator("rect[data-feature='x']")).to_have_class(re.compile(r"\bdrift\b"))
+    expect(psi.locator("rect[data-feature='y']")).to_have_class(re.compile(r"\bok\b"))
+    expect(psi.locator("rect[data-feature='prediction']")).to_have_count(1)
+    expect(page.locator("#histogram-chart")).to_have_attribute("data-feature", "x")
+    expect(page.locator("#histogram-chart rect.seg")).to_have_count(20)  # 10 bins, 2 series
+    assert page.locator("#prediction-chart rect.seg").count() >= 2
+    expect(page.locator("#quality-table tr[data-feature='x'] td.psi")).to_have_class(
+        re.compile(r"\bdrift\b")
+    )
+    expect(page.locator("#monitoring-summary")).to_contain_text("reference from file")
+    page.locator("#feature-select").select_option("y")
+    expect(page.locator("#histogram-chart")).to_have_attribute("data-feature", "y")
+    page.locator("#model-monitoring").screenshot(path=str(tmp_path / "model.png"))
+    print(f"screenshots in {tmp_path}")
+    assert errors == [], errors

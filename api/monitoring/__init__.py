@@ -1,0 +1,1 @@
+"""Model monitoring's HTTP side: reference intake, reports and alert settings."""

@@ -1,0 +1,1 @@
+"""Model monitoring: reference profiles, serving histograms, drift and data quality."""
