@@ -108,6 +108,16 @@ def peer_targets(
     ]
 
 
+def v2_targets(v2: Measure, peer: Measure) -> list[Target]:
+    """Issue 19's targets: one-row v2 infer through inferq against the peer's, same load."""
+    return [
+        Target(f"v2 infer / {peer.name}", v2.per_second / peer.per_second, 1.5),
+        Target(
+            f"light-load p99, v2 infer / {peer.name}", v2.p99_ms / peer.p99_ms, 1.0, at_most=True
+        ),
+    ]
+
+
 def best(measures: list[Measure]) -> Measure:
     """The measure with the highest throughput (the peer's best setting)."""
     return max(measures, key=lambda measure: measure.per_second)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.launched import LaunchedService
-from bench.measures import Load, Measure, best, measure_pattern, peer_targets
+from bench.measures import Load, Measure, best, measure_pattern, peer_targets, v2_targets
 from bench.mlserver_peer import (
     MLSERVER_VERSION,
     Batching,
@@ -72,8 +72,9 @@ def make_load(rows: pd.DataFrame, args: argparse.Namespace) -> Load:
     )
 
 
-def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Measure]:
-    """Submit-and-poll and one-request on a `make run` inferq, then stop it."""
+def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Measure, Measure]:
+    """Submit-and-poll, one-request and one-row v2 infer (issue 19) on a `make run` inferq,
+    then stop it."""
     service = LaunchedService(base)
     try:
         url = service.start()
@@ -82,9 +83,10 @@ def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Meas
             "inferq submit-and-poll", url, service.key, "submit-poll", load
         )
         one_request = measure_pattern("inferq one-request", url, service.key, "one-request", load)
+        v2 = measure_pattern("inferq v2 infer", url, service.key, "v2-infer", load)
     finally:
         service.stop()
-    return submit_poll, one_request
+    return submit_poll, one_request, v2
 
 
 def measure_mlserver(
@@ -122,8 +124,8 @@ def main() -> None:
     if not args.skip_peer:
         ensure_venv(args.peer_venv)  # installed before any server runs, never during a run
     with tempfile.TemporaryDirectory(prefix="inferq-bench-peers-") as tmp:
-        submit_poll, one_request = measure_inferq(Path(tmp) / "inferq", model, load)
-        print(submit_poll.line(), one_request.line(), sep="\n", flush=True)
+        submit_poll, one_request, v2 = measure_inferq(Path(tmp) / "inferq", model, load)
+        print(submit_poll.line(), one_request.line(), v2.line(), sep="\n", flush=True)
         peers = (
             [] if args.skip_peer else measure_mlserver(Path(tmp) / "mlserver", model, load, args)
         )
@@ -139,6 +141,8 @@ def main() -> None:
     peer = best(peers)
     print(f"MLServer's best setting: {peer.name}")
     for target in peer_targets(submit_poll, one_request, baseline, peer):
+        print(target.line())
+    for target in v2_targets(v2, peer):
         print(target.line())
 
 

@@ -70,3 +70,15 @@ def test_the_peer_copy_of_the_model_scores_plain_arrays_alike_without_warnings()
     plain = without_feature_names(model)
     assert (plain.predict(frame.to_numpy()) == model.predict(frame)).all()
     assert list(model.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_v2_targets_compare_inferqs_v2_infer_with_the_peer() -> None:
+    """v2 infer through inferq is held to 1.5x the peer's throughput and at most its p99."""
+    from bench.measures import Measure, v2_targets
+
+    peer = Measure("MLServer", 800.0, 8.0, 20.0, unit="req/s")
+    fast = v2_targets(Measure("inferq v2 infer", 1300.0, 5.0, 15.0, unit="req/s"), peer)
+    slow = v2_targets(Measure("inferq v2 infer", 1100.0, 5.0, 25.0, unit="req/s"), peer)
+    assert [t.met for t in fast] == [True, True]
+    assert [t.met for t in slow] == [False, False]
+    assert abs(fast[0].value - 1.625) < 1e-9
