@@ -142,3 +142,12 @@ def test_over_the_request_rate_is_429_in_the_protocols_shape(
     assert [a.status_code for a in answers[:2]] == [200, 200]
     refused(answers[2], protocol, 429, "requests per second")
     assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_a_priority_rides_its_lane_and_an_unknown_one_is_400(api: httpx.Client) -> None:
+    """`Inferq-Priority: high` is answered; a priority that is no lane is a 400 naming them."""
+    body = {"instances": [ROW]}
+    fast = api.post("/v1/models/iris:predict", json=body, headers={"Inferq-Priority": "high"})
+    assert fast.status_code == 200 and fast.json() == {"predictions": ["setosa"]}
+    wrong = api.post("/v1/models/iris:predict", json=body, headers={"Inferq-Priority": "urgent"})
+    assert wrong.status_code == 400 and "high, normal, low" in wrong.json()["error"]
