@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # fmt: skip
         app.state.sync_tally = SyncTally(requests_client)
         app.state.sync_tally.start()
+        # The imports' objects live as long as the process: kept out of the collector's full
+        # passes, which the row lists of big synchronous requests set off (issue 19).
+        gc.freeze()
         yield
         await app.state.sync_tally.stop()
         await app.state.watcher.stop()

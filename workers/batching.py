@@ -214,8 +214,12 @@ class Batcher:
         return watch
 
     def _batch_rows(self, name: str) -> int:
+        """Rows per predict call: the model's `max_batch_rows` override, else the memory bound
+        `predict_batch_rows`. (Not `max_batch_rows`, which counts the jobs a claim takes: eight
+        1,000-row requests cut into 512-row calls paid a forest's fixed cost per call 16 times
+        instead of once; issue 19.)"""
         override = self.ctx.settings.batch_overrides.get(name, {})
-        return int(override.get("max_batch_rows", self.ctx.settings.max_batch_rows))
+        return int(override.get("max_batch_rows", self.ctx.settings.predict_batch_rows))
 
     def _delay_ms(self, claimed: list[ClaimedJob]) -> float:
         """How long to wait for more jobs: the longest delay wanted by a model in the claim."""

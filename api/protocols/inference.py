@@ -75,7 +75,7 @@ _REMEMBERED_REFS = 1024
 #: Times a request follows a model reference that moved before giving up (503).
 _MODEL_CHANGES = 5
 #: Bodies over this many bytes are parsed in a thread, not on the event loop.
-_BIG_BODY = 64 * 1024
+_BIG_BODY = 256 * 1024
 
 Parser = Callable[[bytes, ModelVersion], tuple[Rows, tuple[str, ...]]]
 """Reads the request body for the resolved model version: its rows, and the outputs wanted

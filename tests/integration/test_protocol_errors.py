@@ -126,3 +126,28 @@ def test_another_tenants_private_model_is_404(
     stranger = tenant_clients()
     refused(stranger.post(protocol.path(name), json=protocol.body([ROW])), protocol, 404, name)
     assert owner.post(protocol.path(name), json=protocol.body([ROW])).status_code == 200
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
+def test_over_the_request_rate_is_429_in_the_protocols_shape(
+    stack: Stack, api: httpx.Client, tenant_clients: TenantClients, protocol: Protocol
+) -> None:
+    """A tenant with a burst of 2 (refilled once a minute and more) gets its third request
+    refused with 429 and Retry-After; refused requests count against the rate too."""
+    hasty = tenant_clients()
+    limits = {"rate_limit_burst": 2, "rate_limit_per_second": 0.01}
+    path = f"/v1/tenants/{hasty.tenant}/limits"  # type: ignore[attr-defined]
+    assert api.put(path, json=limits).status_code == 200
+    answers = [hasty.post(protocol.path("iris"), json=protocol.body([ROW])) for _ in range(3)]
+    assert [a.status_code for a in answers[:2]] == [200, 200]
+    refused(answers[2], protocol, 429, "requests per second")
+    assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_a_priority_rides_its_lane_and_an_unknown_one_is_400(api: httpx.Client) -> None:
+    """`Inferq-Priority: high` is answered; a priority that is no lane is a 400 naming them."""
+    body = {"instances": [ROW]}
+    fast = api.post("/v1/models/iris:predict", json=body, headers={"Inferq-Priority": "high"})
+    assert fast.status_code == 200 and fast.json() == {"predictions": ["setosa"]}
+    wrong = api.post("/v1/models/iris:predict", json=body, headers={"Inferq-Priority": "urgent"})
+    assert wrong.status_code == 400 and "high, normal, low" in wrong.json()["error"]

@@ -92,3 +92,28 @@ def test_a_request_nobody_scores_is_answered_504_and_then_dropped(tmp_path: Path
         assert redis.llen(lane("normal")) == 0 and not redis.hgetall(HELD)
     finally:
         stack.stop()
+
+
+def test_redis_away_is_503_in_each_protocols_shape(tmp_path: Path) -> None:
+    """With Redis stopped, v2 and TF Serving answer 503 `{"error"}` and MLflow 503
+    TEMPORARILY_UNAVAILABLE, each with Retry-After: never a 500 or a hang."""
+    stack = Stack(tmp_path / "s")
+    try:
+        stack.start_redis()
+        stack.register_demo_models()
+        stack.start_api()
+        stack.redis_server.stop()
+        with stack.client(timeout=60) as api:
+            v2 = api.post("/v2/models/iris/infer", json=infer_body())
+            tf = api.post("/v1/models/iris:predict", json={"instances": [IRIS_ROW]})
+            mlflow = api.post("/v1/models/iris/invocations", json={"instances": [IRIS_ROW]})
+        for response in (v2, tf, mlflow):
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"]
+        assert "Redis" in v2.json()["error"] and "Redis" in tf.json()["error"]
+        assert mlflow.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    finally:
+        stack.stop()
+
+
+IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
