@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import pandas as pd
 
-from inferq.schema import FeatureType, ModelSchema
+from inferq.schema import Feature, FeatureType, ModelSchema
 
 #: What a runtime's predict methods take: a frame of the schema's columns, or (for a runtime
 #: whose `accepts_arrays` is true) a float64 array of them in the schema's order.
@@ -138,6 +138,18 @@ def booster_classes(count: int, given: list[Any] | None) -> list[Any]:
         msg = f"the model has {count} classes but classes names {len(given)}"
         raise FormatError(msg, "classes")
     return list(given)
+
+
+def booster_schema(names: list[str], classes: list[Any] | None) -> ModelSchema:
+    """A native booster's schema: numeric features (missing values allowed), the task its
+    objective gave (`classes` None: a regressor), contributions from its trees."""
+    return ModelSchema(
+        features=[Feature(name) for name in names],
+        task="classification" if classes is not None else "regression",
+        classes=classes,
+        allow_nan=True,
+        contributions="tree",
+    )
 
 
 def booster_feature_names(found: Sequence[str] | None, count: int, given: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from inferq.schema import Feature, FeatureType, ModelSchema
+from inferq.schema import FeatureType, ModelSchema
 from models.formats.base import (
     Features,
     FormatError,
@@ -15,6 +15,7 @@ from models.formats.base import (
     as_array,
     booster_classes,
     booster_feature_names,
+    booster_schema,
     labels_of,
     two_class,
 )
@@ -86,13 +87,7 @@ class LightGBMModel:
 
     def describe(self, feature_types: dict[str, FeatureType]) -> ModelSchema:
         """Numeric features, task from the objective, contributions from the trees."""
-        return ModelSchema(
-            features=[Feature(name) for name in self.names],
-            task="classification" if self.classes is not None else "regression",
-            classes=self.classes,
-            allow_nan=True,
-            contributions="tree",
-        )
+        return booster_schema(self.names, self.classes)
 
     def predict(self, features: Features) -> np.ndarray:
         """Class labels for classifiers, values for regressors."""

@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import xgboost as xgb
 
-from inferq.schema import Feature, FeatureType, ModelSchema
+from inferq.schema import FeatureType, ModelSchema
 from models.formats.base import (
     Features,
     FormatError,
@@ -16,6 +16,7 @@ from models.formats.base import (
     as_array,
     booster_classes,
     booster_feature_names,
+    booster_schema,
     labels_of,
     sigmoid,
     softmax,
@@ -79,13 +80,7 @@ class XGBoostModel:
 
     def describe(self, feature_types: dict[str, FeatureType]) -> ModelSchema:
         """Numeric features, task from the objective, contributions from the trees."""
-        return ModelSchema(
-            features=[Feature(name) for name in self.names],
-            task="classification" if self.classes is not None else "regression",
-            classes=self.classes,
-            allow_nan=True,
-            contributions="tree",
-        )
+        return booster_schema(self.names, self.classes)
 
     def _margin(self, features: Features) -> np.ndarray:
         return np.asarray(
