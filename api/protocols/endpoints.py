@@ -58,9 +58,9 @@ async def tfserving_verb(request: Request, ref: str, verb: str, refusal: str = "
         if refusal:
             raise Problem(400, refusal)
         if verb not in tfserving.VERBS:
-            raise Problem(404, f"unknown method :{verb}; use :predict, :classify or :regress")
-        if verb == "explain":
-            raise Problem(501, "explanations are not available on this server yet")
+            raise Problem(
+                404, f"unknown method :{verb}; use :predict, :classify, :regress or :explain"
+            )
         call = SyncCall(tfserving.PROTOCOL, ref)
         parsed, scored = await _scored(
             request, principal, call, lambda raw: tfserving.TFRequest(raw, verb)

@@ -4,7 +4,9 @@ model status and metadata.
 `:predict` takes the row format (`instances`: lists in feature order, or objects by feature
 name) or the columnar one (`inputs`: an object of columns, or a list of rows); `signature_name`
 is `predict` (labels or values) or `predict_proba`. `:classify` and `:regress` take `examples`
-(objects by feature) with an optional `context` shared by all. Errors are `{"error": "..."}`.
+(objects by feature) with an optional `context` shared by all. KServe v1's `:explain` takes
+`:predict`'s body and answers the predictions with each row's per-feature contributions.
+Errors are `{"error": "..."}`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from api.protocols.answers import Failure
 from api.protocols.bodies import bad, column_rows, json_object
 from api.protocols.inference import Scored
 from inferq.json_rows import Rows, rows_from_payload
+from models.outputs import check_outputs
 from models.registry import ModelVersion
 
 PROTOCOL = "tfserving"
@@ -35,7 +38,7 @@ def error_body(failure: Failure) -> bytes:
 
 
 class TFRequest:
-    """A `:predict`, `:classify` or `:regress` body, parsed once."""
+    """A `:predict`, `:classify`, `:regress` or `:explain` body, parsed once."""
 
     def __init__(self, raw: bytes, verb: str) -> None:
         self.verb = verb
@@ -46,6 +49,8 @@ class TFRequest:
             raise bad(f"unknown signature_name {signature!r}; use predict or predict_proba")
         wants_proba = verb == "classify" or SIGNATURES.get(signature) == "probabilities"
         self.outputs: tuple[str, ...] = ("probabilities",) if wants_proba else ("prediction",)
+        if verb == "explain":
+            self.outputs = ("prediction", "contributions")
 
     def rows(self, model: ModelVersion) -> Rows:
         """The request's rows for the model."""
@@ -56,6 +61,8 @@ class TFRequest:
             raise bad(f"model {model.name!r} is a classifier: use :classify or :predict")
         if self.verb in ("classify", "regress"):
             return _examples(self.body)
+        if self.verb == "explain":
+            check_outputs(schema, self.outputs)
         given = [key for key in ("instances", "inputs") if key in self.body]
         if len(given) != 1:
             raise bad('give exactly one of "instances" (rows) or "inputs" (columns)')
@@ -76,10 +83,39 @@ class TFRequest:
             }
         if self.verb == "regress":
             return {"results": scored.predictions()}
+        if self.verb == "explain":
+            return {"predictions": scored.predictions(), "explanations": explanations(scored)}
         values = (
             scored.probabilities() if self.outputs == ("probabilities",) else scored.predictions()
         )
         return {"outputs": values} if self.columnar else {"predictions": values}
+
+
+def explanations(scored: Scored) -> list[dict[str, Any]]:
+    """Each row's contributions in the model's raw margin: `{"contributions": {feature: value},
+    "bias": value}`, adding up to the row's margin. A multiclass model has one set per class,
+    so both are keyed by class first."""
+    schema = scored.model.schema
+    at = {column: i for i, column in enumerate(scored.columns)}
+    classes = schema.classes or []
+    if len(classes) <= 2:  # a regressor or a binary classifier: one set (workers.scoring)
+        features = [(n, at[f"contrib_{n}"]) for n in schema.feature_names]
+        bias = at["contrib_bias"]
+        return [
+            {"contributions": {n: row[i] for n, i in features}, "bias": row[bias]}
+            for row in scored.data
+        ]
+    by_class = {
+        str(c): [(n, at[f"contrib_{c}_{n}"]) for n in schema.feature_names] for c in classes
+    }
+    bias_of = {str(c): at[f"contrib_{c}_bias"] for c in classes}
+    return [
+        {
+            "contributions": {c: {n: row[i] for n, i in pairs} for c, pairs in by_class.items()},
+            "bias": {c: row[i] for c, i in bias_of.items()},
+        }
+        for row in scored.data
+    ]
 
 
 def version_status(versions: list[int]) -> list[dict[str, Any]]:

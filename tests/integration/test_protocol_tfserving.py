@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from tests.helpers import demo_rows, reference_model
+from tests.helpers import demo_rows, reference_model, results_frame, submit, wait_for
 
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -91,11 +91,51 @@ def test_model_status_and_metadata_describe_the_model(api: httpx.Client) -> None
     assert list(signatures["predict"]["inputs"]) == IRIS
 
 
-def test_kserve_v1_explain_is_501_in_the_protocol_shape(api: httpx.Client) -> None:
-    """`:explain` is not served yet: 501 with `{"error"}`, never a 404 or 500."""
-    response = api.post("/v1/models/iris:explain", json={"instances": [[5.1, 3.5, 1.4, 0.2]]})
-    assert response.status_code == 501
-    assert "explanations" in response.json()["error"]
+def test_kserve_v1_explain_gives_the_contributions_a_job_gives(api: httpx.Client) -> None:
+    """`:explain` answers `{"predictions", "explanations"}`: per class for the multiclass iris
+    forest, flat for the diabetes ridge, equal to a job's `contrib_*` columns for the same rows,
+    and adding up to the regressor's prediction."""
+    flowers = demo_rows("iris", 3, seed=5)
+    explained = api.post(
+        "/v1/models/iris:explain", json={"instances": flowers[IRIS].values.tolist()}
+    )
+    assert explained.status_code == 200, explained.text
+    body = explained.json()
+    assert body["predictions"] == reference_model("iris").predict(flowers[IRIS]).tolist()
+    job = submit(
+        api,
+        {"model": "iris", "outputs": ["contributions"], "instances": flowers[IRIS].values.tolist()},
+    )
+    assert wait_for(api, job["id"])["status"] == "succeeded"
+    table = results_frame(api, job["id"])
+    for row, explanation in zip(table.to_dict("records"), body["explanations"], strict=True):
+        assert set(explanation["contributions"]) == {"setosa", "versicolor", "virginica"}
+        for label, by_feature in explanation["contributions"].items():
+            assert list(by_feature) == IRIS
+            expected = [row[f"contrib_{label}_{name}"] for name in IRIS]
+            assert np.allclose(list(by_feature.values()), expected)
+            assert np.isclose(explanation["bias"][label], row[f"contrib_{label}_bias"])
+    patients = demo_rows("diabetes", 4, seed=1)
+    answer = api.post(
+        "/v1/models/diabetes:explain", json={"instances": patients.to_dict("records")}
+    )
+    assert answer.status_code == 200, answer.text
+    for value, explanation in zip(
+        answer.json()["predictions"], answer.json()["explanations"], strict=True
+    ):
+        assert list(explanation["contributions"]) == list(patients.columns)
+        assert np.isclose(sum(explanation["contributions"].values()) + explanation["bias"], value)
+
+
+def test_kserve_v1_explain_of_a_model_without_contributions_is_400_naming_those_with(
+    api: httpx.Client,
+) -> None:
+    """An ONNX graph gives no contributions: 400 `{"error"}` naming the kinds that do."""
+    response = api.post("/v1/models/iris_onnx:explain", json={"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    assert response.status_code == 400
+    assert "LightGBM" in response.json()["error"]
+    unknown = api.post("/v1/models/iris:explainer", json={"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    assert unknown.status_code == 404 and ":explain" in unknown.json()["error"]
 
 
 def test_kserve_v1_predict_and_model_ready_answer_as_kserve_documents(api: httpx.Client) -> None:
