@@ -9,6 +9,8 @@ Run: `.venv/bin/python -m bench.peers` (or `make bench BENCH=peers`). In one run
   - installs MLServer and mlserver-sklearn into their own venv (once), serves the same fitted
     model (joblib) with adaptive batching, and measures one-row v2 infer the same way for each
     `--parallel-workers` setting, one server at a time; the best setting stands for MLServer;
+  - on both servers, v2 infer requests of `--big-rows` rows each (rows/s, `--big-concurrency`
+    connections), against the in-process `predict` of the same many-row frames;
   - prints every measure and the ratios of the issue's targets table (issue 16).
 """
 
@@ -16,13 +18,23 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from bench.launched import LaunchedService
-from bench.measures import Load, Measure, best, measure_pattern, peer_targets, v2_targets
+from bench.measures import (
+    Load,
+    Measure,
+    best,
+    big_v2_targets,
+    measure_pattern,
+    peer_targets,
+    v2_targets,
+)
 from bench.mlserver_peer import (
     MLSERVER_VERSION,
     Batching,
@@ -56,6 +68,9 @@ def parse_args() -> argparse.Namespace:
         default=ROOT / "var" / "bench" / "mlserver-venv",
         help="where MLServer is installed (kept between runs; `make clean` removes it)",
     )
+    parser.add_argument("--big-rows", type=int, default=1000, help="rows per many-row request")
+    parser.add_argument("--big-requests", type=int, default=300, help="many-row requests per run")
+    parser.add_argument("--big-concurrency", type=int, default=8)
     parser.add_argument("--skip-peer", action="store_true", help="measure inferq only")
     return parser.parse_args()
 
@@ -72,9 +87,43 @@ def make_load(rows: pd.DataFrame, args: argparse.Namespace) -> Load:
     )
 
 
-def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Measure, Measure]:
-    """Submit-and-poll, one-request and one-row v2 infer (issue 19) on a `make run` inferq,
-    then stop it."""
+def make_big_load(rows: pd.DataFrame, args: argparse.Namespace) -> Load:
+    """The same many-row requests for every server: `--big-rows` consecutive rows each."""
+
+    def requests(count: int, offset: int) -> list[dict]:
+        starts = (offset + np.arange(count) * args.big_rows) % (len(rows) - args.big_rows)
+        return [
+            {
+                "model": MODEL,
+                "dataframe_records": rows.iloc[i : i + args.big_rows].to_dict("records"),
+            }
+            for i in starts
+        ]
+
+    return Load(
+        light=requests(20, 0),
+        loaded=requests(args.big_requests, 7),
+        warmup=requests(10, 3),
+        concurrency=args.big_concurrency,
+        client_processes=args.client_processes,
+    )
+
+
+def in_process_many_rows(model: object, rows: pd.DataFrame, size: int) -> float:
+    """Rows/s of `predict` on frames of `size` rows in this process (one thread: a request)."""
+    frames = [rows.iloc[i : i + size] for i in range(0, 10 * size, size)]
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        for frame in frames:
+            model.predict(frame)  # type: ignore[attr-defined]
+        return len(frames) * size / (time.perf_counter() - start)
+
+
+def measure_inferq(
+    base: Path, model: object, load: Load, big: Load
+) -> tuple[Measure, Measure, Measure, Measure]:
+    """Submit-and-poll, one-request, one-row and many-row v2 infer (issue 19) on a `make run`
+    inferq, then stop it."""
     service = LaunchedService(base)
     try:
         url = service.start()
@@ -84,15 +133,17 @@ def measure_inferq(base: Path, model: object, load: Load) -> tuple[Measure, Meas
         )
         one_request = measure_pattern("inferq one-request", url, service.key, "one-request", load)
         v2 = measure_pattern("inferq v2 infer", url, service.key, "v2-infer", load)
+        many = measure_pattern("inferq many-row v2 infer", url, service.key, "v2-infer", big)
     finally:
         service.stop()
-    return submit_poll, one_request, v2
+    return submit_poll, one_request, v2, many
 
 
 def measure_mlserver(
-    base: Path, model: object, load: Load, args: argparse.Namespace
-) -> list[Measure]:
-    """One-row v2 infer on MLServer for each `parallel_workers` setting, one server at a time."""
+    base: Path, model: object, load: Load, big: Load, args: argparse.Namespace
+) -> tuple[list[Measure], list[Measure]]:
+    """One-row and many-row v2 infer on MLServer for each `parallel_workers` setting, one server
+    at a time."""
     command = ensure_venv(args.peer_venv)
     batching = Batching(args.max_batch_size, args.max_batch_time)
     write_repository(base, MODEL, model, batching)
@@ -101,33 +152,39 @@ def measure_mlserver(
         f"OMP_NUM_THREADS={args.peer_threads or 'default'}, access logs off",
         flush=True,
     )
-    measures = []
+    measures, many = [], []
     for workers in (int(value) for value in args.parallel_workers.split(",")):
         peer = MLServerPeer(command, base, MODEL, workers, args.peer_threads)
         try:
             url = peer.start()
             name = f"MLServer (parallel_workers={workers})"
             measures.append(measure_pattern(name, url, "", "v2-infer", load))
+            many.append(measure_pattern(f"{name}, many-row", url, "", "v2-infer", big))
         finally:
             peer.stop()
-        print(measures[-1].line(), flush=True)
-    return measures
+        print(measures[-1].line(), many[-1].line(), sep="\n", flush=True)
+    return measures, many
 
 
 def main() -> None:
     """Run the benchmark; print the measures and the ratios of the targets table."""
     args = parse_args()
     model, rows = train_model()
-    load = make_load(rows, args)
+    load, big = make_load(rows, args), make_big_load(rows, args)
     before = in_process_rows_per_second(model, rows.iloc[:2000])
     print(f"in-process predict per row: {before:,.0f} rows/s", flush=True)
+    many_rows = in_process_many_rows(model, rows, args.big_rows)
+    print(f"in-process predict of {args.big_rows:,} rows: {many_rows:,.0f} rows/s", flush=True)
     if not args.skip_peer:
         ensure_venv(args.peer_venv)  # installed before any server runs, never during a run
     with tempfile.TemporaryDirectory(prefix="inferq-bench-peers-") as tmp:
-        submit_poll, one_request, v2 = measure_inferq(Path(tmp) / "inferq", model, load)
-        print(submit_poll.line(), one_request.line(), v2.line(), sep="\n", flush=True)
-        peers = (
-            [] if args.skip_peer else measure_mlserver(Path(tmp) / "mlserver", model, load, args)
+        measured = measure_inferq(Path(tmp) / "inferq", model, load, big)
+        submit_poll, one_request, v2, many = measured
+        print(*(measure.line() for measure in measured), sep="\n", flush=True)
+        peers, peers_many = (
+            ([], [])
+            if args.skip_peer
+            else measure_mlserver(Path(tmp) / "mlserver", model, load, big, args)
         )
     after = in_process_rows_per_second(model, rows.iloc[:2000])
     baseline = max(before, after)
@@ -143,6 +200,10 @@ def main() -> None:
     for target in peer_targets(submit_poll, one_request, baseline, peer):
         print(target.line())
     for target in v2_targets(v2, peer):
+        print(target.line())
+    peer_many = best(peers_many)
+    print(f"MLServer's best setting for {args.big_rows:,}-row requests: {peer_many.name}")
+    for target in big_v2_targets(many, peer_many):
         print(target.line())
 
 

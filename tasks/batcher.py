@@ -8,6 +8,7 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from tasks.threads import limited
 from workers.batching import Batcher
 from workers.context import current_context
 from workers.priority import prefer_batcher_for_gil
@@ -28,7 +29,8 @@ def start_batcher(**_: Any) -> None:
     # a batch's thousands of surviving row lists set off every few batches (~100+ ms each on
     # a busy machine: the p99 of 1,000-row requests, issue 19).
     gc.freeze()
-    threading.Thread(target=batcher.run_forever, name="inferq-batcher", daemon=True).start()
+    run = limited(batcher.run_forever)
+    threading.Thread(target=run, name="inferq-batcher", daemon=True).start()
 
 
 @worker_process_shutdown.connect
