@@ -2,6 +2,7 @@
 
     python -m bench.usage_ab                          # 3 rounds of 20,000 one-row jobs each
     python -m bench.usage_ab --jobs 5000 --rounds 1   # a quicker look
+    python -m bench.usage_ab --script-cost            # Redis CPU of the usage part of a script
 
 Each round starts the bench stack of `bench.small_jobs` (one API process, one worker process,
 limits lifted) with `INFERQ_USAGE_METERING` off and one with it on, alternating which goes
@@ -17,13 +18,17 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import orjson
 import pandas as pd
+import redis
 
 from bench.bulk_csv import cpu_seconds
 from bench.loadgen import run_load
 from bench.monitoring_ab import worker_cpu
 from bench.small_jobs import bodies, register, train_model
-from inferq.usage.keys import day_key, today
+from inferq.redis_server import RedisServer
+from inferq.usage.counting import USAGE_LUA, UsageMeter
+from inferq.usage.keys import TENANT_ROWS, day_key, today
 from tests.stack import Stack
 
 
@@ -61,13 +66,54 @@ def measure(base: Path, metering: bool, rows: pd.DataFrame, jobs: int, concurren
         stack.stop()
 
 
+def script_cost(calls: int = 20_000) -> None:
+    """Redis's own CPU per script call (INFO commandstats) with no usage entry, a submission's
+    (jobs, bytes in) and a batch's (rows, CPU time): what metering adds to each script."""
+    body = (
+        USAGE_LUA
+        + """
+if ARGV[1] ~= '' then
+  local sums = usage_sums()
+  usage_add(sums, cjson.decode(ARGV[1]))
+  usage_flush(sums, ARGV[2], KEYS[1])
+end
+return 1
+"""
+    )
+    meter = UsageMeter()
+    entries = {
+        "no usage": b"",
+        "a submission's entry": orjson.dumps(meter.entry("acme", "churn", jobs=1, bytes_in=140)),
+        "a batch's entry": orjson.dumps(meter.entry("acme", "churn", rows_scored=1, cpu_us=35)),
+    }
+    with tempfile.TemporaryDirectory(prefix="inferq-usage-cost-") as tmp:
+        server = RedisServer(Path(tmp), appendonly=False).start()
+        try:
+            client = redis.Redis.from_url(server.url)
+            script = client.register_script(body)
+            for name, entry in entries.items():
+                for _ in range(calls // 10):  # warm-up
+                    script(keys=[TENANT_ROWS], args=[entry, 86400])
+                client.config_resetstat()
+                for _ in range(calls):
+                    script(keys=[TENANT_ROWS], args=[entry, 86400])
+                stats = client.info("commandstats")["cmdstat_evalsha"]
+                print(f"{name}: {stats['usec_per_call']:.2f} us of Redis CPU per call")
+        finally:
+            server.stop()
+
+
 def main() -> None:
     """Alternate off and on for `--rounds` rounds; print the best of each and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--script-cost", action="store_true", help="only the script cost")
     args = parser.parse_args()
+    if args.script_cost:
+        script_cost()
+        return
     _, rows = train_model()
     best: dict[bool, dict[str, float]] = {False: {}, True: {}}
     with tempfile.TemporaryDirectory(prefix="inferq-usage-ab-") as tmp:
