@@ -45,7 +45,7 @@ async def get_usage(
     if tenant != principal.tenant and "admin" not in principal.scopes:
         raise Problem(404, f"no tenant {tenant}", title="Tenant not found")
     last = last or today()
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    first = first or _days_before(last, DEFAULT_DAYS - 1)
     _check_range(first, last)
     lines, total = await run_in_threadpool(report, store.redis, tenant, first, last, group_by)
     return {
@@ -56,6 +56,11 @@ async def get_usage(
         "data": [line.as_dict(group_by) for line in lines],
         "total": total.as_dict(),
     }
+
+
+def _days_before(day: date, days: int) -> date:
+    """`days` days before `day`, or the first day there is (`to=0001-01-05` is a valid day)."""
+    return day - timedelta(days=min(days, (day - date.min).days))
 
 
 def _check_range(first: date, last: date) -> None:

@@ -119,6 +119,8 @@ def test_bad_dates_and_ranges_are_422_naming_the_field(api: httpx.Client) -> Non
     too_long = api.get("/v1/usage", params={"from": "2020-01-01", "to": "2025-01-01"})
     assert_problem(too_long, 422, "from")
     assert_problem(api.get("/v1/usage", params={"group_by": "week"}), 422, "group_by")
+    earliest = _usage(api, to="0001-01-05")  # the 30 days before it start before day one
+    assert (earliest["from"], len(earliest["data"])) == ("0001-01-01", 5)
 
 
 def test_only_an_admin_reads_another_tenants_usage(
