@@ -47,6 +47,8 @@ class Admission:
     limits: TenantLimits
     body_limit: int
     token_due: bool = field(default=True)
+    received: int = 0
+    """Bytes of the body read so far (counted as the tenant's bytes in)."""
 
     async def take_token(self) -> None:
         """Take the request's rate token unless it was taken (429 when there is none)."""
@@ -61,10 +63,9 @@ class Admission:
 
     async def stream(self, request: Request) -> AsyncGenerator[bytes, None]:
         """The body's pieces as they arrive; 413 as soon as they pass `body_limit` bytes."""
-        size = 0
         async for piece in request.stream():
-            size += len(piece)
-            if size > self.body_limit:
+            self.received += len(piece)
+            if self.received > self.body_limit:
                 raise Problem(413, f"body is over the limit of {self.body_limit} bytes")
             if piece:
                 yield piece

@@ -15,6 +15,7 @@ from inferq.jobs.store import JobStore
 from inferq.limits import TenantLimits
 from inferq.oidc import TokenRefused, looks_like_jwt, verifier_for
 from inferq.storage import Storage
+from inferq.usage.tally import UsageTally
 from inferq.webhooks.deliveries import DeliveryStore
 from inferq.webhooks.secrets import WebhookSecrets
 from models.registry import ModelRegistry
@@ -66,6 +67,11 @@ async def get_keys(request: Request) -> KeyStore:
 async def get_limits(request: Request) -> TenantLimits:
     """The app's per-tenant limits."""
     return request.app.state.limits
+
+
+async def get_usage_tally(request: Request) -> UsageTally:
+    """The app's tally of usage counted outside the scripts (uploads, downloads)."""
+    return request.app.state.usage_tally
 
 
 _BASE_URLS: dict[tuple[object, ...], str] = {}
@@ -175,6 +181,7 @@ DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
 WebhookSecretsDep = Annotated[WebhookSecrets, Depends(get_webhook_secrets)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
 LimitsDep = Annotated[TenantLimits, Depends(get_limits)]
+UsageTallyDep = Annotated[UsageTally, Depends(get_usage_tally)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 JobsWrite = Annotated[Principal, require_scope("jobs:write")]
 JobsSubmit = Annotated[Principal, require_scope("jobs:write", counted=False)]

@@ -26,6 +26,7 @@ from api.routes import (
     monitoring,
     tenants,
     tfserving,
+    usage,
     v2,
     webhooks,
 )
@@ -40,6 +41,8 @@ from inferq.limits import TenantLimits
 from inferq.logs import configure_logging
 from inferq.redis_client import make_async_redis, make_multiplexed_redis, make_redis
 from inferq.storage import Storage
+from inferq.usage.counting import UsageMeter
+from inferq.usage.tally import UsageTally
 from models.registry import ModelRegistry
 
 
@@ -60,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limits = TenantLimits(client, settings, requests_client)
         multiplexed = make_multiplexed_redis(settings)
         app.state.submitter = JobSubmitter(
-            app.state.store, app.state.limits, requests_client, multiplexed
-        )
+            app.state.store, app.state.limits, requests_client, multiplexed,
+            UsageMeter.for_settings(settings),
+        )  # fmt: skip
         app.state.reader = JobReader(app.state.limits, requests_client, multiplexed)
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis, multiplexed)
@@ -72,11 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # fmt: skip
         app.state.sync_tally = SyncTally(requests_client)
         app.state.sync_tally.start()
+        app.state.usage_tally = UsageTally(requests_client, UsageMeter.for_settings(settings))
+        app.state.usage_tally.start()
         # The imports' objects live as long as the process: kept out of the collector's full
         # passes, which the row lists of big synchronous requests set off (issue 19).
         gc.freeze()
         yield
         await app.state.sync_tally.stop()
+        await app.state.usage_tally.stop()
         await app.state.watcher.stop()
         await app.state.aredis.aclose()
         await requests_client.aclose()
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring,
         keys,
         tenants,
+        usage,
         health,
         webhooks,
         metrics,

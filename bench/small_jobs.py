@@ -122,6 +122,7 @@ def measure_stack(
         rate_limit_per_second="1000000",
         rate_limit_burst="1000000",
         max_jobs_in_flight="1000000",
+        usage_metering=args.usage_metering,
     )
     try:
         stack.start_redis()
@@ -208,6 +209,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--worker-processes", type=int, default=1)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--usage-metering", choices=("true", "false"), default="true",
+        help="count usage per tenant (INFERQ_USAGE_METERING; bench/usage_ab.py compares both)",
+    )  # fmt: skip
     parser.add_argument(
         "--skip-make-run", action="store_true", help="skip the `make run` configuration"
     )

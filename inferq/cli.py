@@ -12,6 +12,7 @@ from inferq.cli_jobs import add_job_commands
 from inferq.cli_keys import add_keys_command
 from inferq.cli_models import add_model_commands
 from inferq.cli_storage import add_storage_command
+from inferq.cli_usage import add_usage_command
 from inferq.config import get_settings, settings_field_docs
 
 Command = Callable[[argparse.Namespace], int]
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(commands)
     add_keys_command(commands)
     add_storage_command(commands)
+    add_usage_command(commands)
     return parser
 
 

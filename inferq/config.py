@@ -295,6 +295,12 @@ class Settings(BaseSettings):
     max_reference_bytes: int = 256 * 1024**2
     """Largest reference file (`PUT .../reference`) accepted; a larger one is answered 413."""
 
+    usage_metering: bool = True
+    """Count each tenant's jobs, sync requests, rows, CPU-seconds and bytes per model and day."""
+
+    usage_retention_days: int = 400
+    """How many days each tenant's daily usage counts are kept in Redis."""
+
     @property
     def data_url(self) -> str:
         """The storage URL in force: the configured one or the local folder under `var_dir`."""

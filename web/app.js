@@ -317,6 +317,7 @@ function show(view) {
   if (view === "models" || view === "upload") loadModels();
   if (view === "jobs") loadJobs();
   if (view === "overview") drawOverview();
+  if (view === "usage") loadUsage();
 }
 
 function start() {
@@ -329,6 +330,7 @@ function start() {
   $("#filter-status").addEventListener("change", loadJobs);
   $("#upload-form").addEventListener("submit", upload);
   setUpMonitoring();
+  setUpUsage();
   startOverview();  // samples /metrics from the start, so the overview has a history
   loadJobs();
   loadModels();

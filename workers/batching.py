@@ -41,6 +41,7 @@ from workers.model_cache import LoadedModel
 from workers.monitoring import batch_columns
 from workers.scoring import output_columns, predict_columns, single_threaded_if_small
 from workers.sync_answers import split_outcomes
+from workers.usage_counts import batch_usage
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,11 @@ class Batcher:
         settings, store = self.ctx.settings, self.ctx.store
         self._scoring = [job.record.id for job in claimed]
         try:
-            outcomes, metrics = self._score_claimed(claimed)
-            outcomes, answers = split_outcomes(claimed, outcomes)
+            all_outcomes, metrics = self._score_claimed(claimed)
+            outcomes, answers = split_outcomes(claimed, all_outcomes)
+            usage = batch_usage(self.ctx.usage, claimed, all_outcomes)
             steps: list[ScriptCall | Write] = [
-                store.finish_inline_call(outcomes),
+                store.finish_inline_call(outcomes, usage),
                 store.pending.answer_write(answers),
             ]
             if claim_next:
@@ -254,8 +256,10 @@ def score_jobs_together(
     outputs = sorted({o for job in jobs for o in job.outputs})
     try:
         values = _stack_features(jobs, inputs, schema.feature_names)
+        started = time.thread_time()
         with single_threaded_if_small(len(values)):
             columns = predict_columns(loaded.estimator, schema, values, outputs, batch_rows)
+        cpu_per_row = (time.thread_time() - started) / max(len(values), 1)
     except Exception as exc:
         if len(jobs) == 1:
             error = {"code": "scoring_failed", "message": f"{type(exc).__name__}: {exc}"}
@@ -274,7 +278,11 @@ def score_jobs_together(
         table = job_table(rows, job, schema, columns, start, end)
         outcomes.append(
             InlineOutcome(
-                job.id, result=orjson.dumps(table), rows=end - start, batch_jobs=len(jobs)
+                job.id,
+                result=orjson.dumps(table),
+                rows=end - start,
+                batch_jobs=len(jobs),
+                cpu_seconds=cpu_per_row * (end - start),
             )
         )
         start = end

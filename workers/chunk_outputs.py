@@ -6,6 +6,7 @@ whenever the whole chunk is scored, so a chunk handed out twice changes nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ class ScoredChunk:
     whole: bool
     """Every readable row was scored (False: `keep_going` stopped it at a batch boundary)."""
     errors: list[dict[str, Any]] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    """Thread CPU time spent scoring the rows (the predict slices)."""
 
     @property
     def rows_done(self) -> int:
@@ -53,6 +56,7 @@ def score_chunk(
     """Read and score a chunk; `keep_going` is asked before each predict slice."""
     loaded = ctx.models.get(record.model_name, record.model_version)
     rows = read_chunk(record, index, spec, ctx, loaded.meta.schema)
+    started = time.thread_time()
     scored = score_frame(
         loaded.estimator,
         loaded.meta.schema,
@@ -62,9 +66,10 @@ def score_chunk(
         ctx.settings.predict_batch_rows,
         keep_going=keep_going,
     )
+    cpu_seconds = time.thread_time() - started
     whole = len(scored) == len(rows.frame)
     watch_chunk(ctx, loaded, rows.frame if whole else rows.frame.iloc[: len(scored)], scored)
-    return ScoredChunk(scored, rows.failed, len(scored) == len(rows.frame), rows.errors)
+    return ScoredChunk(scored, rows.failed, whole, rows.errors, cpu_seconds)
 
 
 def watch_chunk(

@@ -10,6 +10,7 @@ from inferq.jobs.store import JobStore
 from inferq.metrics.recorder import MetricsRecorder
 from inferq.redis_client import make_redis
 from inferq.storage import Storage
+from inferq.usage.counting import UsageMeter
 from models.registry import ModelRegistry
 from workers.model_cache import CacheStats, ModelCache
 from workers.monitoring import ServingMonitor
@@ -29,6 +30,8 @@ class WorkerContext:
     """Counts scored rows against each version's reference profile."""
     cache_stats_sent: CacheStats = field(default_factory=CacheStats)
     """The model cache counts already added to the metrics."""
+    usage: UsageMeter = field(default_factory=UsageMeter)
+    """Builds the tenants' usage entries that end a batch or chunk."""
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerContext:
@@ -44,6 +47,7 @@ class WorkerContext:
             models=ModelCache(registry, settings.model_cache_size, settings.model_cache_max_bytes),
             metrics=MetricsRecorder(client),
             monitor=ServingMonitor(client, settings),
+            usage=UsageMeter.for_settings(settings),
         )
 
 

@@ -19,6 +19,7 @@ from inferq.jobs.record import JobRecord, JobStatus
 from inferq.keyring import DecryptionFailed
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
+from inferq.usage.counting import UsageEntry, cpu_us
 from models.artifacts import ArtifactError
 from models.registry import ModelNotFound
 from workers.chunk_outputs import ScoredChunk, release_memory, score_chunk, write_part
@@ -71,9 +72,12 @@ class ChunkRun:
         self.ctx.store.fail(self.job_id, code, message)
         self.ledger.leave_chunk(self.job_id, self.index)
 
-    def finish(self, rows_done: int, rows_failed: int) -> None:
-        """Count the chunk's rows once; end the job when it was the last chunk to finish."""
-        outcome = self.ledger.finish_chunk(self.job_id, self.index, rows_done, rows_failed)
+    def finish(self, rows_done: int, rows_failed: int, usage: UsageEntry | None = None) -> None:
+        """Count the chunk's rows and usage once; end the job when it was the last chunk to
+        finish."""
+        outcome = self.ledger.finish_chunk(
+            self.job_id, self.index, rows_done, rows_failed, usage, self.ctx.usage.ttl_seconds
+        )
         if outcome.complete:
             end_file_job(self.job_id, self.ctx)
         elif outcome.idle_cancelling:
@@ -107,9 +111,16 @@ def run_chunk(
         return
     write_part(job_id, index, chunk, ctx)
     counts = chunk.rows_done, chunk.rows_failed
+    usage = ctx.usage.entry(
+        record.tenant,
+        record.model_name,
+        rows_scored=chunk.rows_done,
+        rows_failed=chunk.rows_failed,
+        cpu_us=cpu_us(chunk.cpu_seconds),
+    )
     del chunk
     release_memory()
-    run.finish(*counts)
+    run.finish(*counts, usage)
 
 
 def run_chunk_task(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext) -> None:

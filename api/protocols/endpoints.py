@@ -44,7 +44,7 @@ async def v2_infer(request: Request, ref: str) -> Response:
         parsed, scored = await _scored(
             request, principal, call, lambda raw: v2.read_request(raw, request)
         )
-        return parsed.answer(scored)
+        return _sent(request, principal, scored, parsed.answer(scored))
 
     return await serve(request, v2.PROTOCOL, v2.error_body, work)
 
@@ -65,7 +65,7 @@ async def tfserving_verb(request: Request, ref: str, verb: str, refusal: str = "
         parsed, scored = await _scored(
             request, principal, call, lambda raw: tfserving.TFRequest(raw, verb)
         )
-        return _json(orjson.dumps(parsed.answer(scored)))
+        return _sent(request, principal, scored, _json(orjson.dumps(parsed.answer(scored))))
 
     return await serve(request, protocol, tfserving.error_body, work)
 
@@ -91,7 +91,7 @@ async def mlflow_invoke(request: Request, ref: str | None = None) -> Response:
         parsed, scored = await _scored(
             request, principal, call, lambda raw: mlflow.InvocationRequest(raw, kind)
         )
-        return _json(parsed.answer(scored))
+        return _sent(request, principal, scored, _json(parsed.answer(scored)))
 
     return await serve(request, mlflow.PROTOCOL, mlflow.error_body, work)
 
@@ -113,6 +113,13 @@ async def _scored(
 
     scored = await _core(request).infer(request, principal, call, parse)
     return parsed[0], scored
+
+
+def _sent(request: Request, principal: Principal, scored: Scored, response: Response) -> Response:
+    """The answer, its bytes counted in the tenant's usage."""
+    tally = request.app.state.usage_tally
+    tally.add(principal.tenant, scored.model.name, bytes_out=len(response.body))
+    return response
 
 
 def _json(body: bytes) -> Response:

@@ -36,6 +36,8 @@ from inferq.jobs.sync import ANSWERED, SyncRequest
 from inferq.json_rows import Rows, check_rows
 from inferq.limits import TOKEN_LUA, TenantLimits, overrides_key
 from inferq.redis_multiplex import MultiplexedRedis, Script
+from inferq.usage import keys as usage_keys
+from inferq.usage.counting import USAGE_LUA, UsageMeter
 from models.registry import (
     RESOLVE_LUA,
     ModelRegistry,
@@ -47,11 +49,14 @@ from models.registry import (
 )
 
 # KEYS: take_token's 2, resolve's 3, the tenant's limits, the 3 lanes, the request's lane, the
-# doorbell. ARGV: '1' to take the token, take_token's 2, resolve's 3, the expected version, the
-# rows, the default rows per job, the queued-work limit, the doorbell length, the lane entry.
+# doorbell, the tenants' row totals. ARGV: '1' to take the token, take_token's 2, resolve's 3,
+# the expected version, the rows, the default rows per job, the queued-work limit, the doorbell
+# length, the lane entry, the request's usage entry (JSON, '' for none) and its TTL, added
+# when the request is pushed.
 _PUSH = (
     TOKEN_LUA
     + RESOLVE_LUA
+    + USAGE_LUA
     + """
 if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
@@ -68,6 +73,11 @@ if queued >= tonumber(ARGV[10]) then return {'queue', tostring(queued), ARGV[10]
 redis.call('RPUSH', KEYS[10], ARGV[12])
 redis.call('RPUSH', KEYS[11], '1')
 redis.call('LTRIM', KEYS[11], -tonumber(ARGV[11]), -1)
+if ARGV[13] ~= '' then
+  local sums = usage_sums()
+  usage_add(sums, cjson.decode(ARGV[13]))
+  usage_flush(sums, ARGV[14], KEYS[12])
+end
 return {'queued'}
 """
 )
@@ -130,6 +140,7 @@ class SyncInference:
         if multiplexed is not None:
             self._push = Script(multiplexed, _PUSH)
         self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+        self.meter = UsageMeter.for_settings(settings)
 
     async def caller(self, request: Request, scope: str | None = None) -> Principal:
         """The caller named by the request's key (401), with `scope` if given (403). Without
@@ -174,7 +185,7 @@ class SyncInference:
                         outputs=list(outputs),
                         priority=_priority(request),
                     )
-                    changed = await self._queue(sync, ref, admission.hand_over_token())
+                    changed = await self._queue(sync, ref, admission.hand_over_token(), len(raw))
                     if changed is None:
                         break
                     model = changed  # the rows are checked again against the version it means
@@ -192,9 +203,13 @@ class SyncInference:
             return await run_in_threadpool(_checked, raw, model, parse, self.settings)
         return _checked(raw, model, parse, self.settings)
 
-    async def _queue(self, sync: SyncRequest, ref: str, take_token: bool) -> ModelVersion | None:
-        """Push the request on its lane; the version `ref` means now if it moved (nothing
-        pushed). Raises ModelNotFound or LimitExceeded."""
+    async def _queue(
+        self, sync: SyncRequest, ref: str, take_token: bool, bytes_in: int
+    ) -> ModelVersion | None:
+        """Push the request on its lane, counted in its tenant's usage with its body's
+        `bytes_in`; the version `ref` means now if it moved (nothing pushed). Raises
+        ModelNotFound or LimitExceeded."""
+        usage = self.meter.entry(sync.tenant, sync.model_name, sync_requests=1, bytes_in=bytes_in)
         token = self.limits.token_call(sync.tenant)
         resolution = resolve_call(ref)
         lanes = [lane(priority) for priority in PRIORITY_LANES]
@@ -206,6 +221,7 @@ class SyncInference:
                 *lanes,
                 lane(sync.priority),
                 DOORBELL,
+                usage_keys.TENANT_ROWS,
             ],
             args=[
                 "1" if take_token else "",
@@ -217,6 +233,8 @@ class SyncInference:
                 self.settings.max_queued_jobs,
                 DOORBELL_LENGTH,
                 sync.entry(),
+                orjson.dumps(usage) if usage is not None else "",
+                self.meter.ttl_seconds,
             ],
         )
         kind = reply[0]

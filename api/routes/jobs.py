@@ -18,6 +18,7 @@ from api.deps import (
     RegistryDep,
     StorageDep,
     StoreDep,
+    UsageTallyDep,
 )
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
 from api.reads.file_results import all_errors, has_scored_rows, stream_errors, stream_results
@@ -170,6 +171,7 @@ async def get_results(
     principal: JobsRead,
     store: StoreDep,
     registry: RegistryDep,
+    tally: UsageTallyDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -184,8 +186,9 @@ async def get_results(
         storage = registry.storage
         if not await run_in_threadpool(has_scored_rows, storage, record):
             raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
+        parts = stream_results(storage, record, chosen)
         return StreamingResponse(
-            stream_results(storage, record, chosen),
+            tally.counted(parts, record.tenant, record.model_name),
             media_type=MEDIA_TYPES[chosen],
             headers=_download(job_id, chosen),
         )
@@ -193,6 +196,7 @@ async def get_results(
     if raw is None:
         raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
     body = await run_in_threadpool(render_table, raw, chosen)
+    tally.add(record.tenant, record.model_name, bytes_out=len(body))
     return Response(body, media_type=MEDIA_TYPES[chosen], headers=_download(job_id, chosen))
 
 
@@ -247,6 +251,7 @@ async def get_errors(
     principal: JobsRead,
     store: StoreDep,
     registry: RegistryDep,
+    tally: UsageTallyDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -255,11 +260,14 @@ async def get_errors(
     chosen = negotiate(fmt, accept)
     if record.input_kind == "file" and chosen != "parquet":
         body = stream_errors(registry.storage, record, chosen)
-        return StreamingResponse(body, media_type=MEDIA_TYPES[chosen])
+        counted = tally.counted(body, record.tenant, record.model_name)
+        return StreamingResponse(counted, media_type=MEDIA_TYPES[chosen])
     errors = await run_in_threadpool(store.read_errors, job_id)
     if record.input_kind == "file":
         errors = await run_in_threadpool(all_errors, registry.storage, record)
-    return Response(render_errors(errors, chosen), media_type=MEDIA_TYPES[chosen])
+    rendered = render_errors(errors, chosen)
+    tally.add(record.tenant, record.model_name, bytes_out=len(rendered))
+    return Response(rendered, media_type=MEDIA_TYPES[chosen])
 
 
 @router.get(

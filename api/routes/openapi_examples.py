@@ -132,6 +132,23 @@ _KEY = {
     "created_at": "2026-11-23T10:00:00.000Z",
     "hint": "iqk_Zm9v",
 }
+_USED = {
+    "jobs": 1204,
+    "sync_requests": 88120,
+    "rows_scored": 4211877,
+    "rows_failed": 12,
+    "cpu_seconds": 311.52,
+    "bytes_in": 905113322,
+    "bytes_out": 210117001,
+}
+_USAGE = {
+    "tenant": "acme",
+    "from": "2025-06-01",
+    "to": "2025-06-30",
+    "group_by": "model",
+    "data": [{"model": "churn", **_USED}],
+    "total": _USED,
+}
 _LIMITS = {
     "tenant": "acme",
     "limits": {
@@ -313,6 +330,7 @@ RESPONSES: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
     ("post", "/v1/keys"): {"201": ("application/json", {**_KEY, "key": "iqk_Zm9vYmFyYmF6cXV4"})},
     ("get", "/v1/keys"): {"200": ("application/json", {"data": [_KEY]})},
     ("get", "/v1/tenants/{tenant}/limits"): {"200": ("application/json", _LIMITS)},
+    ("get", "/v1/usage"): {"200": ("application/json", _USAGE)},
     ("put", "/v1/tenants/{tenant}/limits"): {"200": ("application/json", _LIMITS)},
     ("post", "/v1/webhook-secrets"): {
         "201": (
@@ -359,6 +377,7 @@ _NOT_FOUND = [
     ("/v1/models", ("Model not found", "no model named 'churn'")),
     ("/v1/keys", ("Key not found", "no API key key_01JD5Q3ZB8M2W6R1K4T9X7C0NV")),
     ("/v1/tenants", ("Tenant not found", "no tenant acme")),
+    ("/v1/usage", ("Tenant not found", "no tenant acme")),
     (
         "/v1/webhook-secrets",
         ("Secret not found", "no webhook secret whs_01JD5PZ2Q4V8K1M7R3T6W9X0AB"),

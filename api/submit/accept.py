@@ -47,6 +47,9 @@ async def accept_job(
     state = request.app.state
     async with admitted(request, principal) as admission:
         record, created = await take_in(request, admission, idempotency_key)
+    if created and record.input_kind != "inline":  # a small job counts in its script
+        tally = state.usage_tally
+        tally.add(record.tenant, record.model_name, jobs=1, bytes_in=admission.received)
     result = None
     if wait > 0:
         wait = min(wait, state.settings.max_wait_seconds)

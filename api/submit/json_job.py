@@ -136,6 +136,7 @@ async def submit_json_job(
                 enqueue=batched,
                 idempotency=idempotency,
                 take_token=admission.hand_over_token(),
+                bytes_in=admission.received,
             )
         except ModelChanged as changed:  # an alias moved since: check the rows against it
             model, fresh = changed.version, True

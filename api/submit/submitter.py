@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import orjson
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
@@ -22,17 +23,21 @@ from inferq.jobs.store import JobStore
 from inferq.jobs.store_scripts import CREATE_LUA
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, Script
+from inferq.usage import keys as usage_keys
+from inferq.usage.counting import USAGE_LUA, UsageMeter
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
 
-# KEYS: take_token's 2, resolve's 3, admit's 5, then create's. ARGV: '1' to take the caller's
-# request token, take_token's 2, resolve's 3, the expected version, admit's 7, then create's.
-# Answers {'rate', wait, rate, burst}, resolve's refusal, {'changed', record}, admit's refusal,
-# or {'created', create's answer}.
+# KEYS: take_token's 2, resolve's 3, admit's 5, the tenants' row totals, then create's. ARGV:
+# '1' to take the caller's request token, take_token's 2, resolve's 3, the expected version,
+# admit's 7, the job's usage entry (JSON, '' for none) and its TTL, then create's. The usage is
+# added only when the job is created. Answers {'rate', wait, rate, burst}, resolve's refusal,
+# {'changed', record}, admit's refusal, or {'created', create's answer}.
 _SUBMIT = (
     TOKEN_LUA
     + RESOLVE_LUA
     + ADMIT_LUA
     + CREATE_LUA
+    + USAGE_LUA
     + """
 if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
@@ -43,7 +48,13 @@ if model[1] ~= 'ok' then return model end
 if model[3] ~= ARGV[7] then return {'changed', model[2]} end
 local admitted = admit(KEYS[6], KEYS[7], {KEYS[8], KEYS[9], KEYS[10]}, {unpack(ARGV, 8, 14)})
 if admitted[1] ~= 'ok' then return admitted end
-return {'created', create({unpack(KEYS, 11)}, {unpack(ARGV, 15)})}
+local created = create({unpack(KEYS, 12)}, {unpack(ARGV, 17)})
+if created == 1 and ARGV[15] ~= '' then
+  local sums = usage_sums()
+  usage_add(sums, cjson.decode(ARGV[15]))
+  usage_flush(sums, ARGV[16], KEYS[11])
+end
+return {'created', created}
 """
 )
 _REMEMBERED_REFS = 1024
@@ -67,9 +78,11 @@ class JobSubmitter:
         limits: TenantLimits,
         aclient: aioredis.Redis,
         multiplexed: MultiplexedRedis | None = None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
+        self.meter = meter or UsageMeter()
         self._submit: Script | AsyncScript = (
             Script(multiplexed, _SUBMIT)
             if multiplexed is not None
@@ -92,9 +105,11 @@ class JobSubmitter:
         enqueue: bool,
         idempotency: IdempotencyMark | None = None,
         take_token: bool = False,
+        bytes_in: int = 0,
     ) -> None:
         """Store and queue `record`, built for `model`, if the tenant's limits admit it and
-        `ref` still means that version; first take the tenant's request token if asked.
+        `ref` still means that version; first take the tenant's request token if asked. A
+        job stored counts as one, with its body's `bytes_in`, in the tenant's usage.
 
         Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
         """
@@ -104,14 +119,23 @@ class JobSubmitter:
             record.tenant, record.id, record.rows_total or 0, queue_limit
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
+        usage = self.meter.entry(record.tenant, model.name, jobs=1, bytes_in=bytes_in)
         reply = await self._submit(
-            keys=[*token["keys"], *resolution["keys"], *admission["keys"], *creation["keys"]],
+            keys=[
+                *token["keys"],
+                *resolution["keys"],
+                *admission["keys"],
+                usage_keys.TENANT_ROWS,
+                *creation["keys"],
+            ],
             args=[
                 "1" if take_token else "",
                 *token["args"],
                 *resolution["args"],
                 str(model.version),
                 *admission["args"],
+                orjson.dumps(usage) if usage is not None else "",
+                self.meter.ttl_seconds,
                 *creation["args"],
             ],
         )

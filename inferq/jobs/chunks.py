@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from inferq.jobs import keys
 from inferq.jobs.store import EVENTS_MAXLEN
 from inferq.redis_client import decoded
+from inferq.usage import keys as usage_keys
+from inferq.usage.counting import USAGE_LUA, UsageEntry
 
 # An idle cancelling job (no chunk being scored) may end `cancelled`: the caller ends it.
 _IDLE_CANCELLING = """
@@ -26,8 +29,11 @@ local function idle_cancelling(job, running)
 end
 """
 
+# A chunk counted for the first time adds its usage (ARGV[6], JSON; '' for none) for ARGV[7]
+# seconds, with the tenants' row totals in KEYS[5]: a chunk scored twice is counted once.
 _FINISH = (
     _IDLE_CANCELLING
+    + USAGE_LUA
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0, 0} end
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -39,6 +45,11 @@ if added == 1 then
   local total = redis.call('HGET', KEYS[1], 'rows_total') or ''
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
     'rows_done', done, 'rows_failed', failed, 'rows_total', total)
+  if ARGV[6] ~= '' then
+    local sums = usage_sums()
+    usage_add(sums, cjson.decode(ARGV[6]))
+    usage_flush(sums, ARGV[7], KEYS[5])
+  end
 end
 local idle = idle_cancelling(KEYS[1], KEYS[4]) and 1 or 0
 local chunks = redis.call('HGET', KEYS[1], 'chunks_total')
@@ -128,17 +139,33 @@ class ChunkLedger:
         return reply == 1
 
     def finish_chunk(
-        self, job_id: str, index: int, rows_done: int, rows_failed: int
+        self,
+        job_id: str,
+        index: int,
+        rows_done: int,
+        rows_failed: int,
+        usage: UsageEntry | None = None,
+        usage_ttl: int = 0,
     ) -> ChunkOutcome:
-        """Mark chunk `index` scored and count its rows unless it was counted already."""
+        """Mark chunk `index` scored and count its rows, and add its `usage` (kept
+        `usage_ttl` seconds), unless it was counted already."""
         added, complete, idle = self._finish(
             keys=[
                 keys.job(job_id),
                 keys.job_events(job_id),
                 keys.job_chunks_done(job_id),
                 keys.job_chunks_running(job_id),
+                usage_keys.TENANT_ROWS,
             ],
-            args=[index, rows_done, rows_failed, EVENTS_MAXLEN, self.retention_seconds],
+            args=[
+                index,
+                rows_done,
+                rows_failed,
+                EVENTS_MAXLEN,
+                self.retention_seconds,
+                orjson.dumps(usage) if usage is not None else "",
+                usage_ttl,
+            ],
         )
         return ChunkOutcome(
             counted=added == 1,

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from inferq.config import Settings
 from inferq.ids import ulid_millis
-from inferq.jobs import keys
+from inferq.jobs import keys, sync
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, LEASES, PendingJobs, lane
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord, JobStatus
@@ -20,6 +20,8 @@ from inferq.jobs.store_scripts import CREATE, FINISH_INLINE, READ_WITH_RESULT, T
 from inferq.metrics import keys as metric_keys
 from inferq.redis_client import ScriptArgs, ScriptCall, decoded
 from inferq.timefmt import now_rfc3339
+from inferq.usage import keys as usage_keys
+from inferq.usage.counting import BatchUsage, UsageEntry
 
 EVENTS_MAXLEN = 1000
 #: Endings a job's webhook can announce (`job.<status>`); expiry is not one of them.
@@ -36,6 +38,8 @@ class InlineOutcome:
     error: dict[str, str] | None = None
     batch_jobs: int = 1
     """How many jobs shared the predict call (kept on the job hash for metrics and tests)."""
+    cpu_seconds: float = 0.0
+    """This job's share (by rows) of the thread CPU time of its predict call."""
 
 
 class JobStore:
@@ -280,10 +284,14 @@ class JobStore:
             pipe.set(keys.job_errors(job_id), orjson.dumps(errors), ex=self.retention_seconds)
         pipe.execute()
 
-    def finish_inline_call(self, outcomes: list[InlineOutcome]) -> ScriptCall:
+    def finish_inline_call(
+        self, outcomes: list[InlineOutcome], usage: BatchUsage | None = None
+    ) -> ScriptCall:
         """The script call that ends a batch of claimed JSON jobs: results stored, status set
-        (cancelled instead of succeeded for a job cancelled while its batch was scored). The
-        batcher sends it with its next claim, in one round trip."""
+        (cancelled instead of succeeded for a job cancelled while its batch was scored), and
+        `usage` counted for the jobs it ends and the sync requests it releases. The batcher
+        sends it with its next claim, in one round trip."""
+        usage = usage or BatchUsage({}, [])
         finished = now_rfc3339()
         jobs: list[dict[str, Any]] = []
         results: list[bytes] = []
@@ -303,6 +311,7 @@ class JobStore:
                         ),
                     }
                 )
+                _with_usage(jobs[-1], usage.jobs.get(job_id))
                 continue
             # The batcher counts the batch's metrics itself: mark them recorded.
             fields = {
@@ -321,11 +330,15 @@ class JobStore:
                     "cancel": self._transition_args(
                         job_id, [JobStatus.CANCELLING], JobStatus.CANCELLED, **fields
                     ),
-                    "result": 2 + len(results),
+                    "result": 3 + len(results),
                 }
             )
+            _with_usage(jobs[-1], usage.jobs.get(job_id))
+        held = {"ttl": usage.ttl_seconds, "held": usage.held}
         return ScriptCall(
-            self._finish_inline, [LEASES], [orjson.dumps(jobs), self.retention_seconds, *results]
+            self._finish_inline,
+            [LEASES, sync.HELD, usage_keys.TENANT_ROWS],
+            [orjson.dumps(jobs), self.retention_seconds, orjson.dumps(held), *results],
         )
 
     def succeed(self, job_id: str, rows_done: int, rows_failed: int, **fields: Any) -> bool:
@@ -414,6 +427,12 @@ class JobStore:
 def forget_member(job_id: str, tenant: str) -> str:
     """A job's entry in the forget set: the id first (ids hold no space), then its tenant."""
     return f"{job_id} {tenant}"
+
+
+def _with_usage(job: dict[str, Any], entry: UsageEntry | None) -> None:
+    """Attach a job's usage entry (left out when there is none: JSON null is true in Lua)."""
+    if entry is not None:
+        job["usage"] = entry
 
 
 def _encode_field(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from inferq.usage.counting import USAGE_LUA
+
 # Changes status only from an allowed one, then records the event and wakes long-pollers, all in
 # one step so that no reader sees a status without its event. An ending is published (ARGV[3] is
 # the channel, '' for other statuses: nobody waits on them) with the job's hash and, up to 64 KB,
@@ -41,22 +43,33 @@ end
 TRANSITION = TRANSITION_LUA + "return transition(KEYS, ARGV)\n"
 
 # Ends a batch of claimed JSON jobs in one call. ARGV[1]: JSON list of {keys, args, cancel?,
-# result?}, each a transition (`cancel` the one to take instead when the job is being
+# result?, usage?}, each a transition (`cancel` the one to take instead when the job is being
 # cancelled); `result`, the ARGV index of the job's scored rows, stored for ARGV[2] seconds
-# before the transition publishes them. KEYS[1]: the leases, dropped for every job.
+# before the transition publishes them; `usage`, added only when the job's transition happened
+# here (a job ended by a batch before is not counted again). ARGV[3]: JSON {ttl, held}, `held`
+# the [request id, usage] of each sync request answered, whose usage is added only when its
+# entry was still held (KEYS[2]): a request scored twice is counted once. KEYS[1]: the leases,
+# dropped for every job; KEYS[3]: the tenants' row totals.
 FINISH_INLINE = (
     TRANSITION_LUA
+    + USAGE_LUA
     + """
 local ids = {}
+local usage = cjson.decode(ARGV[3])
+local sums = usage_sums()
 for _, job in ipairs(cjson.decode(ARGV[1])) do
   if job.result then
     redis.call('SET', job.keys[1] .. ':result', ARGV[job.result], 'EX', ARGV[2])
   end
-  if transition(job.keys, job.args) == 'cancelling' and job.cancel then
-    transition(job.keys, job.cancel)
-  end
+  local ended = transition(job.keys, job.args)
+  if ended == 'cancelling' and job.cancel then ended = transition(job.keys, job.cancel) end
+  if ended == 'OK' and job.usage then usage_add(sums, job.usage) end
   ids[#ids + 1] = job.args[4]
 end
+for _, request in ipairs(usage.held) do
+  if redis.call('HDEL', KEYS[2], request[1]) == 1 then usage_add(sums, request[2]) end
+end
+usage_flush(sums, usage.ttl, KEYS[3])
 if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
 return #ids
 """

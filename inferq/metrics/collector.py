@@ -20,6 +20,7 @@ from inferq.metrics import keys
 from inferq.monitoring import keys as monitoring_keys
 from inferq.monitoring.gauges import drift_gauges
 from inferq.queue import JOBS_QUEUE
+from inferq.usage import keys as usage_keys
 
 #: Counters recorded by workers: name -> help text (labels come from the stored fields).
 COUNTER_HELP = {
@@ -80,6 +81,7 @@ class RedisCollector(Collector):
         pipe.hlen("unacked")
         pipe.zcount(WORKERS_ZSET, time.time() - self.worker_alive_seconds, "+inf")
         pipe.hgetall(monitoring_keys.PSI_GAUGES)
+        pipe.hgetall(usage_keys.TENANT_ROWS)
         replies = iter(pipe.execute())
         yield from _job_status(_decode(next(replies)))
         yield from _counters(_decode(next(replies)))
@@ -90,6 +92,7 @@ class RedisCollector(Collector):
         depth[JOBS_QUEUE] = depth.get(JOBS_QUEUE, 0) + sum(next(replies) for _ in PRIORITY_LANES)
         yield from _queues(depth, unacked=next(replies), workers=next(replies))
         yield from drift_gauges(_decode(next(replies)))
+        yield _tenant_rows(_decode(next(replies)))
 
 
 def _job_status(counts: dict[str, str]) -> Iterator[Metric]:
@@ -122,6 +125,15 @@ def _counters(fields: dict[str, str]) -> Iterator[Metric]:
             family.add_metric([], 0)
         families[name] = family
     return iter(families.values())
+
+
+def _tenant_rows(rows: dict[str, str]) -> Metric:
+    family = CounterMetricFamily(
+        "inferq_tenant_rows", "Rows scored for each tenant (usage metering).", labels=["tenant"]
+    )
+    for tenant, count in sorted(rows.items()):
+        family.add_metric([tenant], int(count))
+    return family
 
 
 def _histogram(name: str, help_text: str, fields: dict[str, str]) -> Metric:

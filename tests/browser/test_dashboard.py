@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from inferq.storage import Storage
 from models.registry import ModelRegistry
-from tests.helpers import demo_rows, reference_model, submit
+from tests.helpers import TenantClients, demo_rows, reference_model, submit, wait_for
 from tests.monitoring_helpers import (
     counted,
     numeric_model,
@@ -169,4 +169,36 @@ def test_overview_and_model_pages_draw_charts_and_flag_the_drifting_feature(
     expect(page.locator("#histogram-chart")).to_have_attribute("data-feature", "y")
     page.locator("#model-monitoring").screenshot(path=str(tmp_path / "model.png"))
     print(f"screenshots in {tmp_path}")
+    assert errors == [], errors
+
+
+def test_the_usage_page_charts_the_tenants_usage_per_day_and_lists_its_models(
+    stack: Stack, page: Any
+) -> None:
+    """A tenant that scored two jobs of 5 rows sees today's bar at 5 rows scored, a line for
+    iris in the model table, and today's bar at 2 once it picks jobs; no console errors."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    clients = TenantClients(stack)
+    try:
+        client = clients()
+        for count in (3, 2):
+            rows = demo_rows("iris", count, seed=count).to_dict("records")
+            job = submit(client, {"model": "iris", "dataframe_records": rows})
+            assert wait_for(client, job["id"])["status"] == "succeeded"
+        key = client.headers["authorization"].removeprefix("Bearer ")
+        page.goto(f"{stack.api_url}/ui/#key={key}")
+        page.get_by_role("button", name="Usage").click()
+        expect(page.locator("#usage-summary")).to_contain_text(f"tenant {client.tenant}")  # type: ignore[attr-defined]
+        today = page.locator("#usage-to").input_value()  # filled in from the report
+        bar = page.locator(f"#usage-chart rect[data-day='{today}']")
+        expect(bar).to_have_attribute("data-value", "5")
+        expect(page.locator("#usage-chart rect")).to_have_count(30)
+        expect(page.locator("#usage-table tr[data-model='iris'] td").nth(3)).to_have_text("5")
+        page.locator("#usage-measure").select_option("jobs")
+        expect(page.locator("#usage-chart")).to_have_attribute("data-measure", "jobs")
+        expect(bar).to_have_attribute("data-value", "2")
+    finally:
+        clients.close()
     assert errors == [], errors

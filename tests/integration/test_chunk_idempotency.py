@@ -10,6 +10,7 @@ from api.submit.file_options import options_from_fields
 from inferq.files import layout
 from inferq.files.ingest import StreamIngest
 from inferq.jobs.chunks import ChunkLedger
+from inferq.usage import keys as usage_keys
 from tests.helpers import demo_rows
 from tests.stack import Stack
 from workers.chunk_outputs import write_chunk_outputs
@@ -63,6 +64,27 @@ def test_rescored_chunks_change_nothing_and_the_job_ends_once(isolated_stack: St
     assert (ended.rows_total, ended.rows_done, ended.rows_failed) == (60, 60, 0)
     statuses = [e for _, e in ctx.store.events_since(record.id, "0", None) if "status" in e]
     assert [e["status"] for e in statuses] == ["queued", "running", "succeeded"]
+    usage = ctx.store.redis.hgetall(usage_keys.day_key("default", usage_keys.today()))
+    assert int(usage[b"iris|rows_scored"]) == 60
+    assert int(ctx.store.redis.hget(usage_keys.TENANT_ROWS, "default")) == 60
+
+
+def test_a_chunk_finished_by_two_workers_counts_its_usage_once(isolated_stack: Stack) -> None:
+    """Two workers that both scored a chunk (the second got it after a visibility timeout)
+    both finish it: its rows and CPU time are added to the tenant's usage once."""
+    ctx, record, queued = _ingest(isolated_stack, 20)
+    ledger = ChunkLedger(ctx.store.redis, ctx.settings.retention_seconds)
+    entry = ctx.usage.entry("solo", "iris", rows_scored=7, rows_failed=1, cpu_us=1234)
+    for _ in range(2):
+        ledger.finish_chunk(record.id, 0, 7, 1, entry, ctx.usage.ttl_seconds)
+    key = usage_keys.day_key("solo", usage_keys.today())
+    assert ctx.store.redis.hgetall(key) == {
+        b"iris|rows_scored": b"7",
+        b"iris|rows_failed": b"1",
+        b"iris|cpu_us": b"1234",
+    }
+    assert 0 < ctx.store.redis.ttl(key) <= ctx.settings.usage_retention_days * 86400
+    assert ctx.store.redis.hget(usage_keys.TENANT_ROWS, "solo") == b"7"
 
 
 def test_a_job_scored_before_its_upload_ended_still_ends(isolated_stack: Stack) -> None:

@@ -17,7 +17,7 @@ from inferq.cli import build_parser
 from inferq.cli_errors import ExitCode
 from inferq.client import Client
 from inferq.redis_server import free_port
-from tests.helpers import demo_rows, reference_model
+from tests.helpers import TenantClients, demo_rows, reference_model, submit, wait_for
 from tests.stack import ROOT, Stack
 
 
@@ -158,3 +158,26 @@ def test_score_run_again_with_its_idempotency_key_follows_the_first_job(
     assert all(run.returncode == ExitCode.OK for run in runs), runs[-1].stderr
     assert runs[0].stdout.strip() == runs[1].stdout.strip()
     assert runs[0].stdout.strip().startswith("job_")
+
+
+def test_usage_prints_the_tenants_usage_per_model_and_refuses_a_bad_date(stack: Stack) -> None:
+    """`inferq usage --group-by model` prints a line for iris with the rows a tenant scored,
+    and the total; `--json` prints the API's answer; a bad date exits 3 naming `from`."""
+    clients = TenantClients(stack)
+    try:
+        client = clients()
+        rows = demo_rows("iris", 4, seed=4).to_dict("records")
+        job = submit(client, {"model": "iris", "dataframe_records": rows})
+        wait_for(client, job["id"])
+        key = client.headers["authorization"].removeprefix("Bearer ")
+        shown = inferq(stack, "usage", "--group-by", "model", key=key)
+        assert shown.returncode == 0, shown.stderr
+        lines = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
+        assert lines["MODEL"][:4] == ["MODEL", "JOBS", "SYNC", "ROWS"]
+        assert lines["iris"][1:5] == ["1", "0", "4", "0"] and lines["TOTAL"][3] == "4"
+        report = json.loads(inferq(stack, "usage", "--json", key=key).stdout)
+        assert report["tenant"] == client.tenant and report["total"]["rows_scored"] == 4  # type: ignore[attr-defined]
+        bad = inferq(stack, "usage", "--from", "2025-02-30", key=key)
+        assert bad.returncode == ExitCode.API_ERROR and "from" in bad.stderr, bad.stderr
+    finally:
+        clients.close()

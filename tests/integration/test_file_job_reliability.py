@@ -20,7 +20,8 @@ from inferq.files import layout
 from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.keys import job_chunk_attempts
 from inferq.storage import Storage
-from tests.helpers import demo_rows, reference_model, wait_for
+from inferq.usage import keys as usage_keys
+from tests.helpers import TenantClients, demo_rows, reference_model, wait_for
 from tests.stack import Stack
 
 BATCH_ROWS = 50
@@ -149,6 +150,30 @@ def test_a_pool_process_killed_mid_chunk_loses_and_repeats_no_row(
     assert scored["id"].tolist() == rows["id"].tolist()
     expected = reference_model("iris").predict(rows.drop(columns="id"))
     assert scored["prediction"].tolist() == expected.tolist()
+
+
+def test_the_rows_of_a_chunk_whose_process_was_killed_are_counted_once(
+    slices_stack: Stack,
+) -> None:
+    """SIGKILL of the process scoring a chunk: the chunk is scored again by another process,
+    and the tenant's usage counts every row of the job exactly once (and the job once)."""
+    clients = TenantClients(slices_stack)
+    try:
+        client = clients()
+        rows = _rows(20_000, seed=37)
+        job_id = _submit_csv(client, rows)
+        frozen = _freeze_mid_chunk(slices_stack, job_id, lambda index, scored: scored > 0)
+        os.kill(frozen.pid, signal.SIGKILL)
+        done = wait_for(client, job_id, seconds=120)
+        assert done["status"] == "succeeded", done
+        redis = slices_stack.redis()
+        assert int(redis.hget(job_chunk_attempts(job_id), str(frozen.index))) >= 2
+        total = client.get("/v1/usage").json()["total"]
+        assert (total["jobs"], total["rows_scored"], total["rows_failed"]) == (1, len(rows), 0)
+        tenant = client.tenant  # type: ignore[attr-defined]
+        assert int(redis.hget(usage_keys.TENANT_ROWS, tenant)) == len(rows)
+    finally:
+        clients.close()
 
 
 def test_cancel_stops_a_running_chunk_at_its_next_slice_and_keeps_scored_rows(

@@ -13,12 +13,15 @@ import pytest
 import redis
 
 from inferq.ids import new_job_id
+from inferq.jobs import sync
 from inferq.jobs.pending import LEASES, REDIS_CLOCK_LUA, PendingJobs
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import InlineOutcome, JobStore
 from inferq.redis_client import pipelined
 from inferq.redis_server import RedisServer
 from inferq.timefmt import now_rfc3339, rfc3339
+from inferq.usage import keys as usage_keys
+from inferq.usage.counting import BatchUsage, UsageMeter
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +164,25 @@ def test_leases_run_by_redis_clock_whatever_the_workers_clock_says(
     client.zadd(LEASES, {job_id: secs - 1.0})  # the lease ran out: the worker was lost
     assert store.pending.requeue_expired(max_attempts=3) == 1
     assert store.get(job.record.id).status.value == "queued"
+
+
+def test_a_batch_ended_twice_counts_its_usage_once(client: redis.Redis) -> None:
+    """Two batchers that both scored a job and a sync request (the first one's lease ran out)
+    both end them: the job's usage is added by the transition that ends it, the request's by
+    the release of its held entry, so each counts once."""
+    store = JobStore(client, 3600)
+    job_id = _queue_job(store)
+    store.pending.claim("tester", 10, 30.0)
+    client.hset(sync.HELD, "req-1", "entry")
+    meter = UsageMeter()
+    usage = BatchUsage(
+        {job_id: meter.entry("metered", "iris", rows_scored=1, cpu_us=10)},
+        [("req-1", meter.entry("metered", "iris", rows_scored=4, cpu_us=40))],
+    )
+    outcome = InlineOutcome(job_id, result=b'{"data": [[1]]}', rows=1)
+    for _ in range(2):
+        store.finish_inline_call([outcome], usage).run()
+    day = client.hgetall(usage_keys.day_key("metered", usage_keys.today()))
+    assert day == {b"iris|rows_scored": b"5", b"iris|cpu_us": b"50"}
+    assert client.hget(usage_keys.TENANT_ROWS, "metered") == b"5"
+    assert not client.hexists(sync.HELD, "req-1")
