@@ -125,6 +125,7 @@ class MLServerPeer:
             "grpc_port": free_port(),
             "metrics_port": free_port(),
             "parallel_workers": self.parallel_workers,
+            "metrics_dir": str(self.repository / "metrics"),  # not `.metrics` in our cwd
             "debug": False,
         }
         (self.repository / "settings.json").write_text(json.dumps(settings, indent=2))

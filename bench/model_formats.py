@@ -8,9 +8,13 @@ The data are bulk_csv.py's: `--rows` rows of 20 float features plus an `id`.
   reads the CSV with pyarrow, calls `Booster.predict` and writes the scored CSV (target >= 0.85x).
 - ONNX (a LogisticRegression converted with skl2onnx): the same against pyarrow + an ONNX
   Runtime session (target >= 0.6x).
+- One-row jobs of the same LogisticRegression as skops and as ONNX (`--one-row-jobs`): light-load
+  p50 and jobs/s under load of the one-request and submit-and-poll patterns (target: ONNX's p50
+  <= skops', its jobs/s >= skops').
 - Contributions on the LightGBM model: the job asking `contributions` against the
-  `probabilities` job (target <= 3x the time). Exact TreeSHAP (`pred_contrib`) costs about 100x
-  `predict` for this model, single-threaded: at 1,000,000 rows this part runs for tens of minutes.
+  `probabilities` job (target <= 3x the time), on `--contrib-rows` rows. Exact TreeSHAP
+  (`pred_contrib`) costs about 100x `predict` for this model, single-threaded: at 1,000,000 rows
+  this part would run for tens of minutes, so it runs on fewer rows (100,000 by default).
 """
 
 from __future__ import annotations
@@ -32,13 +36,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bulk_csv import FEATURES, _storage, make_csv  # noqa: E402 - after the path fix
 
+from bench.measures import Load, measure_pattern  # noqa: E402
+from bench.small_jobs import bodies  # noqa: E402
+from models.artifacts import dump_skops  # noqa: E402
 from models.formats import LoadOptions, load_model  # noqa: E402
 from models.registry import ModelRegistry  # noqa: E402
 from tests.stack import Stack  # noqa: E402 - the same real parts the tests start
 
 
 def train(path: Path) -> dict[str, tuple[bytes, str, Any]]:
-    """The LightGBM booster and the ONNX graph, each as (artifact, format, in-process model)."""
+    """The LightGBM booster, the ONNX graph and the same LogisticRegression in skops, each as
+    (artifact, format, in-process model)."""
     import lightgbm as lgb
     import onnxruntime as ort
     from skl2onnx import to_onnx
@@ -50,11 +58,13 @@ def train(path: Path) -> dict[str, tuple[bytes, str, Any]]:
     params = {"objective": "binary", "verbose": -1, "num_leaves": 31}
     booster = lgb.train(params, lgb.Dataset(features, label=target), num_boost_round=200)
     logistic = LogisticRegression(max_iter=500).fit(features.to_numpy(), target)
+    named = LogisticRegression(max_iter=500).fit(features, target)  # skops keeps the names
     graph = to_onnx(logistic, features.to_numpy(np.float32)[:1], options={"zipmap": False})
     session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
     return {
         "lightgbm": (booster.model_to_string().encode(), "lightgbm", booster),
         "onnx": (graph.SerializeToString(), "onnx", session),
+        "logistic_skops": (dump_skops(named), "skops", named),
     }
 
 
@@ -110,10 +120,36 @@ def inferq_run(stack: Stack, path: Path, name: str, outputs: str, out: Path) -> 
         return time.perf_counter() - start
 
 
+def one_row_jobs(stack: Stack, path: Path, jobs: int) -> None:
+    """One-row jobs of the same LogisticRegression as skops and as ONNX, both patterns."""
+    rows = pacsv.read_csv(path).slice(0, 20_000).select(FEATURES).to_pandas()
+    found = {}
+    for pattern in ("one-request", "submit-poll"):
+        for name in ("logistic_skops", "onnx"):
+            load = Load(
+                light=bodies(rows.iloc[:300], name),
+                loaded=bodies(rows.iloc[np.arange(jobs) % len(rows)], name),
+                warmup=bodies(rows.iloc[-300:], name),
+            )
+            measure = measure_pattern(
+                f"{name} {pattern}", stack.api_url, stack.admin_key, pattern, load
+            )
+            found[name, pattern] = measure
+            print(measure.line(), flush=True)
+        skops, onnx = found["logistic_skops", pattern], found["onnx", pattern]
+        print(
+            f"{pattern}: ONNX / skops p50 {onnx.p50_ms / skops.p50_ms:.2f}x (target <= 1), "
+            f"jobs/s {onnx.per_second / skops.per_second:.2f}x (target >= 1)",
+            flush=True,
+        )
+
+
 def main() -> None:
     """Print each measurement and its ratio against the issue's target."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--one-row-jobs", type=int, default=10_000)
+    parser.add_argument("--contrib-rows", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inferq-bench-formats-") as tmp:
         work = Path(tmp)
@@ -129,11 +165,14 @@ def main() -> None:
                     f"{name}: baseline {base:.2f}s, inferq {took:.2f}s, ratio {base / took:.2f}"
                     f" (target >= {target})"
                 )
-            plain = inferq_run(stack, path, "lightgbm", "probabilities", work / "scored.csv")
-            explained = inferq_run(stack, path, "lightgbm", "contributions", work / "scored.csv")
+            one_row_jobs(stack, path, args.one_row_jobs)
+            small = work / "contrib.csv"
+            make_csv(small, args.contrib_rows)
+            plain = inferq_run(stack, small, "lightgbm", "probabilities", work / "scored.csv")
+            explained = inferq_run(stack, small, "lightgbm", "contributions", work / "scored.csv")
             print(
-                f"contributions: {explained:.2f}s against {plain:.2f}s for probabilities, "
-                f"{explained / plain:.2f}x (target <= 3x)"
+                f"contributions, {args.contrib_rows:,} rows: {explained:.2f}s against "
+                f"{plain:.2f}s for probabilities, {explained / plain:.2f}x (target <= 3x)"
             )
         finally:
             stack.stop()
