@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -36,7 +37,7 @@ __all__ = [
 
 def fail_over(ha: LocalRedisHA, *, kill: bool = False, timeout: float = 30.0) -> RedisServer:
     """Move the primary to the replica, by `SENTINEL FAILOVER` or by SIGKILLing the primary,
-    and return the new primary once every Sentinel names it."""
+    and return the new primary once every Sentinel names it and the old one is demoted."""
     old = ha.primary()
     if kill:
         assert old.pid is not None, "the primary is not running"
@@ -46,10 +47,22 @@ def fail_over(ha: LocalRedisHA, *, kill: bool = False, timeout: float = 30.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         named = {_named_port(ha, i) for i in range(len(ha.sentinels))}
-        if len(named) == 1 and old.port not in named and None not in named:
+        if len(named) == 1 and old.port not in named and None not in named and _demoted(old):
             return ha.primary()
         time.sleep(0.1)
     raise TimeoutError(f"the Sentinels did not agree on a new primary within {timeout}s")
+
+
+def _demoted(server: RedisServer) -> bool:
+    """Whether a server is dead or now a replica: until Sentinel reconfigures it (up to ~10 s
+    after `SENTINEL FAILOVER`) an old primary still takes writes from connections it holds."""
+    if server.pid is None:
+        return True
+    try:
+        role: Any = redis.Redis(host=server.host, port=server.port, socket_timeout=1).role()
+    except redis.RedisError:
+        return True
+    return bool(role[0] in (b"slave", "slave"))
 
 
 def _named_port(ha: LocalRedisHA, index: int) -> int | None:
