@@ -11,6 +11,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.retry import Retry as SyncRetry
 from redis.commands.core import Script
 from redis.connection import HiredisRespSerializer
 from redis.exceptions import NoScriptError
@@ -58,6 +59,10 @@ def make_redis(settings: Settings) -> redis.Redis:
         "retry_on_timeout": False,
     }
     if is_sentinel_url(url):
+        # From a URL redis-py retries a dropped connection; a Sentinel pool is told to, so that
+        # a demoted primary's READONLY (a ConnectionError there) is retried on the new one.
+        retry = SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 3)
+        options.update(retry=retry, retry_on_error=[redis.ConnectionError])
         return parse_sentinel_url(url).sync_client(**options)
     return redis.Redis.from_url(url, **options)
 
