@@ -11,10 +11,10 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
-from redis.retry import Retry as SyncRetry
 from redis.commands.core import Script
 from redis.connection import HiredisRespSerializer
 from redis.exceptions import NoScriptError
+from redis.retry import Retry as SyncRetry
 from redis.typing import EncodableT
 
 from inferq.config import Settings, get_settings

@@ -162,3 +162,22 @@ class LocalRedisHA:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """`python -m inferq.redis_ha [folder]`: run a local primary, replica and three Sentinels
+    until interrupted, printing the `INFERQ_REDIS_URL` that reaches them."""
+    import sys
+
+    base = Path(sys.argv[1] if len(sys.argv) > 1 else "var/redis-ha").resolve()
+    with LocalRedisHA(base) as ha:
+        print(f"INFERQ_REDIS_URL={ha.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
