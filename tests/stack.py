@@ -44,7 +44,7 @@ class Stack:
         """The environment every part of this stack runs with."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("INFERQ_")}
         env.update(
-            INFERQ_REDIS_URL=self.redis_server.url,
+            INFERQ_REDIS_URL=self.redis_url,
             INFERQ_VAR_DIR=str(self.base / "var"),
             INFERQ_WORKER_HEARTBEAT_SECONDS="0.5",
             # Webhook receivers in tests listen on 127.0.0.1; retries come fast.
@@ -58,6 +58,11 @@ class Stack:
         )
         env.update({f"INFERQ_{k.upper()}": v for k, v in self.extra.items()})
         return env
+
+    @property
+    def redis_url(self) -> str:
+        """The INFERQ_REDIS_URL of this stack's processes."""
+        return self.redis_server.url
 
     @property
     def settings(self) -> Settings:

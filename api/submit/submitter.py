@@ -12,17 +12,19 @@ time and skip the separate resolution.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from api.submit.durable import Durability
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.jobs.store_scripts import CREATE_LUA
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
-from inferq.redis_multiplex import MultiplexedRedis, Script
+from inferq.redis_multiplex import MultiplexedRedis, NotReplicated, Script
 from inferq.usage import keys as usage_keys
 from inferq.usage.counting import USAGE_LUA, UsageMeter
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
@@ -70,7 +72,8 @@ class ModelChanged(Exception):
 
 class JobSubmitter:
     """Stores and queues JSON jobs for the API, one round trip each, on the `multiplexed`
-    connection when there is one (else on the asyncio client's pool)."""
+    connection when there is one (else on the asyncio client's pool); with `durability`,
+    a job is created only once its replicas hold it (NotReplicated otherwise)."""
 
     def __init__(
         self,
@@ -79,10 +82,12 @@ class JobSubmitter:
         aclient: aioredis.Redis,
         multiplexed: MultiplexedRedis | None = None,
         meter: UsageMeter | None = None,
+        durability: Durability | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
         self.meter = meter or UsageMeter()
+        self.durability = durability
         self._submit: Script | AsyncScript = (
             Script(multiplexed, _SUBMIT)
             if multiplexed is not None
@@ -120,7 +125,7 @@ class JobSubmitter:
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
         usage = self.meter.entry(record.tenant, model.name, jobs=1, bytes_in=bytes_in)
-        reply = await self._submit(
+        reply = await self._replicated(
             keys=[
                 *token["keys"],
                 *resolution["keys"],
@@ -156,8 +161,30 @@ class JobSubmitter:
         if not reply[1]:
             raise IdempotencyTaken
 
+    async def _replicated(self, keys: list[Any], args: list[Any]) -> Any:
+        """The submission script's reply, once the replicas hold the job it created."""
+        durability = self.durability
+        if durability is None or not durability.replicas:
+            return await self._submit(keys=keys, args=args)
+        if isinstance(self._submit, Script):
+            try:
+                return await self._submit(keys, args, durability.replicas, durability.timeout_ms)
+            except NotReplicated as exc:
+                if _created(exc.reply):
+                    raise
+                return exc.reply  # nothing was created: the refusal is the answer
+        reply = await self._submit(keys=keys, args=args)
+        if _created(reply):
+            await durability.confirm()
+        return reply
+
     def _remember(self, ref: str, version: ModelVersion) -> None:
         self._versions[ref] = version
         self._versions.move_to_end(ref)
         while len(self._versions) > _REMEMBERED_REFS:
             self._versions.popitem(last=False)
+
+
+def _created(reply: Any) -> bool:
+    """Whether the submission script's reply says it created a job (None: not known)."""
+    return reply is None or (reply[0] == b"created" and bool(reply[1]))
