@@ -1,0 +1,243 @@
+"""inferq spread over hosts on one machine: each part on a network namespace of its own.
+
+| host | runs |
+| --- | --- |
+| redis1 | the Redis primary, a Sentinel |
+| redis2 | a replica of redis1, a Sentinel |
+| s3 | moto's S3 server (the storage), a Sentinel |
+| api | uvicorn with the API |
+| worker1, worker2 | a Celery worker each |
+
+The machine's own address on the bridge (`Network.gateway`) runs the webhook receiver, and the
+test talks to the API, Redis and S3 at their hosts' addresses; nothing listens on 127.0.0.1.
+Workers and the API reach Redis at redis1 directly unless `sentinel=True`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import redis
+import s3fs
+
+from inferq.children import ChildProcess
+from inferq.redis_server import find_redis_binary
+from tests.netns import Host, Network
+from tests.s3_server import CREDENTIALS, s3_server
+from tests.stack import Stack
+from tests.webhook_receiver import Receiver
+
+ROLES = ("redis1", "redis2", "s3", "api", "worker1", "worker2")
+WORKER_HOSTS = ("worker1", "worker2")
+SENTINEL_HOSTS = ("redis1", "redis2", "s3")
+MASTER_NAME = "mymaster"
+REDIS_PORT, SENTINEL_PORT, S3_PORT, API_PORT, RECEIVER_PORT = 6379, 26379, 5000, 8000, 9000
+BUCKET = "inferq-hosts"
+
+SHORT_TIMEOUTS = {
+    "lease_seconds": "2",
+    "sweep_seconds": "0.5",
+    "visibility_timeout": "4",
+    "max_attempts": "10",
+    "intake_lease_seconds": "2",
+    "redis_socket_timeout": "2",
+    "file_chunk_bytes": "16384",
+}
+"""Settings for chaos runs: a lost worker, host or upload is noticed within seconds."""
+
+
+class HostStack(Stack):
+    """One inferq whose Redis, Sentinels, storage, API and workers run on hosts of `network`."""
+
+    def __init__(self, base: Path, network: Network, sentinel: bool = False, **settings: str):
+        super().__init__(base, **settings)
+        self.network = network
+        self.hosts: dict[str, Host] = {role: network.add_host(role) for role in ROLES}
+        self.sentinel = sentinel
+        self.servers: dict[str, ChildProcess] = {}
+        """Redis servers and Sentinels by name (`redis1`, `sentinel-s3`, ...)."""
+        self.receiver = Receiver(RECEIVER_PORT, self._log("receiver.log"), host=network.gateway)
+        self.s3_env: dict[str, str] = {}
+        self._exits = ExitStack()
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def redis_url(self) -> str:
+        """redis1 itself, or the Sentinels' URL when the stack follows the primary."""
+        if self.sentinel:
+            return self.sentinel_url
+        return f"redis://{self.hosts['redis1'].address}:{REDIS_PORT}/0"
+
+    @property
+    def sentinel_url(self) -> str:
+        """`redis+sentinel://` URL of the three Sentinels (issue 20's form)."""
+        where = ",".join(f"{self.hosts[r].address}:{SENTINEL_PORT}" for r in SENTINEL_HOSTS)
+        return f"redis+sentinel://{where}/{MASTER_NAME}/0"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The stack's environment plus S3 storage and webhooks to the bridge's subnet."""
+        env = super().env
+        env.update(self.s3_env)
+        env.setdefault("INFERQ_STORAGE_URL", f"s3://{BUCKET}/inferq")
+        env["INFERQ_WEBHOOK_ALLOWED_HOSTS"] = str(self.network.subnet)
+        return env
+
+    def redis(self) -> redis.Redis:
+        """A client of the current primary (found through the Sentinels with `sentinel=True`)."""
+        return redis.Redis(host=self.primary_address(), port=REDIS_PORT)
+
+    def primary_address(self) -> str:
+        """The address of the Redis primary, as the Sentinels name it once they run."""
+        if "sentinel-s3" not in self.servers:
+            return self.hosts["redis1"].address
+        address = self.hosts["s3"].address
+        sentinel = redis.Redis(address, SENTINEL_PORT, socket_timeout=2, decode_responses=True)
+        with sentinel:
+            address, _ = sentinel.sentinel_get_master_addr_by_name(MASTER_NAME)
+        return str(address)
+
+    # -- the hosts ----------------------------------------------------------------------------
+
+    def start(self, workers: int = 1) -> HostStack:
+        """Every part on its host: Redis and Sentinels, S3, demo models, the receiver, the API
+        and a worker of `workers` processes on each worker host."""
+        self.start_redis()
+        self.start_s3()
+        self.receiver.start()
+        # Side by side: each mostly waits for its imports, and the start-up takes half as long.
+        with ThreadPoolExecutor(4) as pool:
+            started = [pool.submit(self.register_demo_models), pool.submit(self.start_api_host)]
+            started += [pool.submit(self.start_worker_host, r, workers) for r in WORKER_HOSTS]
+            for future in started:
+                future.result()
+        return self
+
+    def start_redis(self) -> HostStack:
+        """The primary on redis1, its replica on redis2, a Sentinel on each of SENTINEL_HOSTS."""
+        primary = self.hosts["redis1"].address
+        self._run_redis("redis1", [])
+        self._run_redis("redis2", ["--replicaof", primary, str(REDIS_PORT)])
+        for role in SENTINEL_HOSTS:
+            self._run_sentinel(role, primary)
+        return self
+
+    def start_s3(self) -> None:
+        """moto's S3 server on the s3 host, with the stack's bucket."""
+        host = self.hosts["s3"]
+        log = self.base / "moto.log"
+        self.s3_env = self._exits.enter_context(s3_server(log, host.address, S3_PORT, host.on))
+        self.s3().mkdir(BUCKET)
+
+    def s3(self) -> s3fs.S3FileSystem:
+        """A client of the stack's S3 server."""
+        return s3fs.S3FileSystem(
+            key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            secret=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            endpoint_url=self.s3_env["AWS_ENDPOINT_URL_S3"],
+            skip_instance_cache=True,
+        )
+
+    def register_demo_models(self) -> None:
+        """Register the demo models from the API host, as `make run` does before it starts."""
+        argv = self.hosts["api"].command([sys.executable, "-m", "models.startup"])
+        with (self.base / "startup.log").open("ab") as log:
+            subprocess.run(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+    def start_api_host(self) -> str:
+        """The API on the api host; its URL once it answers."""
+        host = self.hosts["api"]
+        return self.start_api(host=host.address, port=API_PORT, on=host.on)
+
+    def start_worker_host(self, role: str, concurrency: int = 1) -> ChildProcess:
+        """A worker on host `role`, named after it."""
+        number = sum(w.name.startswith(f"{role}-") for w in self.workers)
+        name = f"{role}-{number}"
+        return self.start_worker(concurrency, name=name, on=self.hosts[role].on)
+
+    def kill_host(self, role: str) -> int:
+        """SIGKILL every process on host `role`; the stack forgets its processes there. How many
+        processes were killed."""
+        killed = self.hosts[role].kill()
+        for worker in [w for w in self.workers if w.name.startswith(f"{role}-")]:
+            worker.stop()  # reaps it; the kill already ended it
+            self.workers.remove(worker)
+        if role == "api" and self.api is not None:
+            self.api.stop()
+            self.api = None
+        return killed
+
+    def worker_pids(self, role: str) -> set[int]:
+        """Process ids on worker host `role` (its main process and pool)."""
+        return set(self.hosts[role].pids())
+
+    def stop(self) -> None:
+        """Stop every process this stack started, by its PID (servers last)."""
+        try:
+            super().stop()
+        finally:
+            self.receiver.stop()
+            for server in reversed(list(self.servers.values())):
+                server.stop()
+            self._exits.close()
+
+    # -- Redis servers ------------------------------------------------------------------------
+
+    def _run_redis(self, role: str, extra: list[str]) -> ChildProcess:
+        host = self.hosts[role]
+        folder = self.base / role
+        folder.mkdir(exist_ok=True)
+        argv = [find_redis_binary(), "--port", str(REDIS_PORT), "--bind", host.address]
+        argv += ["--dir", str(folder), "--save", "", "--appendonly", "yes", "--daemonize", "no"]
+        argv += ["--appendfsync", "everysec", "--protected-mode", "no", *extra]
+        server = self._run_server(role, host, argv)
+        _wait_until(lambda: _pings(host.address, REDIS_PORT), server, self.base)
+        return server
+
+    def _run_sentinel(self, role: str, primary: str) -> ChildProcess:
+        host = self.hosts[role]
+        conf = self.base / f"sentinel-{role}.conf"  # Sentinel rewrites its file as it learns
+        conf.write_text(
+            f"port {SENTINEL_PORT}\nbind {host.address}\nprotected-mode no\n"
+            f"sentinel monitor {MASTER_NAME} {primary} {REDIS_PORT} 2\n"
+            f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
+            f"sentinel failover-timeout {MASTER_NAME} 5000\n"
+            f"sentinel parallel-syncs {MASTER_NAME} 1\n"
+        )
+        argv = [find_redis_binary(), str(conf), "--sentinel"]
+        server = self._run_server(f"sentinel-{role}", host, argv)
+        _wait_until(lambda: _pings(host.address, SENTINEL_PORT), server, self.base)
+        return server
+
+    def _run_server(self, name: str, host: Host, argv: list[str]) -> ChildProcess:
+        server = ChildProcess(name, host.command(argv), output=self._log(f"{name}.log"))
+        server.start()
+        self.servers[name] = server
+        return server
+
+
+def _pings(address: str, port: int) -> bool:
+    client = redis.Redis(host=address, port=port, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def _wait_until(ready: Any, child: ChildProcess, base: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if child.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.poll()}; see {base}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{child.name} did not answer in {timeout}s; see {base}")
+        time.sleep(0.05)
