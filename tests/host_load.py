@@ -183,7 +183,7 @@ def check(load: Load, received: Any, patience: float = 120) -> Counter[str]:
             if ended["status"] == "succeeded":
                 tally.update(_check_rows(http, job_id, job, model))
                 tally["miscounted"] += ended["progress"]["rows_done"] != job.size
-        tally.update(_check_unacknowledged(http, load.accepted))
+        tally.update(_check_unacknowledged(http, load.accepted, deadline))
     tally.update(_check_webhooks(load, received, deadline))
     return tally
 
@@ -211,11 +211,14 @@ def _check_rows(http: httpx.Client, job_id: str, job: Planned, model: Any) -> Co
     return counts
 
 
-def _check_unacknowledged(http: httpx.Client, accepted: dict[str, Planned]) -> Counter[str]:
+def _check_unacknowledged(
+    http: httpx.Client, accepted: dict[str, Planned], deadline: float
+) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for job in _tenant_jobs(http):
-        if job["id"] in accepted:
+    for listed in _tenant_jobs(http):
+        if listed["id"] in accepted:
             continue
+        job = _wait_end(http, listed["id"], deadline)
         error = (job.get("error") or {}).get("code")
         if job["status"] == "failed" and error == "intake_interrupted":
             counts["interrupted"] += 1

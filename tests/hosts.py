@@ -65,6 +65,7 @@ class HostStack(Stack):
         self.receiver = Receiver(RECEIVER_PORT, self._log("receiver.log"), host=network.gateway)
         self.s3_env: dict[str, str] = {}
         self._exits = ExitStack()
+        self._started: dict[str, int] = {}
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ class HostStack(Stack):
 
     def start_worker_host(self, role: str, concurrency: int = 1) -> ChildProcess:
         """A worker on host `role`, named after it."""
-        number = sum(w.name.startswith(f"{role}-") for w in self.workers)
+        self._started[role] = number = self._started.get(role, -1) + 1
         name = f"{role}-{number}"
         return self.start_worker(concurrency, name=name, on=self.hosts[role].on)
 
@@ -173,10 +174,6 @@ class HostStack(Stack):
             self.api.stop()
             self.api = None
         return killed
-
-    def worker_pids(self, role: str) -> set[int]:
-        """Process ids on worker host `role` (its main process and pool)."""
-        return set(self.hosts[role].pids())
 
     def stop(self) -> None:
         """Stop every process this stack started, by its PID (servers last)."""

@@ -83,6 +83,14 @@ class Host:
         """Every process running on this host."""
         return [int(pid) for pid in ip("netns", "pids", self.netns).split()]
 
+    def runs(self, pid: int) -> bool:
+        """Whether process `pid` runs on this host (in its namespace)."""
+        try:
+            link = os.readlink(f"/proc/{pid}/ns/net")
+        except OSError:
+            return False
+        return link == f"net:[{os.stat(f'/run/netns/{self.netns}').st_ino}]"
+
     def kill(self) -> int:
         """SIGKILL every process on the host at once, as a power cut would; how many."""
         pids = self.pids()
