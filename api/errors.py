@@ -19,6 +19,7 @@ from inferq.keyring import DecryptionFailed
 from inferq.limits import LimitExceeded
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE
+from inferq.redis_multiplex import NotReplicated
 from models.registry import ModelNotFound
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,14 @@ def install_error_handlers(app: FastAPI) -> None:
             # Starlette names only the methods of the first route whose path matched.
             headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
         return problem_response(exc.status_code, title, str(exc.detail), headers=headers or None)
+
+    @app.exception_handler(NotReplicated)
+    async def _not_replicated(_: Request, exc: NotReplicated) -> JSONResponse:
+        log.warning("job not acknowledged: %s", exc)
+        return unavailable_response(
+            f"the job is not accepted: {exc} (INFERQ_REDIS_MIN_REPLICAS); "
+            "retry with the same Idempotency-Key"
+        )
 
     for exc_type in (*REDIS_UNAVAILABLE, OperationalError):
         app.add_exception_handler(exc_type, _unavailable)

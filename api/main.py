@@ -32,6 +32,7 @@ from api.routes import (
 from api.routes.dashboard import mount_dashboard
 from api.routes.openapi_examples import add_examples
 from api.schemas import JobCreate, ProblemDetails
+from api.submit.durable import Durability
 from api.submit.submitter import JobSubmitter
 from inferq.api_keys import KeyStore
 from inferq.config import Settings, get_settings
@@ -59,9 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyStore(client, requests_client)
         app.state.limits = TenantLimits(client, settings, requests_client)
         multiplexed = make_multiplexed_redis(settings)
+        # Job creations WAIT for replicas on a connection of their own: a WAIT holds back the
+        # commands behind it, which must not be the polls'.
+        creating = make_multiplexed_redis(settings) if settings.redis_min_replicas else None
+        app.state.durability = Durability(settings, requests_client, creating)
         app.state.submitter = JobSubmitter(
-            app.state.store, app.state.limits, requests_client, multiplexed
-        )
+            app.state.store, app.state.limits, requests_client, creating or multiplexed,
+            app.state.durability,
+        )  # fmt: skip
         app.state.reader = JobReader(app.state.limits, requests_client, multiplexed)
         app.state.aredis = make_async_redis(settings, blocking_reads=True)
         app.state.watcher = JobWatcher(app.state.aredis, multiplexed)
@@ -80,8 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.watcher.stop()
         await app.state.aredis.aclose()
         await requests_client.aclose()
-        if multiplexed is not None:
-            await multiplexed.aclose()
+        for connection in (multiplexed, creating):
+            if connection is not None:
+                await connection.aclose()
         client.close()
 
     app = FastAPI(

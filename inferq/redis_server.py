@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -75,10 +76,21 @@ class RedisServer:
         binary: str | None = None,
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
+        host: str = HOST,
+        extra_args: Sequence[str] = (),
+        config_file: Path | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.binary = find_redis_binary(binary)
         self.appendonly = appendonly
+        self.host = host
+        self.extra_args = list(extra_args)
+        """More command-line options (`--replicaof`, `--sentinel`...) after the usual ones."""
+        self.config_file = config_file
+        """A config file to start from (a Sentinel's, which it rewrites)."""
+        self.prefix = list(prefix)
+        """Words before the command line, e.g. `ip netns exec <name>` to run it on a test host."""
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._requested_port = port
@@ -101,7 +113,7 @@ class RedisServer:
     @property
     def url(self) -> str:
         """The `redis://` URL of database 0."""
-        return f"redis://{HOST}:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
@@ -154,12 +166,13 @@ class RedisServer:
 
     def _argv(self) -> list[str]:
         """The server's command line: loopback only, no RDB snapshots, optional AOF."""
-        argv = [self.binary, "--port", str(self.port), "--bind", HOST, "--daemonize", "no"]
+        argv = [*self.prefix, self.binary] + ([str(self.config_file)] if self.config_file else [])
+        argv += ["--port", str(self.port), "--bind", self.host, "--daemonize", "no"]
         argv += ["--dir", str(self.data_dir), "--logfile", str(self.log_path), "--save", ""]
         argv += ["--appendonly", "yes" if self.appendonly else "no"]
         if self.appendonly:
             argv += ["--appendfsync", "everysec"]
-        return argv
+        return argv + self.extra_args
 
     def _spawn_and_wait(self) -> None:
         """Run the server and wait for PING; on failure stop it and raise with the log's tail."""
@@ -176,7 +189,9 @@ class RedisServer:
         """Poll PING until it answers, the process dies or `start_timeout` passes."""
         assert self._child is not None
         deadline = time.monotonic() + self.start_timeout
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis(
+            host=self.host, port=self.port, socket_timeout=1, socket_connect_timeout=1
+        )
         try:
             while time.monotonic() < deadline:
                 code = self._child.poll()

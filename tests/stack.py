@@ -61,7 +61,7 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
-        """The URL every part of this stack reaches Redis at."""
+        """The INFERQ_REDIS_URL of this stack's processes."""
         return self.redis_server.url
 
     @property

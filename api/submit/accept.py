@@ -65,5 +65,7 @@ async def take_in(
     content_type = request.headers.get("content-type", "")
     fmt = format_of_media(content_type)
     if fmt is not None or content_type.lower().startswith("multipart/form-data"):
-        return await take_in_upload(request, fmt, admission, idempotency_key)
+        taken = await take_in_upload(request, fmt, admission, idempotency_key)
+        await request.app.state.durability.confirm()  # before the 202 (api.submit.durable)
+        return taken
     return await take_in_json(request, admission, idempotency_key)

@@ -56,9 +56,15 @@ async def take_in_json(
         )  # fmt: skip
 
     if idempotency_key is None:
-        return await create(), True
-    tenant = admission.principal.tenant
-    return await create_once(state.store, tenant, idempotency_key, body_digest(raw), create)
+        record, created = await create(), True
+    else:
+        tenant = admission.principal.tenant
+        record, created = await create_once(
+            state.store, tenant, idempotency_key, body_digest(raw), create
+        )
+    if not created or job.input_uri is not None:  # the rows lane waited for its replicas
+        await state.durability.confirm()
+    return record, created
 
 
 def parse_job_body(body: bytes) -> JobCreate:

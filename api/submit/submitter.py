@@ -12,16 +12,18 @@ time and skip the separate resolution.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from api.submit.durable import Durability
 from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.jobs.store_scripts import CREATE_LUA
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
-from inferq.redis_multiplex import MultiplexedRedis, Script
+from inferq.redis_multiplex import MultiplexedRedis, NotReplicated, Script
 from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
 
 # KEYS: take_token's 2, resolve's 3, admit's 5, then create's. ARGV: '1' to take the caller's
@@ -59,7 +61,8 @@ class ModelChanged(Exception):
 
 class JobSubmitter:
     """Stores and queues JSON jobs for the API, one round trip each, on the `multiplexed`
-    connection when there is one (else on the asyncio client's pool)."""
+    connection when there is one (else on the asyncio client's pool); with `durability`,
+    a job is created only once its replicas hold it (NotReplicated otherwise)."""
 
     def __init__(
         self,
@@ -67,9 +70,11 @@ class JobSubmitter:
         limits: TenantLimits,
         aclient: aioredis.Redis,
         multiplexed: MultiplexedRedis | None = None,
+        durability: Durability | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
+        self.durability = durability
         self._submit: Script | AsyncScript = (
             Script(multiplexed, _SUBMIT)
             if multiplexed is not None
@@ -104,7 +109,7 @@ class JobSubmitter:
             record.tenant, record.id, record.rows_total or 0, queue_limit
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
-        reply = await self._submit(
+        reply = await self._replicated(
             keys=[*token["keys"], *resolution["keys"], *admission["keys"], *creation["keys"]],
             args=[
                 "1" if take_token else "",
@@ -132,8 +137,30 @@ class JobSubmitter:
         if not reply[1]:
             raise IdempotencyTaken
 
+    async def _replicated(self, keys: list[Any], args: list[Any]) -> Any:
+        """The submission script's reply, once the replicas hold the job it created."""
+        durability = self.durability
+        if durability is None or not durability.replicas:
+            return await self._submit(keys=keys, args=args)
+        if isinstance(self._submit, Script):
+            try:
+                return await self._submit(keys, args, durability.replicas, durability.timeout_ms)
+            except NotReplicated as exc:
+                if _created(exc.reply):
+                    raise
+                return exc.reply  # nothing was created: the refusal is the answer
+        reply = await self._submit(keys=keys, args=args)
+        if _created(reply):
+            await durability.confirm()
+        return reply
+
     def _remember(self, ref: str, version: ModelVersion) -> None:
         self._versions[ref] = version
         self._versions.move_to_end(ref)
         while len(self._versions) > _REMEMBERED_REFS:
             self._versions.popitem(last=False)
+
+
+def _created(reply: Any) -> bool:
+    """Whether the submission script's reply says it created a job (None: not known)."""
+    return reply is None or (reply[0] == b"created" and bool(reply[1]))
