@@ -68,8 +68,10 @@ def network() -> Iterator[Network]:
 
 @pytest.fixture(scope="session")
 def hosts(network: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostStack]:
-    """inferq over hosts (tests/hosts.py) with short leases and timeouts, every part running."""
-    stack = HostStack(tmp_path_factory.mktemp("hosts"), network, **SHORT_TIMEOUTS)
+    """inferq over hosts (tests/hosts.py) finding Redis through the Sentinels, with short leases
+    and timeouts and INFERQ_REDIS_MIN_REPLICAS=1, every part running."""
+    base = tmp_path_factory.mktemp("hosts")
+    stack = HostStack(base, network, sentinel=True, **SHORT_TIMEOUTS)
     try:
         yield stack.start()
     finally:

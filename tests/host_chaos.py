@@ -9,8 +9,10 @@ as it was: every worker host cabled and running, the API up.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from inferq.jobs.keys import INTAKES_ZSET, PREFIX, job
+from tests.host_load import Load
 from tests.hosts import WORKER_HOSTS, HostStack
 
 RUNNING_CHUNKS = f"{PREFIX}:job:*:chunks_running"
@@ -18,6 +20,7 @@ RUNNING_CHUNKS = f"{PREFIX}:job:*:chunks_running"
 
 def make_whole(stack: HostStack) -> None:
     """Reconnect and restart whatever an earlier disruption left down."""
+    stack.wait_until_sentinels_ready()
     for role in WORKER_HOSTS:
         stack.hosts[role].reconnect()
         if not any(w.name.startswith(f"{role}-") and w.is_running() for w in stack.workers):
@@ -71,3 +74,40 @@ def restart_api_host(stack: HostStack, seconds: float = 60) -> set[str]:
     held = {member.decode() for member in client.zrange(INTAKES_ZSET, 0, -1)}
     stack.start_api_host()
     return held
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A primary host killed: which hosts were primary before and after, and when (monotonic)
+    it was killed and the Sentinels agreed on the new one."""
+
+    old: str
+    new: str
+    killed_at: float
+    promoted_at: float
+
+
+def kill_primary_host(stack: HostStack) -> Switch:
+    """SIGKILL every process on the Redis primary's host while jobs come in; once the
+    Sentinels name the replica, boot the host again: its Redis rejoins as a replica."""
+    old, killed_at = stack.kill_primary_host()
+    new = stack.wait_for_new_primary(old)
+    promoted_at = time.monotonic()
+    stack.reboot_redis_host(old)
+    return Switch(old, new, killed_at, promoted_at)
+
+
+def serving_again(load: Load, since: float) -> float | None:
+    """Seconds from `since` to the first job accepted after it, or None."""
+    for moment, answer in load.answers_since(since):
+        if answer in ("200", "202"):
+            return moment - since
+    return None
+
+
+def restart_api(stack: HostStack, **settings: str) -> None:
+    """Start the API again with these settings changed (`redis_min_replicas="0"`)."""
+    stack.extra.update(settings)
+    if stack.api is not None:
+        stack.api.stop()
+    stack.start_api_host()

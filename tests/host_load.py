@@ -69,6 +69,8 @@ class Load:
     seed: int = 0
     accepted: dict[str, Planned] = field(default_factory=dict)
     answers: Counter[str] = field(default_factory=Counter)
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    """Every answer (status code or exception name) with its time.monotonic()."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -165,6 +167,12 @@ class Load:
     def _note(self, answer: str) -> None:
         with self._lock:
             self.answers[answer] += 1
+            self.timeline.append((time.monotonic(), answer))
+
+    def answers_since(self, moment: float) -> list[tuple[float, str]]:
+        """The answers met after `moment` (time.monotonic()), oldest first."""
+        with self._lock:
+            return sorted(item for item in self.timeline if item[0] >= moment)
 
 
 def check(load: Load, received: Any, patience: float = 120) -> Counter[str]:
@@ -191,7 +199,10 @@ def check(load: Load, received: Any, patience: float = 120) -> Counter[str]:
 def _wait_end(http: httpx.Client, job_id: str, deadline: float) -> dict[str, Any]:
     while True:
         wait = max(0.0, min(30.0, deadline - time.monotonic()))
-        job: dict[str, Any] = http.get(f"/v1/jobs/{job_id}", params={"wait": wait}).json()
+        answer = http.get(f"/v1/jobs/{job_id}", params={"wait": wait})
+        if answer.status_code == 404:  # acknowledged, then lost with its record
+            return {"status": "missing", "id": job_id}
+        job: dict[str, Any] = answer.json()
         if job["status"] in ENDED or wait == 0:
             return job
 

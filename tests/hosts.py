@@ -27,7 +27,8 @@ import redis
 import s3fs
 
 from inferq.children import ChildProcess
-from inferq.redis_server import find_redis_binary
+from inferq.redis_ha import MASTER_NAME, start_primary, start_replica, start_sentinel
+from inferq.redis_server import RedisServer
 from tests.netns import Host, Network
 from tests.s3_server import CREDENTIALS, s3_server
 from tests.stack import Stack
@@ -35,12 +36,13 @@ from tests.webhook_receiver import Receiver
 
 ROLES = ("redis1", "redis2", "s3", "api", "worker1", "worker2")
 WORKER_HOSTS = ("worker1", "worker2")
+REDIS_HOSTS = ("redis1", "redis2")
 SENTINEL_HOSTS = ("redis1", "redis2", "s3")
-MASTER_NAME = "mymaster"
 REDIS_PORT, SENTINEL_PORT, S3_PORT, API_PORT, RECEIVER_PORT = 6379, 26379, 5000, 8000, 9000
 BUCKET = "inferq-hosts"
 
 SHORT_TIMEOUTS = {
+    "redis_min_replicas": "1",
     "lease_seconds": "2",
     "sweep_seconds": "0.5",
     "visibility_timeout": "4",
@@ -49,7 +51,8 @@ SHORT_TIMEOUTS = {
     "redis_socket_timeout": "2",
     "file_chunk_bytes": "16384",
 }
-"""Settings for chaos runs: a lost worker, host or upload is noticed within seconds."""
+"""Settings for chaos runs: a lost worker, host or upload is noticed within seconds, and a job
+is acknowledged once the replica holds it."""
 
 
 class HostStack(Stack):
@@ -60,7 +63,7 @@ class HostStack(Stack):
         self.network = network
         self.hosts: dict[str, Host] = {role: network.add_host(role) for role in ROLES}
         self.sentinel = sentinel
-        self.servers: dict[str, ChildProcess] = {}
+        self.servers: dict[str, RedisServer] = {}
         """Redis servers and Sentinels by name (`redis1`, `sentinel-s3`, ...)."""
         self.receiver = Receiver(RECEIVER_PORT, self._log("receiver.log"), host=network.gateway)
         self.s3_env: dict[str, str] = {}
@@ -99,11 +102,10 @@ class HostStack(Stack):
         """The address of the Redis primary, as the Sentinels name it once they run."""
         if "sentinel-s3" not in self.servers:
             return self.hosts["redis1"].address
-        address = self.hosts["s3"].address
-        sentinel = redis.Redis(address, SENTINEL_PORT, socket_timeout=2, decode_responses=True)
-        with sentinel:
-            address, _ = sentinel.sentinel_get_master_addr_by_name(MASTER_NAME)
-        return str(address)
+        named = self._named_by("s3")  # the s3 host's Sentinel: no chaos run kills that host
+        if named is None:
+            raise redis.ConnectionError("the s3 host's Sentinel names no primary")
+        return named
 
     # -- the hosts ----------------------------------------------------------------------------
 
@@ -122,12 +124,14 @@ class HostStack(Stack):
         return self
 
     def start_redis(self) -> HostStack:
-        """The primary on redis1, its replica on redis2, a Sentinel on each of SENTINEL_HOSTS."""
-        primary = self.hosts["redis1"].address
-        self._run_redis("redis1", [])
-        self._run_redis("redis2", ["--replicaof", primary, str(REDIS_PORT)])
+        """The primary on redis1, its replica on redis2, a Sentinel on each of SENTINEL_HOSTS
+        (inferq.redis_ha's helpers, run through `ip netns exec`)."""
+        primary = (self.hosts["redis1"].address, REDIS_PORT)
+        self._run_redis("redis1", None)
+        self._run_redis("redis2", primary)
         for role in SENTINEL_HOSTS:
             self._run_sentinel(role, primary)
+        self.wait_until_sentinels_ready()
         return self
 
     def start_s3(self) -> None:
@@ -187,54 +191,83 @@ class HostStack(Stack):
 
     # -- Redis servers ------------------------------------------------------------------------
 
-    def _run_redis(self, role: str, extra: list[str]) -> ChildProcess:
-        host = self.hosts[role]
-        folder = self.base / role
-        folder.mkdir(exist_ok=True)
-        argv = [find_redis_binary(), "--port", str(REDIS_PORT), "--bind", host.address]
-        argv += ["--dir", str(folder), "--save", "", "--appendonly", "yes", "--daemonize", "no"]
-        argv += ["--appendfsync", "everysec", "--protected-mode", "no", *extra]
-        server = self._run_server(role, host, argv)
-        _wait_until(lambda: _pings(host.address, REDIS_PORT), server, self.base)
-        return server
+    def primary_role(self) -> str:
+        """The host the Sentinels name as primary now."""
+        address = self.primary_address()
+        return next(role for role in REDIS_HOSTS if self.hosts[role].address == address)
 
-    def _run_sentinel(self, role: str, primary: str) -> ChildProcess:
+    def kill_primary_host(self) -> tuple[str, float]:
+        """SIGKILL every process on the primary's host (its Sentinel too); the host and the
+        time.monotonic() of the kill."""
+        role = self.primary_role()
+        killed_at = time.monotonic()
+        self.hosts[role].kill()
+        for name in (role, f"sentinel-{role}"):
+            self.servers.pop(name).stop()  # reaps them
+        return role, killed_at
+
+    def wait_for_new_primary(self, old: str, seconds: float = 60) -> str:
+        """Block until every running Sentinel names a primary other than host `old`; its host."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            named = {self._named_by(role) for role in SENTINEL_HOSTS if self._sentinel_up(role)}
+            if len(named) == 1 and None not in named and self.hosts[old].address not in named:
+                return self.primary_role()
+            time.sleep(0.05)
+        raise TimeoutError(f"the Sentinels named no new primary in {seconds}s")
+
+    def reboot_redis_host(self, role: str) -> None:
+        """Start host `role`'s Redis again as a replica of the current primary, and its
+        Sentinel, as a rebooted host rejoins."""
+        primary = (self.primary_address(), REDIS_PORT)
+        self._run_redis(role, primary)
+        self._run_sentinel(role, primary)
+
+    def _run_redis(self, role: str, primary: tuple[str, int] | None) -> None:
+        host, folder = self.hosts[role], self.base / role
+        where = {"host": host.address, "port": REDIS_PORT, "prefix": host.on}
+        if primary is None:
+            self.servers[role] = start_primary(folder, **where)  # type: ignore[arg-type]
+        else:
+            self.servers[role] = start_replica(folder, primary, **where)  # type: ignore[arg-type]
+
+    def _run_sentinel(self, role: str, primary: tuple[str, int]) -> None:
         host = self.hosts[role]
-        conf = self.base / f"sentinel-{role}.conf"  # Sentinel rewrites its file as it learns
-        conf.write_text(
-            f"port {SENTINEL_PORT}\nbind {host.address}\nprotected-mode no\n"
-            f"sentinel monitor {MASTER_NAME} {primary} {REDIS_PORT} 2\n"
-            f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
-            f"sentinel failover-timeout {MASTER_NAME} 5000\n"
-            f"sentinel parallel-syncs {MASTER_NAME} 1\n"
+        self.servers[f"sentinel-{role}"] = start_sentinel(
+            self.base / f"sentinel-{role}",
+            primary,
+            host=host.address,
+            port=SENTINEL_PORT,
+            prefix=host.on,
         )
-        argv = [find_redis_binary(), str(conf), "--sentinel"]
-        server = self._run_server(f"sentinel-{role}", host, argv)
-        _wait_until(lambda: _pings(host.address, SENTINEL_PORT), server, self.base)
-        return server
 
-    def _run_server(self, name: str, host: Host, argv: list[str]) -> ChildProcess:
-        server = ChildProcess(name, host.command(argv), output=self._log(f"{name}.log"))
-        server.start()
-        self.servers[name] = server
-        return server
+    def _sentinel_up(self, role: str) -> bool:
+        return f"sentinel-{role}" in self.servers
 
+    def _named_by(self, role: str) -> str | None:
+        address = self.hosts[role].address
+        sentinel = redis.Redis(address, SENTINEL_PORT, socket_timeout=1, decode_responses=True)
+        try:
+            with sentinel:
+                named = sentinel.sentinel_get_master_addr_by_name(MASTER_NAME)
+        except redis.RedisError:
+            return None
+        return str(named[0]) if named else None
 
-def _pings(address: str, port: int) -> bool:
-    client = redis.Redis(host=address, port=port, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
+    def wait_until_sentinels_ready(self, seconds: float = 30) -> None:
+        """Block until every Sentinel sees a replica and the other Sentinels."""
+        deadline = time.monotonic() + seconds
+        while not all(self._sees_everyone(role) for role in SENTINEL_HOSTS):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Sentinels did not find each other in {seconds}s")
+            time.sleep(0.1)
 
-
-def _wait_until(ready: Any, child: ChildProcess, base: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if child.poll() is not None:
-            raise RuntimeError(f"{child.name} exited with {child.poll()}; see {base}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{child.name} did not answer in {timeout}s; see {base}")
-        time.sleep(0.05)
+    def _sees_everyone(self, role: str) -> bool:
+        sentinel = redis.Redis(self.hosts[role].address, SENTINEL_PORT, socket_timeout=1)
+        try:
+            with sentinel:
+                state: Any = sentinel.sentinel_master(MASTER_NAME)
+        except redis.RedisError:
+            return False
+        others = len(SENTINEL_HOSTS) - 1
+        return bool(state["num-slaves"] >= 1 and state["num-other-sentinels"] >= others)

@@ -1,7 +1,9 @@
 """Chaos across hosts (issue 20): under a steady load of small jobs, uploads and webhooks, a
 worker host killed or cut off and the API host restarted lose no accepted job and score no
 row twice. Workers reach Redis on redis1 directly; the leases and timeouts are short
-(tests/hosts.py SHORT_TIMEOUTS). The longer runs with counts are `bench/chaos_hosts.py`."""
+(tests/hosts.py SHORT_TIMEOUTS), everything finds Redis through the Sentinels, and
+INFERQ_REDIS_MIN_REPLICAS=1. The longer runs with counts, and the primary's host killed with
+MIN_REPLICAS=0 (what that loses is counted, not asserted), are `bench/chaos_hosts.py`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.host_chaos import cut_worker_host, kill_worker_host, make_whole, restart_api_host
+from tests.host_chaos import (
+    cut_worker_host,
+    kill_primary_host,
+    kill_worker_host,
+    make_whole,
+    restart_api_host,
+)
 from tests.host_load import Load, check
 from tests.hosts import SHORT_TIMEOUTS, HostStack
 
@@ -31,9 +39,9 @@ def whole(hosts: HostStack) -> HostStack:
 
 def under_load(
     stack: HostStack, disrupt: Callable[[], Any], **options: Any
-) -> tuple[Counter[str], Any]:
+) -> tuple[Counter[str], Any, Load]:
     """Start a load as a new tenant, disrupt once it runs, let 20 more jobs be accepted after,
-    stop it; what became of it and what `disrupt` answered."""
+    stop it; what became of it, what `disrupt` answered and the load."""
     load = Load.for_new_tenant(stack, stack.receiver.url, **options).start()
     try:
         load.wait_accepted(10)
@@ -41,7 +49,7 @@ def under_load(
         load.wait_accepted(len(load.accepted) + 20, seconds=120)
     finally:
         load.stop()
-    return check(load, stack.receiver.received), outcome
+    return check(load, stack.receiver.received), outcome, load
 
 
 def assert_every_accepted_job_succeeded_once(tally: Counter[str]) -> None:
@@ -56,7 +64,7 @@ def test_a_worker_host_killed_mid_chunk_loses_no_job(whole: HostStack) -> None:
     """SIGKILL of every process on worker1 while it scores a chunk: worker2 takes over what it
     held, every accepted job succeeds with every row once and in order, and no job is left
     that was not acknowledged."""
-    tally, killed = under_load(whole, lambda: kill_worker_host(whole, "worker1"))
+    tally, killed, _ = under_load(whole, lambda: kill_worker_host(whole, "worker1"))
     assert killed >= 2, "the worker's main process and its pool"
     assert_every_accepted_job_succeeded_once(tally)
     assert tally["unaccounted"] == tally["interrupted"] == 0, tally
@@ -66,7 +74,7 @@ def test_a_worker_host_cut_off_past_its_leases_scores_no_row_twice(whole: HostSt
     """worker1's cable pulled while it scores a chunk, for twice the visibility timeout, then
     plugged back: what it held is scored by worker2, what worker1 finishes late is not counted
     again, and every job's results hold each row once."""
-    tally, _ = under_load(whole, lambda: cut_worker_host(whole, "worker1", CUT_SECONDS))
+    tally, _, _ = under_load(whole, lambda: cut_worker_host(whole, "worker1", CUT_SECONDS))
     assert_every_accepted_job_succeeded_once(tally)
     assert tally["unaccounted"] == tally["interrupted"] == 0, tally
 
@@ -75,7 +83,7 @@ def test_an_api_host_restart_fails_only_the_uploads_in_flight(whole: HostStack) 
     """The API host killed while uploads stream in and started again: the uploads it was
     taking in fail `intake_interrupted`; every job it had accepted, and every one after,
     succeeds with its rows and webhook."""
-    tally, held = under_load(
+    tally, held, _ = under_load(
         whole,
         lambda: restart_api_host(whole),
         file_clients=2,
@@ -92,3 +100,18 @@ def test_an_api_host_restart_fails_only_the_uploads_in_flight(whole: HostStack) 
         for job_id in held:
             answer = http.get(f"/v1/jobs/{job_id}")
             assert answer.status_code == 200 or answer.status_code == 404, answer.text
+
+
+def test_a_primary_host_killed_loses_no_acknowledged_job(whole: HostStack) -> None:
+    """Every process on the Redis primary's host SIGKILLed under load (MIN_REPLICAS=1): the
+    Sentinels promote the replica, the host comes back as a replica, every job acknowledged
+    before or after succeeds with its rows once, and the API answered nothing but 503 (with
+    Retry-After) until it accepted jobs again, and no 503 after that."""
+    tally, switch, load = under_load(whole, lambda: kill_primary_host(whole))
+    assert switch.new != switch.old
+    assert_every_accepted_job_succeeded_once(tally)
+    assert tally["unaccounted"] == tally["interrupted"] == 0, tally
+    answers = [answer for _, answer in load.answers_since(switch.killed_at)]
+    first = next(i for i, answer in enumerate(answers) if answer in ("200", "202"))
+    assert set(answers[:first]) <= {"503"}, answers[:first]
+    assert "503" not in answers[first:] and set(answers[first:]) <= {"200", "202"}, answers
