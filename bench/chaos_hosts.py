@@ -91,7 +91,7 @@ def report_line(
         f"answers: {answers}"
     )
     if scenario.startswith("primary-kill"):
-        again = serving_again(load, outcome.killed_at)
+        again = serving_again(load, outcome)
         shown = "never" if again is None else f"{again:.1f} s"
         after = [a for _, a in load.answers_since(outcome.killed_at)]
         line += (

@@ -97,11 +97,12 @@ def kill_primary_host(stack: HostStack) -> Switch:
     return Switch(old, new, killed_at, promoted_at)
 
 
-def serving_again(load: Load, since: float) -> float | None:
-    """Seconds from `since` to the first job accepted after it, or None."""
-    for moment, answer in load.answers_since(since):
+def serving_again(load: Load, switch: Switch) -> float | None:
+    """Seconds from the kill to the first job accepted after the Sentinels' promotion (an
+    answer in flight at the kill can arrive just after it), or None."""
+    for moment, answer in load.answers_since(switch.promoted_at):
         if answer in ("200", "202"):
-            return moment - since
+            return moment - switch.killed_at
     return None
 
 
