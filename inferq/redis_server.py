@@ -6,6 +6,7 @@ Deliberately light: it needs only the standard library, redis-py and, as a fallb
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -172,6 +173,10 @@ class RedisServer:
         argv += ["--appendonly", "yes" if self.appendonly else "no"]
         if self.appendonly:
             argv += ["--appendfsync", "everysec"]
+        if not ipaddress.ip_address(self.host).is_loopback:
+            # Bound on purpose to another address (a test host's): protected mode would refuse
+            # every client that is not on loopback.
+            argv += ["--protected-mode", "no"]
         return argv + self.extra_args
 
     def _spawn_and_wait(self) -> None:

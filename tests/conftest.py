@@ -1,4 +1,5 @@
-"""Session fixtures: one real stack (Redis server, two worker processes, uvicorn) for the suite."""
+"""Session fixtures: one real stack (Redis server, two worker processes, uvicorn) for the suite,
+and inferq spread over hosts of network namespaces for the tests that need several hosts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import netns
 from tests.helpers import TenantClients
+from tests.hosts import SHORT_TIMEOUTS, HostStack
+from tests.netns import Network
 from tests.stack import Stack
 
 
@@ -47,3 +51,28 @@ def tenant_clients(stack: Stack) -> Iterator[TenantClients]:
         yield clients
     finally:
         clients.close()
+
+
+@pytest.fixture(scope="session")
+def network() -> Iterator[Network]:
+    """A private bridge for hosts made of network namespaces; skips without root and `ip`."""
+    reason = netns.unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    network = Network()
+    try:
+        yield network.up()
+    finally:
+        network.down()
+
+
+@pytest.fixture(scope="session")
+def hosts(network: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostStack]:
+    """inferq over hosts (tests/hosts.py) finding Redis through the Sentinels, with short leases
+    and timeouts and INFERQ_REDIS_MIN_REPLICAS=1, every part running."""
+    base = tmp_path_factory.mktemp("hosts")
+    stack = HostStack(base, network, sentinel=True, **SHORT_TIMEOUTS)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()

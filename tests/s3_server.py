@@ -1,10 +1,11 @@
-"""An S3-compatible server for tests: moto's server in a process of its own on 127.0.0.1."""
+"""An S3-compatible server for tests: moto's server in a process of its own (on 127.0.0.1, or
+on another host's address)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,16 +23,19 @@ CREDENTIALS = {
 
 
 @contextmanager
-def s3_server(log: Path) -> Iterator[dict[str, str]]:
-    """Run moto's S3 server until the block ends; yields the environment that points
-    boto3/s3fs at it (endpoint and test credentials)."""
-    port = free_port()
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+def s3_server(
+    log: Path, host: str = "127.0.0.1", port: int = 0, on: Sequence[str] = ()
+) -> Iterator[dict[str, str]]:
+    """Run moto's S3 server on `host` and `port` (0: a free one) until the block ends; yields
+    the environment that points boto3/s3fs at it (endpoint and test credentials). `on`
+    prefixes its command (`ip netns exec NS` runs it on another host)."""
+    port = port or free_port()
+    argv = [*on, sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
     with log.open("ab") as output:
         server = ChildProcess("moto", argv, output=output)
         server.start()
         try:
-            endpoint = f"http://127.0.0.1:{port}"
+            endpoint = f"http://{host}:{port}"
             _wait_until_it_answers(server, endpoint)
             yield {"AWS_ENDPOINT_URL_S3": endpoint, **CREDENTIALS}
         finally:

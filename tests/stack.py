@@ -99,7 +99,7 @@ class Stack:
 
     def redis(self) -> redis.Redis:
         """A client of the stack's Redis."""
-        return redis.Redis.from_url(self.redis_server.url)
+        return redis.Redis.from_url(self.redis_url)
 
     # -- parts --------------------------------------------------------------------------------
 
@@ -115,11 +115,16 @@ class Stack:
         ensure_demo_models(self.settings)
 
     def start_worker(
-        self, concurrency: int = 2, name: str | None = None, queues: Sequence[str] = QUEUES
+        self,
+        concurrency: int = 2,
+        name: str | None = None,
+        queues: Sequence[str] = QUEUES,
+        on: Sequence[str] = (),
     ) -> ChildProcess:
-        """Start a Celery worker process (prefork pool) and wait until it announces itself."""
+        """Start a Celery worker process (prefork pool) and wait until it announces itself;
+        `on` prefixes its command (`ip netns exec NS` runs it on another host)."""
         name = name or f"w{len(self.workers)}-{free_port()}"
-        argv = [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker"]
+        argv = [*on, sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker"]
         argv += ["--pool", "prefork", "--concurrency", str(concurrency), "-Q", ",".join(queues)]
         argv += ["-n", f"{name}@test", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
         worker = ChildProcess(name, argv, env=self.env, output=self._log(f"worker-{name}.log"))
@@ -133,14 +138,17 @@ class Stack:
         worker.stop(timeout=15)
         self.workers.remove(worker)
 
-    def start_api(self, workers: int = 1) -> str:
-        """Start uvicorn on a free port and return its base URL once /healthz answers."""
-        port = free_port()
-        argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    def start_api(
+        self, workers: int = 1, host: str = "127.0.0.1", port: int = 0, on: Sequence[str] = ()
+    ) -> str:
+        """Start uvicorn on `host` and `port` (0: a free one) and return its base URL once
+        /healthz answers; `on` prefixes its command (`ip netns exec NS`)."""
+        port = port or free_port()
+        argv = [*on, sys.executable, "-m", "uvicorn", "api.main:app", "--host", host]
         argv += ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
         self.api = ChildProcess("api", argv, env=self.env, output=self._log("api.log"))
         self.api.start()
-        self.api_url = f"http://127.0.0.1:{port}"
+        self.api_url = f"http://{host}:{port}"
         self._wait(self._api_answers, self.api)
         return self.api_url
 

@@ -1,7 +1,8 @@
 """A webhook receiver for tests, run as its own process: records requests, answers as told.
 
-`python tests/webhook_receiver.py PORT`. `POST /_control/plan` with a JSON list of answers
-(`{"status": 500, "headers": {...}, "delay": 1.5}`) sets the next answers in order (then 200s);
+`python tests/webhook_receiver.py PORT [HOST]` (HOST: 127.0.0.1 unless given). `POST
+/_control/plan` with a JSON list of answers (`{"status": 500, "headers": {...}, "delay": 1.5}`)
+sets the next answers in order (then 200s);
 `GET /_control/received` lists what arrived: path, headers, body and arrival time.
 """
 
@@ -64,9 +65,11 @@ class Handler(BaseHTTPRequestHandler):
 class Receiver:
     """The test side: starts the receiver process on a port, plans answers, reads what came."""
 
-    def __init__(self, port: int, log: Any = None) -> None:
+    def __init__(self, port: int, log: Any = None, host: str = "127.0.0.1") -> None:
         self.port = port
-        self.url = f"http://127.0.0.1:{port}/hook"
+        self.host = host
+        self.base = f"http://{host}:{port}"
+        self.url = f"{self.base}/hook"
         self._log = log
         self._child: Any = None
 
@@ -76,13 +79,13 @@ class Receiver:
 
         from inferq.children import ChildProcess
 
-        argv = [sys.executable, __file__, str(self.port)]
+        argv = [sys.executable, __file__, str(self.port), self.host]
         self._child = ChildProcess(f"receiver-{self.port}", argv, output=self._log)
         self._child.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.get(f"http://127.0.0.1:{self.port}/_control/received", timeout=1)
+                httpx.get(f"{self.base}/_control/received", timeout=1)
                 return self
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -97,14 +100,15 @@ class Receiver:
         """Answer the next deliveries with these, in order; 200 afterwards."""
         import httpx
 
-        httpx.post(f"http://127.0.0.1:{self.port}/_control/plan", json=list(answers), timeout=5)
+        httpx.post(f"{self.base}/_control/plan", json=list(answers), timeout=5)
 
     def received(self) -> list[dict[str, Any]]:
         """Every delivery that arrived, oldest first."""
         import httpx
 
-        return httpx.get(f"http://127.0.0.1:{self.port}/_control/received", timeout=5).json()
+        return httpx.get(f"{self.base}/_control/received", timeout=5).json()
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    bind = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    ThreadingHTTPServer((bind, int(sys.argv[1])), Handler).serve_forever()
