@@ -7,47 +7,33 @@ them to the metric hashes once a second (and when it stops) in one round trip:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import Counter
 
 import redis.asyncio as aioredis
 
+from inferq.flushed import Flushed
 from inferq.metrics import keys
 from inferq.metrics.recorder import combined, counts_write, observations_write
 from inferq.redis_client import REDIS_UNAVAILABLE
 
 log = logging.getLogger(__name__)
-#: Seconds between two flushes of the tally to Redis.
-FLUSH_SECONDS = 1.0
 
 
-class SyncTally:
+class SyncTally(Flushed):
     """Answers counted since the last flush."""
+
+    task_name = "inferq-sync-tally"
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._counts: Counter[tuple[str, int]] = Counter()
         self._seconds: list[float] = []
-        self._task: asyncio.Task[None] | None = None
 
     def count(self, protocol: str, status: int, seconds: float) -> None:
         """Count one answer."""
         self._counts[(protocol, status)] += 1
         self._seconds.append(seconds)
-
-    def start(self) -> None:
-        """Flush in the background (call from the app's lifespan)."""
-        self._task = asyncio.create_task(self._run(), name="inferq-sync-tally")
-
-    async def stop(self) -> None:
-        """Stop, flushing what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
 
     async def flush(self) -> None:
         """Add the tally to the metric hashes (kept for the next flush if Redis is away)."""
@@ -71,8 +57,3 @@ class SyncTally:
             log.warning("sync request metrics kept for later: %s", exc)
             self._counts.update(counts)
             self._seconds += seconds
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()

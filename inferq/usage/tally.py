@@ -7,8 +7,6 @@ outright loses at most the last second's sums.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 from collections import Counter
@@ -16,24 +14,24 @@ from collections.abc import Iterable, Iterator
 
 import redis.asyncio as aioredis
 
+from inferq.flushed import Flushed
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.usage import keys
 from inferq.usage.counting import UsageMeter
 
 log = logging.getLogger(__name__)
-#: Seconds between two flushes of the tally to Redis.
-FLUSH_SECONDS = 1.0
 
 
-class UsageTally:
+class UsageTally(Flushed):
     """Usage counted since the last flush: (day key, field) -> amount."""
+
+    task_name = "inferq-usage-tally"
 
     def __init__(self, client: aioredis.Redis, meter: UsageMeter) -> None:
         self.client = client
         self.meter = meter
         self._sums: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()  # downloads stream from threads
-        self._task: asyncio.Task[None] | None = None
 
     def add(self, tenant: str, model: str, **amounts: int) -> None:
         """Count `amounts` (measures of `keys.MEASURES`) for the tenant's model today."""
@@ -56,18 +54,6 @@ class UsageTally:
         finally:
             self.add(tenant, model, bytes_out=sent)
 
-    def start(self) -> None:
-        """Flush in the background (call from the app's lifespan)."""
-        self._task = asyncio.create_task(self._run(), name="inferq-usage-tally")
-
-    async def stop(self) -> None:
-        """Stop, flushing what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
-
     async def flush(self) -> None:
         """Add the sums to the day hashes (kept for the next flush if Redis is away)."""
         if not self._sums:
@@ -85,8 +71,3 @@ class UsageTally:
             log.warning("usage kept for later: %s", exc)
             with self._lock:
                 self._sums.update(sums)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
