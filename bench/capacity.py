@@ -1,0 +1,349 @@
+"""Capacity: Redis commands, bytes and CPU per one-row job, per file chunk and per webhook,
+and how many jobs one Redis core carries.
+
+Run: `.venv/bin/python -m bench.capacity` (`make bench BENCH=capacity`); `--help` for sizes.
+
+Everything runs on inferq as `make run` starts it (`python -m inferq.launcher` and its defaults)
+against a redis-server the bench starts, so its PID is known. Only these settings differ: a
+short retention (so expiry is measured in the run), and webhooks may target 127.0.0.1 (the
+bench's receiver); the Redis-core run sets several API processes.
+
+Counting (`INFO commandstats`, `INFO stats` bytes, the server's CPU from /proc), one span per
+operation, the server's idle rate taken out (`bench.redis_counts`):
+  - one-row JSON jobs: submitted while the worker is stopped (SIGSTOP, so the span holds only
+    the API's work), then scored (claim, scoring, result write, events, metrics), then read once
+    each (`GET /v1/jobs/{id}?include=results`: a poll of an ended job), then expired and forgotten
+    by the janitor;
+  - the same jobs with a webhook: the difference is the cost of one delivery;
+  - two CSV files of different sizes (`INFERQ_FILE_CHUNK_BYTES` chunks): the difference per chunk
+    is the cost of a chunk, the rest is the cost of a file job.
+Then the Redis-core run (`bench.redis_core`): several API processes under many connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import redis
+
+from bench.bulk_csv import make_csv
+from bench.capacity_report import Operation, print_operations
+from bench.launched import LaunchedService
+from bench.loadgen import HttpClient
+from bench.receiver import WebhookReceiver
+from bench.redis_core import core_runs
+from bench.redis_counts import RedisCounter, process_cpu_seconds
+from bench.small_jobs import bodies, train_model
+from inferq.jobs import keys
+from inferq.redis_server import RedisServer
+
+WAIT_TIMEOUT = 600.0
+"""Longest the bench waits for the stack to finish what it was given."""
+
+
+class CountedService:
+    """A launched inferq on a bench-started Redis, with a counter on that Redis."""
+
+    def __init__(self, base: Path, settings: dict[str, str]) -> None:
+        self.redis_server = RedisServer(base / "redis").start()  # as the launcher starts one
+        settings = {"redis_url": self.redis_server.url, **settings}
+        self.service = LaunchedService(base / "service", settings)
+        self.service.start()
+        self.http = httpx.Client(
+            base_url=self.service.url,
+            headers={"Authorization": f"Bearer {self.service.key}"},
+            timeout=600,
+        )
+        self.counter = RedisCounter(
+            redis.Redis.from_url(self.redis_server.url), self.redis_server.pid
+        )
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each part: `api`, `worker` (every process under it)."""
+        return {
+            part: sum(_cpu(pid) for pid in pids) for part, pids in self.service.processes().items()
+        }
+
+    def operation(self, name: str, units: int, action: Callable[[], Any]) -> Operation:
+        """Run `action` in one counted span: Redis's work and each part's CPU, per unit."""
+        before = self.cpu()
+        with self.counter.span() as work:
+            action()
+        after = self.cpu()
+        spent = {part: after[part] - before.get(part, 0.0) for part in after}
+        return Operation(name, work[0], spent, units)
+
+    @contextmanager
+    def worker_stopped(self) -> Iterator[None]:
+        """The worker's processes are stopped (SIGSTOP) inside, and go on (SIGCONT) after."""
+        pids = self.service.processes()["worker"]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
+    def wait_until(self, done: Callable[[], bool], what: str) -> None:
+        """Poll `done` every 0.2 s; fail after `WAIT_TIMEOUT`."""
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} did not happen within {WAIT_TIMEOUT:.0f} s")
+            time.sleep(0.2)
+
+    def wait_idle(self) -> None:
+        """Until the tenant has no job in flight and no webhook is due."""
+        self.wait_until(
+            lambda: (
+                self.counter.ask("SCARD", keys.tenant_inflight("default")) == 0
+                and self.counter.ask("ZCARD", keys.WEBHOOKS_DUE) == 0
+            ),
+            "every job ending",
+        )
+
+    def first_expiry(self) -> float:
+        """When (epoch seconds) the first job's retention ends; 0 when no job waits for it."""
+        first = self.counter.ask("ZRANGE", keys.EXPIRY_ZSET, 0, 0, "WITHSCORES")
+        return float(first[0][1]) if first else 0.0
+
+    def stop(self) -> None:
+        """Stop the service, then Redis."""
+        self.http.close()
+        self.service.stop()
+        self.redis_server.stop()
+
+
+def _cpu(pid: int) -> float:
+    try:
+        return process_cpu_seconds(pid)
+    except OSError:
+        return 0.0  # a process that ended (none should, mid-run)
+
+
+def submit_all(url: str, key: str, jobs: list[dict[str, Any]], concurrency: int = 16) -> list[str]:
+    """Submit every job (`POST /v1/jobs`, no wait) over `concurrency` connections; their ids."""
+
+    async def run() -> list[str]:
+        ids: list[str] = []
+        pending = iter(jobs)
+
+        async def client() -> None:
+            http = HttpClient(url, key)
+            try:
+                for body in pending:
+                    status, raw = await http.post("/v1/jobs", body)
+                    if status != 202:
+                        raise RuntimeError(f"submission refused: {status} {raw[:300]!r}")
+                    ids.append(httpx.Response(200, content=raw).json()["id"])
+            finally:
+                await http.close()
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return ids
+
+    return asyncio.run(run())
+
+
+def read_all(url: str, key: str, ids: list[str], concurrency: int = 16) -> None:
+    """Read each ended job once with its results, as a poll that finds it ended does."""
+
+    async def run() -> None:
+        pending = iter(ids)
+
+        async def client() -> None:
+            http = HttpClient(url, key)
+            try:
+                for job_id in pending:
+                    status, raw = await http.request(
+                        b"GET", f"/v1/jobs/{job_id}?wait=10&include=results"
+                    )
+                    if status != 200 or b'"succeeded"' not in raw:
+                        raise RuntimeError(f"job {job_id} not succeeded: {raw[:300]!r}")
+            finally:
+                await http.close()
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+
+    asyncio.run(run())
+
+
+def small_jobs(
+    counted: CountedService, rows: pd.DataFrame, count: int, prefix: str = "", webhook: str = ""
+) -> tuple[list[Operation], list[str]]:
+    """Submit (worker stopped), score, and poll `count` one-row jobs, each in its own span."""
+    jobs = bodies(rows.iloc[:count])
+    if webhook:
+        jobs = [{**job, "webhook": {"url": webhook}} for job in jobs]
+    url, key = counted.service.url, counted.service.key
+    ids: list[str] = []
+    with counted.worker_stopped():
+        submit = counted.operation(
+            f"{prefix}submit", count, lambda: ids.extend(submit_all(url, key, jobs))
+        )
+    work = counted.operation(f"{prefix}claim, score, write", count, counted.wait_idle)
+    operations = [submit, work]
+    if not webhook:
+        operations.append(
+            counted.operation("poll (ended job)", count, lambda: read_all(url, key, ids))
+        )
+    return operations, ids
+
+
+def expiry(counted: CountedService, count: int) -> Operation:
+    """Wait until the first job's retention is nearly over, then count the janitor expiring
+    and forgetting every job."""
+    time.sleep(max(0.0, counted.first_expiry() - time.time() - 1.0))
+
+    def forgotten() -> bool:
+        return (
+            counted.counter.ask("ZCARD", keys.EXPIRY_ZSET) == 0
+            and counted.counter.ask("ZCARD", keys.FORGET_ZSET) == 0
+        )
+
+    return counted.operation(
+        "expiry + forget (janitor)", count, lambda: counted.wait_until(forgotten, "expiry")
+    )
+
+
+def file_job(counted: CountedService, path: Path, rows: int) -> tuple[list[Operation], int]:
+    """Upload (worker stopped), score and download one CSV file job; and its chunk count."""
+    ids: list[str] = []
+
+    def upload() -> None:
+        with path.open("rb") as handle:
+            answer = counted.http.post(
+                "/v1/jobs",
+                params={"model": "bench_hgb", "passthrough": "id", "outputs": "probabilities"},
+                content=iter(lambda: handle.read(1024 * 1024), b""),
+                headers={"content-type": "text/csv"},
+            )
+        answer.raise_for_status()
+        ids.append(answer.json()["id"])
+
+    def download() -> None:
+        with counted.http.stream(
+            "GET", f"/v1/jobs/{ids[0]}/results", params={"format": "csv"}
+        ) as r:
+            r.raise_for_status()
+            for _ in r.iter_bytes(1024 * 1024):
+                pass
+
+    with counted.worker_stopped():
+        taken = counted.operation("upload", 1, upload)
+    scored = counted.operation("score", 1, counted.wait_idle)
+    fetched = counted.operation("download", 1, download)
+    job = counted.http.get(f"/v1/jobs/{ids[0]}").json()
+    assert job["status"] == "succeeded" and job["progress"]["rows_done"] == rows, job
+    chunks = int(counted.counter.ask("SCARD", keys.job_chunks_done(ids[0])))
+    return [taken, scored, fetched], chunks
+
+
+def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Namespace) -> None:
+    """The per-operation tables: small jobs, webhooks, expiry, file chunks."""
+    settings = {
+        "retention_seconds": str(args.retention),
+        "record_grace_seconds": "2",
+        "webhook_allowed_hosts": "127.0.0.1",
+    }
+    counted = CountedService(base, settings)
+    try:
+        counted.service.upload_model("bench_hgb", model)
+        counted.http.post("/v1/webhook-secrets").raise_for_status()
+        with WebhookReceiver() as receiver:
+            # Warm up: every process has the model loaded and every script cached.
+            small_jobs(counted, rows, 200, webhook=receiver.url)
+            idle = counted.counter.learn_idle(args.idle_seconds)
+            print(
+                f"idle Redis (subtracted from every span): {idle.commands:.1f} commands/s, "
+                f"{idle.bytes_in:,.0f} B/s in, {idle.bytes_out:,.0f} B/s out, "
+                f"{idle.cpu_seconds * 100:.2f}% of a core"
+            )
+            plain, _ = small_jobs(counted, rows, args.jobs)
+            hooked, _ = small_jobs(counted, rows, args.jobs, "webhook: ", webhook=receiver.url)
+            if counted.first_expiry() < time.time():
+                raise RuntimeError("jobs expired before the expiry span: raise --retention")
+            expired = expiry(counted, 2 * args.jobs + 200)
+        print_operations(f"one-row JSON job ({args.jobs} jobs; per job)", [*plain, expired])
+        print_operations("with a webhook (per job; minus the plain job = one delivery)", hooked)
+        files(counted, base, args)
+    finally:
+        counted.stop()
+
+
+def files(counted: CountedService, base: Path, args: argparse.Namespace) -> None:
+    """A small and a big CSV file: per chunk from the difference, and per file job."""
+    measured = []
+    for rows in (args.small_file_rows, args.small_file_rows, args.file_rows):
+        path = base / f"input-{rows}.csv"
+        if not path.exists():
+            make_csv(path, rows)
+        operations, chunks = file_job(counted, path, rows)
+        measured.append((operations, chunks, rows))
+    # The first file is a warm-up: its model's monitoring state is made once per version.
+    (small, small_chunks, small_rows), (big, big_chunks, big_rows) = measured[1:]
+    for operations, chunks, rows in measured[1:]:
+        print_operations(
+            f"CSV file job, {rows:,} rows in {chunks} chunks (per file job)", operations
+        )
+    per_chunk = [
+        big_op.minus(small_op, big_chunks - small_chunks)
+        for small_op, big_op in zip(small, big, strict=True)
+    ]
+    print_operations("CSV file: each further chunk (big minus small file, per chunk)", per_chunk)
+    fixed = [
+        small_op.minus(chunk.times(small_chunks), 1)
+        for small_op, chunk in zip(small, per_chunk, strict=True)
+    ]
+    print_operations("CSV file: the rest of a file job (small file minus its chunks)", fixed)
+    upload, score, _ = big
+    print(
+        f"\nbig file, CPU per row: API {upload.cpu.get('api', 0) / big_rows * 1e6:.2f} us "
+        f"(upload), worker {score.cpu.get('worker', 0) / big_rows * 1e6:.2f} us (score); "
+        f"{big_rows / big_chunks:,.0f} rows per chunk"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    """Sizes of the runs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000, help="one-row jobs per counted run")
+    parser.add_argument("--retention", type=int, default=90, help="INFERQ_RETENTION_SECONDS")
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="idle rate window")
+    parser.add_argument("--small-file-rows", type=int, default=20_000)
+    parser.add_argument("--file-rows", type=int, default=1_000_000)
+    parser.add_argument("--load-jobs", type=int, default=20_000, help="jobs per Redis-core run")
+    parser.add_argument("--api-processes", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--core-repeat", type=int, default=2, help="runs of each protocol")
+    parser.add_argument("--skip-counting", action="store_true")
+    parser.add_argument("--skip-core", action="store_true")
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Count per operation, then measure the Redis core."""
+    args = parse_args()
+    model, rows = train_model()
+    with tempfile.TemporaryDirectory(prefix="inferq-capacity-") as tmp:
+        if not args.skip_counting:
+            counting(Path(tmp) / "counting", model, rows, args)
+        if not args.skip_core:
+            core_runs(Path(tmp) / "core", model, rows, args)
+
+
+if __name__ == "__main__":
+    main()
