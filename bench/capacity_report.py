@@ -67,8 +67,8 @@ def print_operations(title: str, operations: list[Operation], add_up: bool = Tru
         "commands",
         "B in",
         "B out",
+        "reads",
         "Redis CPU us",
-        "in scripts us",
         "API CPU ms",
         "worker CPU ms",
     )
@@ -80,8 +80,8 @@ def print_operations(title: str, operations: list[Operation], add_up: bool = Tru
             _number(op.per_unit(op.work.commands)),
             _number(op.per_unit(op.work.bytes_in)),
             _number(op.per_unit(op.work.bytes_out)),
+            _number(op.per_unit(op.work.reads)),
             _number(op.per_unit(op.work.cpu_seconds) * 1e6),
-            _number(op.per_unit(op.work.script_seconds) * 1e6),
             _number(op.per_unit(op.cpu.get("api", 0.0)) * 1e3),
             _number(op.per_unit(op.cpu.get("worker", 0.0)) * 1e3),
         ]

@@ -58,6 +58,7 @@ class CoreRun:
             f"{self.protocol}: {jobs / self.wall:,.0f} jobs/s raw (machine "
             f"{self.busy_cores:.2f} of {os.cpu_count()} cores busy); per job: Redis CPU "
             f"{self.redis_us_per_job:.1f} us, {work.commands / jobs:.1f} commands, "
+            f"{work.reads / jobs:.1f} reads, "
             f"{work.bytes_in / jobs:,.0f} B in, {work.bytes_out / jobs:,.0f} B out; CPU ms: API "
             f"{self.per_job_ms('api'):.3f}, worker {self.per_job_ms('worker'):.3f}, load "
             f"generator {self.per_job_ms('client'):.3f}; Redis used "

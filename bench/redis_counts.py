@@ -2,7 +2,10 @@
 
 `INFO commandstats` counts every command the server ran, including the ones a Lua script
 (`EVAL`/`EVALSHA`) calls: a script shows up once under `evalsha` and once more under each command
-it called. `INFO stats` gives the bytes read from and written to clients. `RedisCounter` reads
+it called. `INFO stats` gives the bytes read from and written to clients, and the reads from
+client sockets (a request, or a pipeline of them, is about one read: round trips). Its `usec`
+times are wall-clock, and so are left out: on a shared machine they count the time the server
+waited for a core. CPU seconds come from /proc instead. `RedisCounter` reads
 both, takes out what its own reads cost (the `INFO` calls and their replies), and can take out
 what the server does when nothing is submitted (heartbeats, batcher doorbells, janitor sweeps)
 at the rate measured in an idle window, so what is left is the work of the jobs.
@@ -24,9 +27,6 @@ import redis
 OWN_COMMANDS = ("info",)
 """Commands the counter itself sends; the stack under test never sends them."""
 
-SCRIPT_COMMANDS = ("eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro")
-"""Commands that run a script; their time includes the commands the script calls."""
-
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a live process (all its threads) has used so far."""
@@ -39,8 +39,8 @@ class RedisWork:
     """Work a Redis server did over a span: calls by command, bytes, CPU and wall seconds."""
 
     calls: Counter[str] = field(default_factory=Counter)
-    script_seconds: float = 0.0
-    """Seconds Redis spent running scripts (`EVAL`/`EVALSHA`/`FCALL`), their commands included."""
+    reads: float = 0.0
+    """Reads from client sockets (`total_reads_processed`): about one per request or pipeline."""
     bytes_in: float = 0.0
     bytes_out: float = 0.0
     cpu_seconds: float = 0.0
@@ -57,7 +57,7 @@ class RedisWork:
         calls.subtract(other.calls)
         return RedisWork(
             calls=Counter({name: n for name, n in calls.items() if n}),
-            script_seconds=self.script_seconds - other.script_seconds,
+            reads=self.reads - other.reads,
             bytes_in=self.bytes_in - other.bytes_in,
             bytes_out=self.bytes_out - other.bytes_out,
             cpu_seconds=self.cpu_seconds - other.cpu_seconds,
@@ -68,7 +68,7 @@ class RedisWork:
         """Every amount times `factor` (per job: 1 / jobs; an idle rate over a span: seconds)."""
         return RedisWork(
             calls=Counter({name: n * factor for name, n in self.calls.items()}),
-            script_seconds=self.script_seconds * factor,
+            reads=self.reads * factor,
             bytes_in=self.bytes_in * factor,
             bytes_out=self.bytes_out * factor,
             cpu_seconds=self.cpu_seconds * factor,
@@ -79,7 +79,7 @@ class RedisWork:
 @dataclass(frozen=True)
 class _Reading:
     calls: Counter[str]
-    script_seconds: float
+    reads: int
     bytes_in: int
     bytes_out: int
     cpu_seconds: float
@@ -108,17 +108,14 @@ class RedisCounter:
         stats = self.client.info("commandstats")
         traffic = self.client.info("stats")
         calls: Counter[str] = Counter()
-        script_seconds = 0.0
         for name, values in stats.items():
             command = name.removeprefix("cmdstat_")
             if command not in OWN_COMMANDS:
                 calls[command] = int(values["calls"])
-            if command in SCRIPT_COMMANDS:
-                script_seconds += int(values["usec"]) / 1e6
         cpu = process_cpu_seconds(self.pid) if self.pid is not None else 0.0
         return _Reading(
             calls,
-            script_seconds,
+            int(traffic["total_reads_processed"]),
             int(traffic["total_net_input_bytes"]),
             int(traffic["total_net_output_bytes"]),
             cpu,
@@ -135,7 +132,7 @@ class RedisCounter:
         seconds = after.at - before.at
         work = RedisWork(
             calls=calls,
-            script_seconds=after.script_seconds - before.script_seconds,
+            reads=after.reads - before.reads,
             bytes_in=after.bytes_in - before.bytes_in,
             bytes_out=after.bytes_out - before.bytes_out,
             cpu_seconds=after.cpu_seconds - before.cpu_seconds,
@@ -166,4 +163,6 @@ class RedisCounter:
             first = self.read()
             costs.append(self.between(first, self.read()))
         cheapest = min(costs, key=lambda cost: cost.bytes_in + cost.bytes_out)
-        return RedisWork(bytes_in=cheapest.bytes_in, bytes_out=cheapest.bytes_out)
+        return RedisWork(
+            reads=cheapest.reads, bytes_in=cheapest.bytes_in, bytes_out=cheapest.bytes_out
+        )

@@ -73,3 +73,21 @@ def test_operations_add_up_per_unit() -> None:
     assert summed.per_unit(summed.work.calls["del"]) == pytest.approx(1)
     assert summed.per_unit(summed.cpu["api"]) == pytest.approx(0.2)
     assert summed.per_unit(summed.cpu["worker"]) == pytest.approx(0.025)
+
+
+def test_a_pipeline_is_one_read_and_separate_commands_are_one_each(
+    counted: tuple[redis.Redis, RedisCounter],
+) -> None:
+    """Round trips are counted: ten SETs in one pipeline are one read, three GETs are three."""
+    client, counter = counted
+    client.ping()  # the connection is made (and its handshake read) before the spans
+    with counter.span() as piped:
+        pipe = client.pipeline(transaction=False)
+        for n in range(10):
+            pipe.set(f"p{n}", n)
+        pipe.execute()
+    with counter.span() as separate:
+        for n in range(3):
+            client.get(f"p{n}")
+    assert piped[0].calls["set"] == 10 and piped[0].reads == 1
+    assert separate[0].calls["get"] == 3 and separate[0].reads == 3
