@@ -114,6 +114,10 @@ class CountedService:
             "every job ending",
         )
 
+    def memory(self) -> int:
+        """Redis's `used_memory` now (read between spans, not inside one)."""
+        return int(self.counter.client.info("memory")["used_memory"])
+
     def first_expiry(self) -> float:
         """When (epoch seconds) the first job's retention ends; 0 when no job waits for it."""
         first = self.counter.ask("ZRANGE", keys.EXPIRY_ZSET, 0, 0, "WITHSCORES")
@@ -271,12 +275,15 @@ def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Names
                 f"{idle.bytes_in:,.0f} B/s in, {idle.bytes_out:,.0f} B/s out, "
                 f"{idle.cpu_seconds * 100:.2f}% of a core"
             )
+            held = counted.memory()
             plain, _ = small_jobs(counted, rows, args.jobs)
+            held = (counted.memory() - held) / args.jobs
             hooked, _ = small_jobs(counted, rows, args.jobs, "webhook: ", webhook=receiver.url)
             if counted.first_expiry() < time.time():
                 raise RuntimeError("jobs expired before the expiry span: raise --retention")
             expired = expiry(counted, 2 * args.jobs + 200)
         print_operations(f"one-row JSON job ({args.jobs} jobs; per job)", [*plain, expired])
+        print(f"\nRedis memory held per ended one-row job until it expires: {held:,.0f} bytes")
         print_operations("with a webhook (per job; minus the plain job = one delivery)", hooked)
         files(counted, base, args)
     finally:
