@@ -24,117 +24,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 import pandas as pd
-import redis
 
-from bench.bulk_csv import make_csv
+from bench.capacity_files import files
 from bench.capacity_report import Operation, print_operations
-from bench.launched import LaunchedService
+from bench.counted_service import CountedService
 from bench.loadgen import HttpClient
 from bench.receiver import WebhookReceiver
 from bench.redis_core import core_runs
-from bench.redis_counts import RedisCounter, process_cpu_seconds
 from bench.small_jobs import bodies, train_model
 from inferq.jobs import keys
-from inferq.redis_server import RedisServer
-
-WAIT_TIMEOUT = 600.0
-"""Longest the bench waits for the stack to finish what it was given."""
-
-
-class CountedService:
-    """A launched inferq on a bench-started Redis, with a counter on that Redis."""
-
-    def __init__(self, base: Path, settings: dict[str, str]) -> None:
-        self.redis_server = RedisServer(base / "redis").start()  # as the launcher starts one
-        settings = {"redis_url": self.redis_server.url, **settings}
-        self.service = LaunchedService(base / "service", settings)
-        self.service.start()
-        self.http = httpx.Client(
-            base_url=self.service.url,
-            headers={"Authorization": f"Bearer {self.service.key}"},
-            timeout=600,
-        )
-        self.counter = RedisCounter(
-            redis.Redis.from_url(self.redis_server.url), self.redis_server.pid
-        )
-
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds so far of each part: `api`, `worker` (every process under it)."""
-        return {
-            part: sum(_cpu(pid) for pid in pids) for part, pids in self.service.processes().items()
-        }
-
-    def operation(self, name: str, units: int, action: Callable[[], Any]) -> Operation:
-        """Run `action` in one counted span: Redis's work and each part's CPU, per unit."""
-        before = self.cpu()
-        with self.counter.span() as work:
-            action()
-        after = self.cpu()
-        spent = {part: after[part] - before.get(part, 0.0) for part in after}
-        return Operation(name, work[0], spent, units)
-
-    @contextmanager
-    def worker_stopped(self) -> Iterator[None]:
-        """The worker's processes are stopped (SIGSTOP) inside, and go on (SIGCONT) after."""
-        pids = self.service.processes()["worker"]
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
-
-    def wait_until(self, done: Callable[[], bool], what: str) -> None:
-        """Poll `done` every 0.2 s; fail after `WAIT_TIMEOUT`."""
-        deadline = time.monotonic() + WAIT_TIMEOUT
-        while not done():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} did not happen within {WAIT_TIMEOUT:.0f} s")
-            time.sleep(0.2)
-
-    def wait_idle(self) -> None:
-        """Until the tenant has no job in flight and no webhook is due."""
-        self.wait_until(
-            lambda: (
-                self.counter.ask("SCARD", keys.tenant_inflight("default")) == 0
-                and self.counter.ask("ZCARD", keys.WEBHOOKS_DUE) == 0
-            ),
-            "every job ending",
-        )
-
-    def memory(self) -> int:
-        """Redis's `used_memory` now (read between spans, not inside one)."""
-        return int(self.counter.client.info("memory")["used_memory"])
-
-    def first_expiry(self) -> float:
-        """When (epoch seconds) the first job's retention ends; 0 when no job waits for it."""
-        first = self.counter.ask("ZRANGE", keys.EXPIRY_ZSET, 0, 0, "WITHSCORES")
-        return float(first[0][1]) if first else 0.0
-
-    def stop(self) -> None:
-        """Stop the service, then Redis."""
-        self.http.close()
-        self.service.stop()
-        self.redis_server.stop()
-
-
-def _cpu(pid: int) -> float:
-    try:
-        return process_cpu_seconds(pid)
-    except OSError:
-        return 0.0  # a process that ended (none should, mid-run)
 
 
 def submit_all(url: str, key: str, jobs: list[dict[str, Any]], concurrency: int = 16) -> list[str]:
@@ -151,7 +56,7 @@ def submit_all(url: str, key: str, jobs: list[dict[str, Any]], concurrency: int 
                     status, raw = await http.post("/v1/jobs", body)
                     if status != 202:
                         raise RuntimeError(f"submission refused: {status} {raw[:300]!r}")
-                    ids.append(httpx.Response(200, content=raw).json()["id"])
+                    ids.append(orjson.loads(raw)["id"])
             finally:
                 await http.close()
 
@@ -186,7 +91,7 @@ def read_all(url: str, key: str, ids: list[str], concurrency: int = 16) -> None:
 
 def small_jobs(
     counted: CountedService, rows: pd.DataFrame, count: int, prefix: str = "", webhook: str = ""
-) -> tuple[list[Operation], list[str]]:
+) -> list[Operation]:
     """Submit (worker stopped), score, and poll `count` one-row jobs, each in its own span."""
     jobs = bodies(rows.iloc[:count])
     if webhook:
@@ -203,7 +108,7 @@ def small_jobs(
         operations.append(
             counted.operation("poll (ended job)", count, lambda: read_all(url, key, ids))
         )
-    return operations, ids
+    return operations
 
 
 def expiry(counted: CountedService, count: int) -> Operation:
@@ -220,39 +125,6 @@ def expiry(counted: CountedService, count: int) -> Operation:
     return counted.operation(
         "expiry + forget (janitor)", count, lambda: counted.wait_until(forgotten, "expiry")
     )
-
-
-def file_job(counted: CountedService, path: Path, rows: int) -> tuple[list[Operation], int]:
-    """Upload (worker stopped), score and download one CSV file job; and its chunk count."""
-    ids: list[str] = []
-
-    def upload() -> None:
-        with path.open("rb") as handle:
-            answer = counted.http.post(
-                "/v1/jobs",
-                params={"model": "bench_hgb", "passthrough": "id", "outputs": "probabilities"},
-                content=iter(lambda: handle.read(1024 * 1024), b""),
-                headers={"content-type": "text/csv"},
-            )
-        answer.raise_for_status()
-        ids.append(answer.json()["id"])
-
-    def download() -> None:
-        with counted.http.stream(
-            "GET", f"/v1/jobs/{ids[0]}/results", params={"format": "csv"}
-        ) as r:
-            r.raise_for_status()
-            for _ in r.iter_bytes(1024 * 1024):
-                pass
-
-    with counted.worker_stopped():
-        taken = counted.operation("upload", 1, upload)
-    scored = counted.operation("score", 1, counted.wait_idle)
-    fetched = counted.operation("download", 1, download)
-    job = counted.http.get(f"/v1/jobs/{ids[0]}").json()
-    assert job["status"] == "succeeded" and job["progress"]["rows_done"] == rows, job
-    chunks = int(counted.counter.ask("SCARD", keys.job_chunks_done(ids[0])))
-    return [taken, scored, fetched], chunks
 
 
 def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Namespace) -> None:
@@ -276,9 +148,9 @@ def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Names
                 f"{idle.cpu_seconds * 100:.2f}% of a core"
             )
             held = counted.memory()
-            plain, _ = small_jobs(counted, rows, args.jobs)
+            plain = small_jobs(counted, rows, args.jobs)
             held = (counted.memory() - held) / args.jobs
-            hooked, _ = small_jobs(counted, rows, args.jobs, "webhook: ", webhook=receiver.url)
+            hooked = small_jobs(counted, rows, args.jobs, "webhook: ", webhook=receiver.url)
             if counted.first_expiry() < time.time():
                 raise RuntimeError("jobs expired before the expiry span: raise --retention")
             expired = expiry(counted, 2 * args.jobs + 200)
@@ -288,39 +160,6 @@ def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Names
         files(counted, base, args)
     finally:
         counted.stop()
-
-
-def files(counted: CountedService, base: Path, args: argparse.Namespace) -> None:
-    """A small and a big CSV file: per chunk from the difference, and per file job."""
-    measured = []
-    for rows in (args.small_file_rows, args.small_file_rows, args.file_rows):
-        path = base / f"input-{rows}.csv"
-        if not path.exists():
-            make_csv(path, rows)
-        operations, chunks = file_job(counted, path, rows)
-        measured.append((operations, chunks, rows))
-    # The first file is a warm-up: its model's monitoring state is made once per version.
-    (small, small_chunks, small_rows), (big, big_chunks, big_rows) = measured[1:]
-    for operations, chunks, rows in measured[1:]:
-        print_operations(
-            f"CSV file job, {rows:,} rows in {chunks} chunks (per file job)", operations
-        )
-    per_chunk = [
-        big_op.minus(small_op, big_chunks - small_chunks)
-        for small_op, big_op in zip(small, big, strict=True)
-    ]
-    print_operations("CSV file: each further chunk (big minus small file, per chunk)", per_chunk)
-    fixed = [
-        small_op.minus(chunk.times(small_chunks), 1)
-        for small_op, chunk in zip(small, per_chunk, strict=True)
-    ]
-    print_operations("CSV file: the rest of a file job (small file minus its chunks)", fixed)
-    upload, score, _ = big
-    print(
-        f"\nbig file, CPU per row: API {upload.cpu.get('api', 0) / big_rows * 1e6:.2f} us "
-        f"(upload), worker {score.cpu.get('worker', 0) / big_rows * 1e6:.2f} us (score); "
-        f"{big_rows / big_chunks:,.0f} rows per chunk"
-    )
 
 
 def parse_args() -> argparse.Namespace:

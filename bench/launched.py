@@ -19,6 +19,7 @@ from typing import IO
 
 import httpx
 
+from bench.redis_counts import process_cpu_seconds
 from inferq.children import ChildProcess
 from inferq.redis_server import free_port
 from models.artifacts import dump_skops, untrusted_types
@@ -90,6 +91,12 @@ class LaunchedService:
                 parts.setdefault(part, []).extend(_descendants(child))
         return parts
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each part (`api`, `worker`: every process under it)."""
+        return {
+            part: sum(_cpu_seconds(pid) for pid in pids) for part, pids in self.processes().items()
+        }
+
     def stop(self) -> None:
         """SIGTERM the launcher: it stops the API, the worker and Redis in order.
 
@@ -131,6 +138,13 @@ def _children(pid: int | None) -> list[int]:
         except (OSError, ValueError):
             continue
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        return process_cpu_seconds(pid)
+    except OSError:
+        return 0.0  # the process ended between listing and reading
 
 
 def _descendants(pid: int) -> list[int]:

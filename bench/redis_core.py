@@ -24,7 +24,7 @@ import redis
 from bench.capacity_report import Operation, print_operations
 from bench.launched import LaunchedService
 from bench.loadgen import run_load
-from bench.redis_counts import RedisCounter, RedisWork, process_cpu_seconds
+from bench.redis_counts import RedisCounter, RedisWork
 from bench.small_jobs import bodies
 from inferq.redis_server import RedisServer
 
@@ -83,13 +83,6 @@ def _our_cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _parts_cpu(service: LaunchedService) -> dict[str, float]:
-    return {
-        part: sum(process_cpu_seconds(pid) for pid in pids)
-        for part, pids in service.processes().items()
-    }
-
-
 def one_run(
     service: LaunchedService,
     counter: RedisCounter,
@@ -98,12 +91,12 @@ def one_run(
     args: argparse.Namespace,
 ) -> CoreRun:
     """Drive `jobs` through `protocol` and measure Redis and every part."""
-    before, client, machine = _parts_cpu(service), _our_cpu(), machine_busy_seconds()
+    before, client, machine = service.cpu_seconds(), _our_cpu(), machine_busy_seconds()
     with counter.span() as work:
         _, wall = run_load(
             service.url, service.key, jobs, args.concurrency, args.client_processes, protocol
         )
-    after, machine_after = _parts_cpu(service), machine_busy_seconds()
+    after, machine_after = service.cpu_seconds(), machine_busy_seconds()
     spent = {part: after[part] - before.get(part, 0.0) for part in after}
     spent["client"] = _our_cpu() - client
     cores = (
