@@ -141,11 +141,12 @@ def counting(base: Path, model: object, rows: pd.DataFrame, args: argparse.Names
         with WebhookReceiver() as receiver:
             # Warm up: every process has the model loaded and every script cached.
             small_jobs(counted, rows, 200, webhook=receiver.url)
-            idle = counted.counter.learn_idle(args.idle_seconds)
+            idle = counted.learn_idle(args.idle_seconds)
+            parts = ", ".join(f"{p} {v * 100:.1f}%" for p, v in counted.idle_cpu.items())
             print(
-                f"idle Redis (subtracted from every span): {idle.commands:.1f} commands/s, "
+                f"idle (subtracted from every span): Redis {idle.commands:.1f} commands/s, "
                 f"{idle.bytes_in:,.0f} B/s in, {idle.bytes_out:,.0f} B/s out, "
-                f"{idle.cpu_seconds * 100:.2f}% of a core"
+                f"{idle.cpu_seconds * 100:.2f}% of a core; other parts' CPU: {parts}"
             )
             held = counted.memory()
             plain = small_jobs(counted, rows, args.jobs)

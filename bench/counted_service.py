@@ -15,7 +15,7 @@ import redis
 
 from bench.capacity_report import Operation
 from bench.launched import LaunchedService
-from bench.redis_counts import RedisCounter
+from bench.redis_counts import RedisCounter, RedisWork
 from inferq.jobs import keys
 from inferq.redis_server import RedisServer
 
@@ -44,14 +44,30 @@ class CountedService:
         self.counter = RedisCounter(
             redis.Redis.from_url(self.redis_server.url), self.redis_server.pid
         )
+        self.idle_cpu: dict[str, float] = {}  # CPU s per s each part spends with nothing to do
+        self._stopped: set[str] = set()
+
+    def learn_idle(self, seconds: float) -> RedisWork:
+        """Measure Redis's and each part's work per second while idle; spans then drop it."""
+        before = self.service.cpu_seconds()
+        idle = self.counter.learn_idle(seconds)
+        after = self.service.cpu_seconds()
+        self.idle_cpu = {part: (after[part] - before.get(part, 0.0)) / seconds for part in after}
+        return idle
 
     def operation(self, name: str, units: int, action: Callable[[], Any]) -> Operation:
-        """Run `action` in one counted span: Redis's work and each part's CPU, per unit."""
+        """Run `action` in one counted span: Redis's work and each part's CPU (less what a
+        running part spends idle), per unit."""
         before = self.service.cpu_seconds()
         with self.counter.span() as work:
             action()
         after = self.service.cpu_seconds()
-        spent = {part: after[part] - before.get(part, 0.0) for part in after}
+        spent = {
+            part: after[part]
+            - before.get(part, 0.0)
+            - (0.0 if part in self._stopped else self.idle_cpu.get(part, 0.0) * work[0].seconds)
+            for part in after
+        }
         return Operation(name, work[0], spent, units)
 
     @contextmanager
@@ -60,9 +76,11 @@ class CountedService:
         pids = self.service.processes()["worker"]
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
+        self._stopped.add("worker")
         try:
             yield
         finally:
+            self._stopped.discard("worker")
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
 
