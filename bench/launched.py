@@ -1,8 +1,9 @@
 """inferq as `make run` starts it, for benchmarks: `python -m inferq.launcher` with its defaults.
 
 Only what must differ on a shared machine is set: the port (a free one, not 8000) and the var
-folder (a temporary one, so a developer's `var/` is never touched). Every other `INFERQ_*`
-variable of the caller is dropped, so the run measures the defaults a newcomer gets. The model
+folder (a temporary one, so a developer's `var/` is never touched), plus what a bench names
+(`settings`). Every other `INFERQ_*` variable of the caller is dropped, so the run measures the
+defaults a newcomer gets. The model
 under test is uploaded over HTTP, as a user would.
 """
 
@@ -18,6 +19,7 @@ from typing import IO
 
 import httpx
 
+from bench.redis_counts import process_cpu_seconds
 from inferq.children import ChildProcess
 from inferq.redis_server import free_port
 from models.artifacts import dump_skops, untrusted_types
@@ -33,8 +35,10 @@ STOP_TIMEOUT = 60.0
 class LaunchedService:
     """One `make run` inferq in its own temporary var folder; started and stopped by PID."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, settings: dict[str, str] | None = None) -> None:
         self.base = base
+        # What a bench must change: {"api_workers": "3"} is INFERQ_API_WORKERS=3.
+        self.settings = settings or {}
         self.base.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,6 +50,7 @@ class LaunchedService:
         """Our environment without INFERQ_* settings, plus the port, var folder and import path."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("INFERQ_")}
         env.update(INFERQ_PORT=str(self.port), INFERQ_VAR_DIR=str(self.base / "var"))
+        env.update({f"INFERQ_{name.upper()}": value for name, value in self.settings.items()})
         env["PYTHONPATH"] = str(ROOT)  # the children import `api.main` and `tasks.app`
         return env
 
@@ -74,6 +79,23 @@ class LaunchedService:
         )
         if answer.status_code != 201:
             raise RuntimeError(f"model upload failed: {answer.status_code} {answer.text[:300]}")
+
+    def processes(self) -> dict[str, list[int]]:
+        """The launcher's live descendants by part: `api`, `worker`, `redis` (each with its own
+        children: uvicorn's and Celery's pool processes)."""
+        parts: dict[str, list[int]] = {}
+        pid = self._launcher.pid if self._launcher is not None else None
+        for child in _children(pid):
+            part = _part(child)
+            if part is not None:
+                parts.setdefault(part, []).extend(_descendants(child))
+        return parts
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each part (`api`, `worker`: every process under it)."""
+        return {
+            part: sum(_cpu_seconds(pid) for pid in pids) for part, pids in self.processes().items()
+        }
 
     def stop(self) -> None:
         """SIGTERM the launcher: it stops the API, the worker and Redis in order.
@@ -107,10 +129,40 @@ class LaunchedService:
 
 
 def _children(pid: int | None) -> list[int]:
-    """The direct children of a running process (Linux /proc; empty elsewhere)."""
+    """The direct children of a running process, started by any of its threads (Linux /proc;
+    empty elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
     try:
-        return [
-            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        ]
-    except (OSError, ValueError):
-        return []
+        return process_cpu_seconds(pid)
+    except OSError:
+        return 0.0  # the process ended between listing and reading
+
+
+def _descendants(pid: int) -> list[int]:
+    """A process and all processes under it."""
+    found = [pid]
+    for child in _children(pid):
+        found += _descendants(child)
+    return found
+
+
+_PARTS = {"uvicorn": "api", "celery": "worker", "redis-server": "redis", "valkey-server": "redis"}
+
+
+def _part(pid: int) -> str | None:
+    """Which part of the service a child of the launcher is, from its command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    words = {Path(word.decode(errors="replace")).name for word in argv}
+    return next((part for word, part in _PARTS.items() if word in words), None)
