@@ -24,6 +24,7 @@ from api.routes import (
     mlflow,
     models,
     monitoring,
+    rollouts,
     tenants,
     tfserving,
     v2,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         jobs,
         models,
+        rollouts,
         monitoring,
         keys,
         tenants,

@@ -40,15 +40,16 @@ from models.registry import (
     RESOLVE_LUA,
     ModelRegistry,
     ModelVersion,
-    parsed_version,
     resolve_call,
     resolved,
     visible,
 )
+from models.routing import Route, route_async, route_from_reply
 
-# KEYS: take_token's 2, resolve's 3, the tenant's limits, the 3 lanes, the request's lane, the
-# doorbell. ARGV: '1' to take the token, take_token's 2, resolve's 3, the expected version, the
-# rows, the default rows per job, the queued-work limit, the doorbell length, the lane entry.
+# KEYS: take_token's 2, resolve's 4, the tenant's limits, the 3 lanes, the request's lane, the
+# doorbell. ARGV: '1' to take the token, take_token's 2, resolve's 3, the expected route's
+# signature, the rows, the default rows per job, the queued-work limit, the doorbell length, the
+# lane entry.
 _PUSH = (
     TOKEN_LUA
     + RESOLVE_LUA
@@ -57,17 +58,17 @@ if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
   if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
 end
-local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
-if model[3] ~= ARGV[7] then return {'changed', model[2]} end
-local max_rows = tonumber(redis.call('HGET', KEYS[6], 'max_rows_per_job')) or tonumber(ARGV[9])
+if model[3] .. '|' .. model[4] ~= ARGV[7] then return {'changed', model[2], model[4], model[5]} end
+local max_rows = tonumber(redis.call('HGET', KEYS[7], 'max_rows_per_job')) or tonumber(ARGV[9])
 if tonumber(ARGV[8]) > max_rows then return {'rows', ARGV[8], tostring(max_rows)} end
-local queued = redis.call('LLEN', KEYS[7]) + redis.call('LLEN', KEYS[8])
-  + redis.call('LLEN', KEYS[9])
+local queued = redis.call('LLEN', KEYS[8]) + redis.call('LLEN', KEYS[9])
+  + redis.call('LLEN', KEYS[10])
 if queued >= tonumber(ARGV[10]) then return {'queue', tostring(queued), ARGV[10]} end
-redis.call('RPUSH', KEYS[10], ARGV[12])
-redis.call('RPUSH', KEYS[11], '1')
-redis.call('LTRIM', KEYS[11], -tonumber(ARGV[11]), -1)
+redis.call('RPUSH', KEYS[11], ARGV[12])
+redis.call('RPUSH', KEYS[12], '1')
+redis.call('LTRIM', KEYS[12], -tonumber(ARGV[11]), -1)
 return {'queued'}
 """
 )
@@ -129,7 +130,7 @@ class SyncInference:
         self._push: Script | AsyncScript = aclient.register_script(_PUSH)
         if multiplexed is not None:
             self._push = Script(multiplexed, _PUSH)
-        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+        self._routes: OrderedDict[str, Route] = OrderedDict()
 
     async def caller(self, request: Request, scope: str | None = None) -> Principal:
         """The caller named by the request's key (401), with `scope` if given (403). Without
@@ -147,6 +148,10 @@ class SyncInference:
         """The version `ref` means now for `tenant` (ModelNotFound: none it may see)."""
         return await self.registry.resolve_async(ref, tenant)
 
+    async def route(self, ref: str, tenant: str) -> Route:
+        """What `ref` means now for `tenant`: its version and the alias's canary split."""
+        return await route_async(self.registry, ref, tenant)
+
     async def infer(
         self, request: Request, principal: Principal, call: SyncCall, parse: Parser
     ) -> Scored:
@@ -158,9 +163,10 @@ class SyncInference:
             async with admitted(request, principal, self.settings.max_body_bytes) as admission:
                 raw = await admission.read_body(request)
                 ref, tenant = call.ref, principal.tenant
-                model = self._versions.get(ref) or await self.resolve(ref, tenant)
+                route = self._routes.get(ref) or await self.route(ref, tenant)
                 for _ in range(_MODEL_CHANGES):
-                    visible(model, tenant)
+                    # Each request resolves to one version: the canary's share by its id.
+                    model = visible(route.choose(request_id).model, tenant)
                     rows, outputs = await self._rows(raw, model, parse)
                     sync = SyncRequest(
                         id=request_id,
@@ -174,13 +180,13 @@ class SyncInference:
                         outputs=list(outputs),
                         priority=_priority(request),
                     )
-                    changed = await self._queue(sync, ref, admission.hand_over_token())
+                    changed = await self._queue(sync, route, ref, admission.hand_over_token())
                     if changed is None:
                         break
-                    model = changed  # the rows are checked again against the version it means
+                    route = changed  # the rows are checked again against the version it means
                 else:
                     raise Problem(503, f"model {ref!r} kept changing; try again")
-            self._remember(ref, model)
+            self._remember(ref, route)
             return await self._answer(answer, deadline, model)
         finally:
             self.watcher.forget_answer(request_id)
@@ -192,8 +198,10 @@ class SyncInference:
             return await run_in_threadpool(_checked, raw, model, parse, self.settings)
         return _checked(raw, model, parse, self.settings)
 
-    async def _queue(self, sync: SyncRequest, ref: str, take_token: bool) -> ModelVersion | None:
-        """Push the request on its lane; the version `ref` means now if it moved (nothing
+    async def _queue(
+        self, sync: SyncRequest, route: Route, ref: str, take_token: bool
+    ) -> Route | None:
+        """Push the request on its lane; the route `ref` means now if it moved (nothing
         pushed). Raises ModelNotFound or LimitExceeded."""
         token = self.limits.token_call(sync.tenant)
         resolution = resolve_call(ref)
@@ -211,7 +219,7 @@ class SyncInference:
                 "1" if take_token else "",
                 *token["args"],
                 *resolution["args"],
-                str(sync.model_version),
+                route.signature(),
                 sync.rows_total,
                 self.settings.max_rows_per_job,
                 self.settings.max_queued_jobs,
@@ -225,20 +233,20 @@ class SyncInference:
         if kind == b"rate":
             self.limits.check_token(sync.tenant, reply[1:])
         if kind == b"changed":
-            changed = parsed_version(reply[1])
+            changed = route_from_reply(ref, reply[1], reply[2], reply[3])
             self._remember(ref, changed)
             return changed
         if kind in (b"no_model", b"no_alias", b"no_version"):
-            self._versions.pop(ref, None)
+            self._routes.pop(ref, None)
             resolved(ref, reply)  # raises ModelNotFound saying what is missing
         self.limits.check_admission(sync.tenant, reply)
         raise RuntimeError(f"unexpected answer of the sync request script: {reply!r}")
 
-    def _remember(self, ref: str, model: ModelVersion) -> None:
-        self._versions[ref] = model
-        self._versions.move_to_end(ref)
-        while len(self._versions) > _REMEMBERED_REFS:
-            self._versions.popitem(last=False)
+    def _remember(self, ref: str, route: Route) -> None:
+        self._routes[ref] = route
+        self._routes.move_to_end(ref)
+        while len(self._routes) > _REMEMBERED_REFS:
+            self._routes.popitem(last=False)
 
     async def _answer(
         self, answer: asyncio.Future[tuple[str, bytes]], deadline: float, model: ModelVersion

@@ -22,12 +22,13 @@ from inferq.jobs.store import JobStore
 from inferq.jobs.store_scripts import CREATE_LUA
 from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, Script
-from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
+from models.registry import RESOLVE_LUA, resolve_call, resolved
+from models.routing import Route, route_from_reply
 
-# KEYS: take_token's 2, resolve's 3, admit's 5, then create's. ARGV: '1' to take the caller's
-# request token, take_token's 2, resolve's 3, the expected version, admit's 7, then create's.
-# Answers {'rate', wait, rate, burst}, resolve's refusal, {'changed', record}, admit's refusal,
-# or {'created', create's answer}.
+# KEYS: take_token's 2, resolve's 4, admit's 5, then create's. ARGV: '1' to take the caller's
+# request token, take_token's 2, resolve's 3, the expected route's signature (version|split),
+# admit's 7, then create's. Answers {'rate', wait, rate, burst}, resolve's refusal,
+# {'changed', record, split, canary record}, admit's refusal, or {'created', create's answer}.
 _SUBMIT = (
     TOKEN_LUA
     + RESOLVE_LUA
@@ -38,23 +39,24 @@ if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
   if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
 end
-local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
-if model[3] ~= ARGV[7] then return {'changed', model[2]} end
-local admitted = admit(KEYS[6], KEYS[7], {KEYS[8], KEYS[9], KEYS[10]}, {unpack(ARGV, 8, 14)})
+if model[3] .. '|' .. model[4] ~= ARGV[7] then return {'changed', model[2], model[4], model[5]} end
+local admitted = admit(KEYS[7], KEYS[8], {KEYS[9], KEYS[10], KEYS[11]}, {unpack(ARGV, 8, 14)})
 if admitted[1] ~= 'ok' then return admitted end
-return {'created', create({unpack(KEYS, 11)}, {unpack(ARGV, 15)})}
+return {'created', create({unpack(KEYS, 12)}, {unpack(ARGV, 15)})}
 """
 )
 _REMEMBERED_REFS = 1024
 
 
 class ModelChanged(Exception):
-    """The model reference now means another version than the one the job was built for."""
+    """The model reference now means another route (version or split) than the job's."""
 
-    def __init__(self, version: ModelVersion) -> None:
+    def __init__(self, route: Route) -> None:
+        version = route.primary
         super().__init__(f"{version.name} now resolves to version {version.version}")
-        self.version = version
+        self.route = route
 
 
 class JobSubmitter:
@@ -75,17 +77,17 @@ class JobSubmitter:
             if multiplexed is not None
             else aclient.register_script(_SUBMIT)
         )
-        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+        self._routes: OrderedDict[str, Route] = OrderedDict()
 
-    def last_version(self, ref: str) -> ModelVersion | None:
-        """The version `ref` meant at its last submission here (None: not seen lately)."""
-        return self._versions.get(ref)
+    def last_route(self, ref: str) -> Route | None:
+        """The route `ref` meant at its last submission here (None: not seen lately)."""
+        return self._routes.get(ref)
 
     async def submit(
         self,
         record: JobRecord,
         ref: str,
-        model: ModelVersion,
+        route: Route,
         inline_input: bytes,
         *,
         queue_limit: int,
@@ -93,8 +95,9 @@ class JobSubmitter:
         idempotency: IdempotencyMark | None = None,
         take_token: bool = False,
     ) -> None:
-        """Store and queue `record`, built for `model`, if the tenant's limits admit it and
-        `ref` still means that version; first take the tenant's request token if asked.
+        """Store and queue `record`, built for a version `route` chose, if the tenant's limits
+        admit it and `ref` still means that route; first take the tenant's request token if
+        asked.
 
         Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
         """
@@ -110,7 +113,7 @@ class JobSubmitter:
                 "1" if take_token else "",
                 *token["args"],
                 *resolution["args"],
-                str(model.version),
+                route.signature(),
                 *admission["args"],
                 *creation["args"],
             ],
@@ -119,21 +122,21 @@ class JobSubmitter:
         if kind == b"rate":
             self.limits.check_token(record.tenant, reply[1:])
         if kind == b"changed":
-            changed = parsed_version(reply[1])
+            changed = route_from_reply(ref, reply[1], reply[2], reply[3])
             self._remember(ref, changed)
             raise ModelChanged(changed)
         if kind in (b"no_model", b"no_alias", b"no_version"):
-            self._versions.pop(ref, None)
+            self._routes.pop(ref, None)
             resolved(ref, reply)  # raises ModelNotFound saying what is missing
-        self._remember(ref, model)
+        self._remember(ref, route)
         if kind != b"created":
             self.limits.check_admission(record.tenant, reply)
             raise RuntimeError(f"unexpected answer of the submission script: {reply!r}")
         if not reply[1]:
             raise IdempotencyTaken
 
-    def _remember(self, ref: str, version: ModelVersion) -> None:
-        self._versions[ref] = version
-        self._versions.move_to_end(ref)
-        while len(self._versions) > _REMEMBERED_REFS:
-            self._versions.popitem(last=False)
+    def _remember(self, ref: str, route: Route) -> None:
+        self._routes[ref] = route
+        self._routes.move_to_end(ref)
+        while len(self._routes) > _REMEMBERED_REFS:
+            self._routes.popitem(last=False)
