@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
 
+    shadow_max_queued: int = 10_000
+    """Most small jobs waiting for their shadow version; shadow work offered beyond is shed."""
+
+    shadow_max_delay_seconds: float = 600.0
+    """Shadow work (small jobs and file chunks) that waited longer than this is shed unscored."""
+
     max_delay_ms: float = 0.0
     """How long a batcher that found fewer than `max_batch_rows` waits for more before scoring."""
 

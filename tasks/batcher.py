@@ -11,6 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from workers.batching import Batcher
 from workers.context import current_context
 from workers.priority import prefer_batcher_for_gil
+from workers.shadows import ShadowRunner
 
 _batchers: list[Batcher] = []
 
@@ -21,7 +22,7 @@ def start_batcher(**_: Any) -> None:
     ctx = current_context()
     if not ctx.settings.inline_batcher:
         return
-    batcher = Batcher(ctx)
+    batcher = Batcher(ctx, idle_work=ShadowRunner(ctx).run_once)
     _batchers.append(batcher)
     prefer_batcher_for_gil()
     # The ~200k objects of the imports never die: kept out of the collector's full passes, which

@@ -17,6 +17,7 @@ from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.keys import job_chunk_attempts as chunk_attempts_key
 from inferq.jobs.record import JobRecord, JobStatus
 from inferq.keyring import DecryptionFailed
+from inferq.queue import enqueue_shadow_chunk
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from models.artifacts import ArtifactError
@@ -107,9 +108,12 @@ def run_chunk(
         return
     write_part(job_id, index, chunk, ctx)
     counts = chunk.rows_done, chunk.rows_failed
+    whole = chunk.whole
     del chunk
     release_memory()
     run.finish(*counts)
+    if record.shadow_version is not None and whole:
+        enqueue_shadow_chunk(record, index, spec, counts[0])
 
 
 def run_chunk_task(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext) -> None:

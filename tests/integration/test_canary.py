@@ -7,6 +7,7 @@ import uuid
 import httpx
 import pytest
 
+from models.artifacts import untrusted_types
 from models.routing import canary_bucket
 from tests.helpers import assert_problem, demo_rows, results_frame, submit, wait_for
 from tests.model_fixtures import categorical_pipeline, constant_iris, skops_bytes
@@ -16,7 +17,8 @@ from tests.stack import Stack
 def upload(api: httpx.Client, name: str, artifact: bytes) -> int:
     """Register an artifact as the model's next version; its number."""
     files = {"file": ("model.skops", artifact, "application/octet-stream")}
-    created = api.post(f"/v1/models/{name}/versions", files=files, timeout=180)
+    trusted = {"trusted_types": ",".join(untrusted_types(artifact))}
+    created = api.post(f"/v1/models/{name}/versions", files=files, data=trusted, timeout=180)
     assert created.status_code == 201, created.text
     return int(created.json()["version"])
 

@@ -1,0 +1,113 @@
+"""Scoring small jobs with their alias's shadow version when the batcher has nothing else.
+
+A batcher that finds every job lane empty takes a batch of shadow work (`inferq.jobs.shadows`),
+scores each shadow version's jobs together as it scores real jobs, stores each job's shadow
+result until the job expires, and adds the comparison with the primary's result to the
+alias's aggregates (`inferq.comparison`), all in one round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from inferq.comparison import compare_tables, comparison_write
+from inferq.jobs.keys import job_shadow_result
+from inferq.jobs.shadows import ClaimedShadow, ShadowLane, ShadowWork
+from inferq.json_rows import Rows
+from inferq.metrics.keys import COUNTERS, counter_field
+from inferq.metrics.recorder import combined
+from inferq.problems import InputProblem
+from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
+from workers.batching import job_rows, score_jobs_together
+from workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+
+class ShadowRunner:
+    """Takes and scores shadow work for one batcher."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.lane = ShadowLane(ctx.store.redis, ctx.settings.shadow_max_queued)
+
+    def run_once(self) -> bool:
+        """Score one batch of shadow work; False when there was none."""
+        claimed = self.lane.claim(self.ctx.settings.max_batch_rows)
+        if not claimed:
+            return False
+        oldest = time.time() - self.ctx.settings.shadow_max_delay_seconds
+        stale = [c.work for c in claimed if c.work.queued_at < oldest or c.rows is None]
+        if stale:
+            self.lane.shed(stale)
+        fresh = [c for c in claimed if c.work.queued_at >= oldest and c.rows is not None]
+        groups: dict[tuple[str, int], list[ClaimedShadow]] = defaultdict(list)
+        for item in fresh:
+            groups[(item.work.model, item.work.shadow)].append(item)
+        writes = [
+            self._score_group(name, shadow, group) for (name, shadow), group in groups.items()
+        ]
+        pipelined(self.ctx.store.redis, *writes)
+        return True
+
+    def _score_group(self, name: str, shadow: int, group: list[ClaimedShadow]) -> Write:
+        try:
+            loaded = self.ctx.models.get(name, shadow)
+        except REDIS_UNAVAILABLE:
+            raise
+        except Exception as exc:  # the shadow cannot load: its work is shed, the jobs are fine
+            log.warning("shadow %s@%d cannot load: %s", name, shadow, exc)
+            return self._shed_write([item.work for item in group])
+        frames: dict[str, Rows] = {}
+        records = []
+        for item in group:
+            record = item.work.record()
+            try:
+                frames[record.id] = job_rows(record, item.rows or b"", loaded)
+            except InputProblem:
+                continue
+            records.append(record)
+        outcomes = score_jobs_together(
+            loaded, records, frames, self.ctx.settings.predict_batch_rows
+        )
+        works = {item.work.id: item for item in group}
+        classifier = loaded.meta.schema.task == "classification"
+        writes = []
+        for outcome in outcomes:
+            item = works[outcome.job_id]
+            if outcome.error is None:
+                writes.append(stored_shadow(item, outcome.result, classifier))
+        scored = sum(outcome.rows for outcome in outcomes if outcome.error is None)
+        field = counter_field("shadow_rows_scored", model=name, version=str(shadow))
+        return combined(*[*writes, lambda pipe: pipe.hincrby(COUNTERS, field, scored)])
+
+    def _shed_write(self, works: list[ShadowWork]) -> Write:
+        def write(pipe: Any) -> None:
+            for work in works:
+                shed = counter_field("shadow_rows_shed", model=work.model, version=str(work.shadow))
+                pipe.hincrby(COUNTERS, shed, work.rows)
+
+        return write
+
+
+def stored_shadow(item: ClaimedShadow, result: bytes, classifier: bool) -> Write:
+    """A job's shadow result kept until the job expires, and its comparison counted."""
+    work = item.work
+
+    def store(pipe: Any) -> None:
+        key = job_shadow_result(work.id)
+        if work.expires_at is not None:
+            pipe.set(key, result, pxat=int(work.expires_at * 1000))
+        else:
+            pipe.set(key, result)
+
+    if item.primary is None:
+        return store
+    found = compare_tables(orjson.loads(item.primary), orjson.loads(result), classifier)
+    compared = comparison_write(work.model, work.alias, (work.version, work.shadow), work.id, found)
+    return combined(*[store, compared])
