@@ -306,6 +306,8 @@ function modelCard(model) {
     row.append(cell);
     return row;
   }));
+  const traffic = trafficPanel(model);
+  if (traffic) card.querySelector("p").after(traffic);
   return card;
 }
 
@@ -329,6 +331,7 @@ function start() {
   $("#filter-status").addEventListener("change", loadJobs);
   $("#upload-form").addEventListener("submit", upload);
   setUpMonitoring();
+  setUpRollouts();
   startOverview();  // samples /metrics from the start, so the overview has a history
   loadJobs();
   loadModels();

@@ -148,3 +148,27 @@ def test_a_file_job_is_shadowed_chunk_by_chunk(api: httpx.Client) -> None:
     assert report["rows_compared"] == 200 and report["rows_agreeing"] == expected
     assert all(shadow["prediction"][w["row"]] != "setosa" for w in report["worst_rows"])
 
+
+def test_the_cli_sets_a_canary_and_shadow_compares_and_promotes(stack: Stack, tmp_path) -> None:
+    """`inferq models canary|shadow|compare|promote|history` drive the same endpoints."""
+    from tests.integration.test_cli import inferq
+
+    name = f"cli-roll-{uuid.uuid4().hex[:8]}"
+    with stack.client(timeout=180) as api:
+        assert upload(api, name, skops_bytes(constant_iris("setosa"))) == 1
+        assert upload(api, name, skops_bytes(constant_iris("virginica"))) == 2
+        assert api.put(f"/v1/models/{name}/aliases/production", json={"version": 1}).is_success
+    canary = inferq(stack, "models", "canary", name, "production", "2", "--percent", "12.5")
+    assert canary.returncode == 0, canary.stderr
+    assert '"percent": 12.5' in canary.stdout
+    shadow = inferq(stack, "models", "shadow", name, "production", "2", "--keep")
+    assert shadow.returncode == 0 and '"shadow": 2' in shadow.stdout and "12.5" in shadow.stdout
+    compare = inferq(stack, "models", "compare", name, "production", "--json")
+    assert compare.returncode == 0, compare.stderr
+    assert '"rows_compared": 0' in compare.stdout
+    ambiguous = inferq(stack, "models", "promote", name, "production")
+    assert ambiguous.returncode != 0 and "canary" in ambiguous.stderr + ambiguous.stdout
+    promote = inferq(stack, "models", "promote", name, "production", "--to", "shadow")
+    assert promote.returncode == 0 and f"{name}@production -> 2" in promote.stdout
+    history = inferq(stack, "models", "history", name)
+    assert history.returncode == 0 and "promote production" in history.stdout.splitlines()[0]
