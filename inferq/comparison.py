@@ -54,8 +54,20 @@ class RowComparison:
     """Per class, the sum over rows of |primary probability - shadow probability|."""
     diff_sum: float = 0.0
     diff_bins: Counter[int] = field(default_factory=Counter)
-    worst: list[tuple[float, int]] = field(default_factory=list)
-    """(difference, row) of the rows that differ most, largest first."""
+    worst: list[tuple[float, str, int]] = field(default_factory=list)
+    """(difference, job id, row) of the rows that differ most, largest first."""
+
+    def add(self, other: RowComparison) -> None:
+        """Count `other`'s rows too (a batch's jobs are written as one)."""
+        self.rows += other.rows
+        self.agree += other.agree
+        self.confusion.update(other.confusion)
+        self.proba_rows += other.proba_rows
+        for label, total in other.proba_diff.items():
+            self.proba_diff[label] = self.proba_diff.get(label, 0.0) + total
+        self.diff_sum += other.diff_sum
+        self.diff_bins.update(other.diff_bins)
+        self.worst = heapq.nlargest(WORST_ROWS, self.worst + other.worst)
 
 
 def _label(value: Any) -> str:
@@ -63,16 +75,21 @@ def _label(value: Any) -> str:
 
 
 def compare_tables(
-    primary: dict[str, list], shadow: dict[str, list], classifier: bool
+    primary: dict[str, list],
+    shadow: dict[str, list],
+    classifier: bool,
+    job_id: str = "",
+    row_offset: int = 0,
 ) -> RowComparison:
-    """Compare two columns/data tables of the same rows (as results store them)."""
+    """Compare two columns/data tables of the same rows (as results store them) of one job;
+    its rows are numbered from `row_offset`."""
     found = RowComparison(rows=min(len(primary["data"]), len(shadow["data"])))
     p_cols, s_cols = primary["columns"], shadow["columns"]
     probas = [c for c in p_cols if c.startswith("proba_") and c in s_cols]
     has_prediction = "prediction" in p_cols and "prediction" in s_cols
     p_pred = p_cols.index("prediction") if has_prediction else -1
     s_pred = s_cols.index("prediction") if has_prediction else -1
-    scores: list[tuple[float, int]] = []
+    scores: list[tuple[float, str, int]] = []
     for row, (p_row, s_row) in enumerate(zip(primary["data"], shadow["data"], strict=False)):
         score = 0.0
         if classifier and has_prediction:
@@ -92,21 +109,16 @@ def compare_tables(
             found.diff_bins[bisect.bisect_left(DIFF_EDGES, diff)] += 1
             score = diff
         if score > 0 and not math.isnan(score):
-            scores.append((score, row))
+            scores.append((score, job_id, row + row_offset))
     found.worst = heapq.nlargest(WORST_ROWS, scores)
     return found
 
 
 def comparison_write(
-    name: str,
-    alias: str,
-    versions: tuple[int, int],
-    job_id: str,
-    found: RowComparison,
-    now: float | None = None,
-    row_offset: int = 0,
+    name: str, alias: str, versions: tuple[int, int], found: RowComparison, now: float | None = None
 ) -> Write:
-    """Adding one job's (or chunk's) comparison to this minute's aggregates, as a write."""
+    """Adding a comparison (of a batch of jobs, or a chunk) to this minute's aggregates, as a
+    write of a few commands whatever the number of jobs."""
     minute = int((now or time.time()) // BUCKET_SECONDS)
     counts = bucket_key(name, alias, *versions, minute)
     worst = worst_key(name, alias, *versions, minute)
@@ -127,8 +139,8 @@ def comparison_write(
         pipe.expire(counts, TTL_SECONDS)
         if found.worst:
             members = {
-                orjson.dumps({"job": job_id, "row": row + row_offset}).decode(): score
-                for score, row in found.worst
+                orjson.dumps({"job": job_id, "row": row}).decode(): score
+                for score, job_id, row in found.worst
             }
             pipe.zadd(worst, members)
             pipe.zremrangebyrank(worst, 0, -WORST_ROWS - 1)

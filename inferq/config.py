@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     shadow_max_queued: int = 10_000
     """Most small jobs waiting for their shadow version; shadow work offered beyond is shed."""
 
+    shadow_batch_jobs: int = 64
+    """Shadow work of small jobs waits (up to 1 s) until this many jobs can be scored at once."""
+
     shadow_max_delay_seconds: float = 600.0
     """Shadow work (small jobs and file chunks) that waited longer than this is shed unscored."""
 

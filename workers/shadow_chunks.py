@@ -79,12 +79,11 @@ def _compare(
         {"columns": primary.column_names, "data": [list(r.values()) for r in primary.to_pylist()]},
         {"columns": list(scored.scored.columns), "data": scored.scored.to_numpy().tolist()},
         schema.task == "classification",
+        record.id,
+        first_row(record, spec),
     )
     versions = (record.model_version, record.shadow_version)
-    write = comparison_write(
-        record.model_name, record.model_alias or "", versions, record.id, found,
-        row_offset=first_row(record, spec),
-    )  # fmt: skip
+    write = comparison_write(record.model_name, record.model_alias or "", versions, found)
     field = counter_field(
         "shadow_rows_scored", model=record.model_name, version=str(record.shadow_version)
     )

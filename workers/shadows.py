@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from inferq.comparison import compare_tables, comparison_write
+from inferq.comparison import RowComparison, compare_tables, comparison_write
 from inferq.jobs.keys import job_shadow_result
 from inferq.jobs.shadows import ClaimedShadow, ShadowLane, ShadowWork
 from inferq.json_rows import Rows
@@ -27,6 +27,11 @@ from workers.batching import job_rows, score_jobs_together
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
+#: Shadow work waits at most this long for a full batch (`shadow_batch_jobs`) before it is
+#: scored in a smaller one.
+SHADOW_WAIT_SECONDS = 1.0
+#: How often an idle batcher looks at the shadow lane when it last found too little there.
+LOOK_SECONDS = 0.05
 
 
 class ShadowRunner:
@@ -34,12 +39,24 @@ class ShadowRunner:
 
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
-        self.lane = ShadowLane(ctx.store.redis, ctx.settings.shadow_max_queued)
+        settings = ctx.settings
+        self.lane = ShadowLane(
+            ctx.store.redis,
+            settings.shadow_max_queued,
+            min(settings.shadow_batch_jobs, settings.max_batch_rows),
+            SHADOW_WAIT_SECONDS,
+        )
+        self._next_look = 0.0
 
     def run_once(self) -> bool:
-        """Score one batch of shadow work; False when there was none."""
+        """Score one batch of shadow work; False when there was none (or not enough yet)."""
+        if time.monotonic() < self._next_look:
+            return False
         claimed = self.lane.claim(self.ctx.settings.max_batch_rows)
         if not claimed:
+            # The batcher asks whenever its lanes run dry, which under light load is after
+            # every batch: look at most every LOOK_SECONDS, not one more round trip per batch.
+            self._next_look = time.monotonic() + LOOK_SECONDS
             return False
         oldest = time.time() - self.ctx.settings.shadow_max_delay_seconds
         stale = [c.work for c in claimed if c.work.queued_at < oldest or c.rows is None]
@@ -77,11 +94,25 @@ class ShadowRunner:
         )
         works = {item.work.id: item for item in group}
         classifier = loaded.meta.schema.task == "classification"
-        writes = []
+        writes: list[Write] = []
+        compared: dict[tuple[str, int], RowComparison] = {}
         for outcome in outcomes:
             item = works[outcome.job_id]
-            if outcome.error is None:
-                writes.append(stored_shadow(item, outcome.result, classifier))
+            if outcome.error is not None:
+                continue
+            writes.append(stored_shadow(item.work, outcome.result))
+            if item.primary is not None:
+                found = compare_tables(
+                    orjson.loads(item.primary),
+                    orjson.loads(outcome.result),
+                    classifier,
+                    item.work.id,
+                )
+                compared.setdefault((item.work.alias, item.work.version), RowComparison()).add(
+                    found
+                )
+        for (alias, version), found in compared.items():  # one write per alias for the batch
+            writes.append(comparison_write(name, alias, (version, shadow), found))
         scored = sum(outcome.rows for outcome in outcomes if outcome.error is None)
         field = counter_field("shadow_rows_scored", model=name, version=str(shadow))
         return combined(*[*writes, lambda pipe: pipe.hincrby(COUNTERS, field, scored)])
@@ -95,9 +126,8 @@ class ShadowRunner:
         return write
 
 
-def stored_shadow(item: ClaimedShadow, result: bytes, classifier: bool) -> Write:
-    """A job's shadow result kept until the job expires, and its comparison counted."""
-    work = item.work
+def stored_shadow(work: ShadowWork, result: bytes) -> Write:
+    """A job's shadow result, kept until the job expires."""
 
     def store(pipe: Any) -> None:
         key = job_shadow_result(work.id)
@@ -106,8 +136,4 @@ def stored_shadow(item: ClaimedShadow, result: bytes, classifier: bool) -> Write
         else:
             pipe.set(key, result)
 
-    if item.primary is None:
-        return store
-    found = compare_tables(orjson.loads(item.primary), orjson.loads(result), classifier)
-    compared = comparison_write(work.model, work.alias, (work.version, work.shadow), work.id, found)
-    return combined(*[store, compared])
+    return store

@@ -38,9 +38,18 @@ end
 return room
 """
 
-# KEYS: the lane. ARGV: how many, the job key prefix. Answers {entry, input rows, primary's
-# result} per entry taken (an entry is '<job id> <JSON>').
+# KEYS: the lane. ARGV: how many, the job key prefix, the fewest entries worth a batch, the
+# time now, the age (s) after which fewer will do. Answers {entry, input rows, primary's
+# result} per entry taken (an entry is '<job id> <queued at> <JSON>'), or nothing while the lane
+# holds fewer than the fewest and its oldest entry is younger than the age: shadow work is
+# scored in few, full batches, each costing real jobs one batch's wait at most.
 _CLAIM = """
+local waiting = redis.call('LLEN', KEYS[1])
+if waiting == 0 then return {} end
+if waiting < tonumber(ARGV[3]) then
+  local since = tonumber(string.match(redis.call('LINDEX', KEYS[1], 0), '^%S+ (%S+)'))
+  if since and tonumber(ARGV[4]) - since < tonumber(ARGV[5]) then return {} end
+end
 local entries = redis.call('LPOP', KEYS[1], ARGV[1])
 if not entries then return {} end
 local taken = {}
@@ -89,13 +98,15 @@ class ShadowWork:
         )
 
     def entry(self) -> bytes:
-        """The lane entry: the job id, then the rest as JSON."""
-        return self.id.encode() + b" " + orjson.dumps(asdict(self))
+        """The lane entry: the job id and when it was queued (read by the claim), then all of
+        it as JSON."""
+        head = f"{self.id} {self.queued_at!r} ".encode()
+        return head + orjson.dumps(asdict(self))
 
     @classmethod
     def from_entry(cls, entry: bytes) -> ShadowWork:
         """Read `entry`'s form."""
-        return cls(**orjson.loads(entry.split(b" ", 1)[1]))
+        return cls(**orjson.loads(entry.split(b" ", 2)[2]))
 
     def record(self) -> JobRecord:
         """An in-memory job record (never stored) to score the rows with the shadow version."""
@@ -128,9 +139,14 @@ class ClaimedShadow:
 class ShadowLane:
     """Offers and takes shadow work (see the module's docstring)."""
 
-    def __init__(self, client: redis.Redis, capacity: int) -> None:
+    def __init__(
+        self, client: redis.Redis, capacity: int, batch_jobs: int = 1, wait_seconds: float = 0.0
+    ) -> None:
         self.redis = client
         self.capacity = capacity
+        self.batch_jobs = batch_jobs
+        """The fewest entries `claim` takes, unless the oldest waited `wait_seconds`."""
+        self.wait_seconds = wait_seconds
         self._offer = client.register_script(_OFFER)
         self._claim = client.register_script(_CLAIM)
 
@@ -144,8 +160,17 @@ class ShadowLane:
         return ScriptCall(self._offer, [SHADOW_LANE, metric_keys.COUNTERS], args)
 
     def claim(self, count: int) -> list[ClaimedShadow]:
-        """Take up to `count` entries, oldest first."""
-        reply = self._claim(keys=[SHADOW_LANE], args=[count, f"{keys.PREFIX}:job:"])
+        """Take up to `count` entries, oldest first (none while too few and too young)."""
+        reply = self._claim(
+            keys=[SHADOW_LANE],
+            args=[
+                count,
+                f"{keys.PREFIX}:job:",
+                self.batch_jobs,
+                repr(time.time()),
+                self.wait_seconds,
+            ],
+        )
         return [
             ClaimedShadow(ShadowWork.from_entry(entry), rows or None, primary or None)
             for entry, rows, primary in reply
