@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pandas as pd
 
+from inferq.comparison import compare_tables, comparison_report, comparison_write
 from inferq.jobs.shadows import SHADOW_LANE, ShadowLane, ShadowWork, shed_field
 from inferq.metrics.keys import COUNTERS
 from tests.helpers import (
@@ -172,3 +173,26 @@ def test_the_cli_sets_a_canary_and_shadow_compares_and_promotes(stack: Stack, tm
     assert promote.returncode == 0 and f"{name}@production -> 2" in promote.stdout
     history = inferq(stack, "models", "history", name)
     assert history.returncode == 0 and "promote production" in history.stdout.splitlines()[0]
+
+
+def test_a_regressor_comparison_reports_mean_and_p99_over_the_window(
+    isolated_stack: Stack,
+) -> None:
+    """Batches written a minute apart add up in the window; older minutes fall out of `1h`."""
+    client = isolated_stack.redis()
+    now = time.time()
+    versions = (1, 2)
+    for minutes_ago, shift in ((0, 0.5), (1, 0.5), (90, 100.0)):
+        primary = {"columns": ["prediction"], "data": [[float(i)] for i in range(100)]}
+        shadow = {"columns": ["prediction"], "data": [[i + shift] for i in range(100)]}
+        found = compare_tables(primary, shadow, False, f"job{minutes_ago}")
+        pipe = client.pipeline()
+        comparison_write("r", "production", versions, found, now - 60 * minutes_ago)(pipe)
+        pipe.execute()
+    hour = comparison_report(client, "r", "production", versions, False, "1h", now)
+    assert hour["rows_compared"] == 200 and hour["mean_abs_difference"] == 0.5
+    assert 0.5 <= hour["p99_abs_difference"] < 0.6  # the upper edge of 0.5's bin
+    assert {w["job"] for w in hour["worst_rows"]} <= {"job0", "job1"}
+    day = comparison_report(client, "r", "production", versions, False, "24h", now)
+    assert day["rows_compared"] == 300 and day["p99_abs_difference"] >= 100
+    assert day["worst_rows"][0]["job"] == "job90" and len(day["worst_rows"]) == 20
