@@ -22,7 +22,7 @@ def start_batcher(**_: Any) -> None:
     ctx = current_context()
     if not ctx.settings.inline_batcher:
         return
-    batcher = Batcher(ctx, idle_work=ShadowRunner(ctx).run_once)
+    batcher = Batcher(ctx)
     _batchers.append(batcher)
     prefer_batcher_for_gil()
     # The ~200k objects of the imports never die: kept out of the collector's full passes, which
@@ -30,6 +30,10 @@ def start_batcher(**_: Any) -> None:
     # a busy machine: the p99 of 1,000-row requests, issue 19).
     gc.freeze()
     threading.Thread(target=batcher.run_forever, name="inferq-batcher", daemon=True).start()
+    shadows = ShadowRunner(ctx)
+    threading.Thread(
+        target=shadows.run_forever, args=(batcher.stop_event,), name="inferq-shadow", daemon=True
+    ).start()
 
 
 @worker_process_shutdown.connect

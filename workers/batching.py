@@ -55,10 +55,8 @@ INPUT_MISSING = {"code": "input_missing", "message": "the job's input rows are g
 class Batcher:
     """Claims and scores small jobs until stopped; one per worker process."""
 
-    def __init__(self, ctx: WorkerContext, idle_work: Callable[[], bool] | None = None) -> None:
+    def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
-        self.idle_work = idle_work
-        """Called when the job lanes are empty (shadow work); True when it did some."""
         self.shadow_lane = ShadowLane(ctx.store.redis, ctx.settings.shadow_max_queued)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
@@ -79,11 +77,6 @@ class Batcher:
             try:
                 self.janitor.sweep_if_due()
                 self.drift.run_if_due()
-                # Shadow work only when the job lanes came back empty (the lowest priority);
-                # after a shadow batch the lanes are looked at again without waiting.
-                if not claimed and wait and self.idle_work and self.idle_work():
-                    wait = 0.0
-                    continue
                 if not claimed:
                     claimed = self._claim(self.ctx.settings.max_batch_rows, wait)
                 # Once a claim has come back empty, claims with nothing in hand first wait for

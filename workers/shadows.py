@@ -1,14 +1,17 @@
-"""Scoring small jobs with their alias's shadow version when the batcher has nothing else.
+"""Scoring small jobs with their alias's shadow version, in a thread beside the batcher.
 
-A batcher that finds every job lane empty takes a batch of shadow work (`inferq.jobs.shadows`),
-scores each shadow version's jobs together as it scores real jobs, stores each job's shadow
-result until the job expires, and adds the comparison with the primary's result to the
-alias's aggregates (`inferq.comparison`), all in one round trip.
+Each worker process runs one shadow thread, niced like bulk work (`bulk_niceness`), so the OS
+hands the batcher the CPU first and a one-row job never waits for a whole shadow batch. It
+takes a batch of shadow work (`inferq.jobs.shadows`) only when every job lane is empty, scores
+each shadow version's jobs together as the batcher scores real jobs, stores each job's shadow
+result until the job expires, and adds the comparison with the primary's result to the alias's
+aggregates (`inferq.comparison`), all in one round trip.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from typing import Any
@@ -25,12 +28,13 @@ from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, Write, pipelined
 from workers.batching import job_rows, score_jobs_together
 from workers.context import WorkerContext
+from workers.priority import lower_task_thread_priority
 
 log = logging.getLogger(__name__)
 #: Shadow work waits at most this long for a full batch (`shadow_batch_jobs`) before it is
 #: scored in a smaller one.
 SHADOW_WAIT_SECONDS = 1.0
-#: How often an idle batcher looks at the shadow lane when it last found too little there.
+#: How often the shadow thread looks at the lane when it last found nothing to take.
 LOOK_SECONDS = 0.05
 
 
@@ -46,17 +50,25 @@ class ShadowRunner:
             min(settings.shadow_batch_jobs, settings.max_batch_rows),
             SHADOW_WAIT_SECONDS,
         )
-        self._next_look = 0.0
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Score shadow work until `stop` is set; Redis outages are waited out."""
+        lower_task_thread_priority(self.ctx.settings.bulk_niceness)
+        while not stop.is_set():
+            try:
+                if not self.run_once():
+                    stop.wait(LOOK_SECONDS)
+            except REDIS_UNAVAILABLE as exc:
+                log.warning("shadow work waiting for Redis: %s", exc)
+                stop.wait(1.0)
+            except Exception:  # a bug must not kill the thread: shadow work just waits
+                log.exception("shadow batch failed")
+                stop.wait(1.0)
 
     def run_once(self) -> bool:
         """Score one batch of shadow work; False when there was none (or not enough yet)."""
-        if time.monotonic() < self._next_look:
-            return False
         claimed = self.lane.claim(self.ctx.settings.max_batch_rows)
         if not claimed:
-            # The batcher asks whenever its lanes run dry, which under light load is after
-            # every batch: look at most every LOOK_SECONDS, not one more round trip per batch.
-            self._next_look = time.monotonic() + LOOK_SECONDS
             return False
         oldest = time.time() - self.ctx.settings.shadow_max_delay_seconds
         stale = [c.work for c in claimed if c.work.queued_at < oldest or c.rows is None]

@@ -1,7 +1,8 @@
 """The shadow lane: small jobs a shadow version scores too, at the lowest priority.
 
 When a batch ends, each succeeded job whose alias has a shadow is offered to one Redis list.
-Batchers take from it only when every job lane is empty, so shadow work never delays real work.
+A shadow thread in each worker process (at a lower OS priority than the batcher) takes from it
+only when every job lane is empty, so shadow work comes after all real work.
 Under load the list fills: an offer to a full lane (`shadow_max_queued`), and an entry that
 waited longer than `shadow_max_delay_seconds`, are dropped and counted as shed
 (`inferq_shadow_rows_shed_total`). Shadow work holds no lease: a worker lost while scoring it
@@ -17,6 +18,7 @@ import orjson
 import redis
 
 from inferq.jobs import keys
+from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.jobs.record import JobRecord
 from inferq.metrics import keys as metric_keys
 from inferq.redis_client import ScriptCall, Write
@@ -38,14 +40,18 @@ end
 return room
 """
 
-# KEYS: the lane. ARGV: how many, the job key prefix, the fewest entries worth a batch, the
-# time now, the age (s) after which fewer will do. Answers {entry, input rows, primary's
-# result} per entry taken (an entry is '<job id> <queued at> <JSON>'), or nothing while the lane
-# holds fewer than the fewest and its oldest entry is younger than the age: shadow work is
-# scored in few, full batches, each costing real jobs one batch's wait at most.
+# KEYS: the lane, the three job lanes. ARGV: how many, the job key prefix, the fewest entries
+# worth a batch, the time now, the age (s) after which fewer will do. Answers {entry, input
+# rows, primary's result} per entry taken (an entry is '<job id> <queued at> <JSON>'); nothing
+# while any job lane holds work (shadow work comes last), nor while the lane holds fewer than
+# the fewest and its oldest entry is younger than the age (shadow work is scored in few, full
+# batches).
 _CLAIM = """
 local waiting = redis.call('LLEN', KEYS[1])
 if waiting == 0 then return {} end
+for i = 2, 4 do
+  if redis.call('LLEN', KEYS[i]) > 0 then return {} end
+end
 if waiting < tonumber(ARGV[3]) then
   local since = tonumber(string.match(redis.call('LINDEX', KEYS[1], 0), '^%S+ (%S+)'))
   if since and tonumber(ARGV[4]) - since < tonumber(ARGV[5]) then return {} end
@@ -162,7 +168,7 @@ class ShadowLane:
     def claim(self, count: int) -> list[ClaimedShadow]:
         """Take up to `count` entries, oldest first (none while too few and too young)."""
         reply = self._claim(
-            keys=[SHADOW_LANE],
+            keys=[SHADOW_LANE, *(lane(priority) for priority in PRIORITY_LANES)],
             args=[
                 count,
                 f"{keys.PREFIX}:job:",
