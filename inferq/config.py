@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     """How small jobs reach workers: batcher lanes, or one Celery task each (the naive design)."""
 
     bulk_niceness: int = 10
-    """How much lower (Linux nice) file chunks run than small jobs in a worker; 0: the same."""
+    """How much lower (Linux nice) file chunks and shadow work run than small jobs; 0: the same."""
 
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
