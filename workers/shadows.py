@@ -39,7 +39,7 @@ LOOK_SECONDS = 0.05
 
 
 class ShadowRunner:
-    """Takes and scores shadow work for one batcher."""
+    """Takes and scores small jobs' shadow work in one worker process (its own thread)."""
 
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
