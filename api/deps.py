@@ -27,6 +27,8 @@ class Principal:
 
     tenant: str
     scopes: frozenset[str]
+    name: str = ""
+    """Who this is, for the records of who changed what (an alias): a key's id and name."""
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -123,17 +125,17 @@ async def get_caller(
 async def authenticate(key: str | None, settings: Settings, keys: KeyStore) -> Principal:
     """Who presents `key`: the bootstrap admin, a stored key's tenant and scopes, or 401."""
     if not settings.auth_enabled:
-        return Principal(ADMIN_TENANT, frozenset(SCOPES))
+        return Principal(ADMIN_TENANT, frozenset(SCOPES), "anonymous (auth disabled)")
     if not key:
         raise _unauthorized("an API key is required: Authorization: Bearer <key>")
     if is_admin_key(key, settings.admin_key):
-        return Principal(ADMIN_TENANT, frozenset(SCOPES))
+        return Principal(ADMIN_TENANT, frozenset(SCOPES), "INFERQ_ADMIN_KEY")
     if settings.oidc_issuer and looks_like_jwt(key):
         return await _token_principal(key, settings)
     found = await keys.authenticate_async(key)
     if found is None:
         raise _unauthorized("the API key is not valid (unknown or revoked)")
-    return Principal(found.tenant, frozenset(found.scopes))
+    return Principal(found.tenant, frozenset(found.scopes), f"key {found.id} ({found.name})")
 
 
 async def _token_principal(token: str, settings: Settings) -> Principal:
@@ -146,7 +148,7 @@ async def _token_principal(token: str, settings: Settings) -> Principal:
         unavailable = refused.status == 503
         retry = {"Retry-After": str(settings.retry_after_seconds)} if unavailable else None
         raise Problem(refused.status, refused.detail, headers=retry) from None
-    return Principal(identity.tenant, identity.scopes)
+    return Principal(identity.tenant, identity.scopes, f"token of tenant {identity.tenant}")
 
 
 def _unauthorized(detail: str) -> Problem:

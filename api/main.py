@@ -24,6 +24,7 @@ from api.routes import (
     mlflow,
     models,
     monitoring,
+    rollouts,
     tenants,
     tfserving,
     usage,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         jobs,
         models,
+        rollouts,
         monitoring,
         keys,
         tenants,

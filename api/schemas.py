@@ -117,6 +117,10 @@ class ModelPublic(BaseModel):
 
     name: str
     aliases: dict[str, int]
+    traffic: dict[str, dict[str, Any]] = Field(
+        default={},
+        description="Each alias with its canary and shadow, as `PUT .../aliases/{alias}` takes",
+    )
     default_version: int
     latest_version: int
     versions: list[ModelVersionPublic]
@@ -137,12 +141,51 @@ class ModelList(BaseModel):
     data: list[ModelPublic]
 
 
-class AliasUpdate(BaseModel):
-    """The version an alias should point at."""
+class CanaryUpdate(BaseModel):
+    """A version that takes a share of an alias's traffic."""
 
     model_config = STRICT
 
     version: int = Field(ge=1)
+    percent: float = Field(ge=0, le=100, description="Share of jobs and requests, 0 to 100")
+
+
+class AliasUpdate(BaseModel):
+    """The version an alias should point at, and optionally a canary and a shadow beside it
+    (a PUT without them clears them; a PUT of an earlier body rolls back to it)."""
+
+    model_config = STRICT
+
+    version: int = Field(ge=1)
+    canary: CanaryUpdate | None = None
+    shadow: int | None = Field(
+        default=None, ge=1, description="Also scores every job, at the lowest priority"
+    )
+
+
+class AliasPromote(BaseModel):
+    """Which version to promote: needed only when the alias has both a canary and a shadow."""
+
+    model_config = STRICT
+
+    to: Literal["canary", "shadow"] | None = None
+
+
+class AliasChange(BaseModel):
+    """One change of an alias: when, by whom, and the alias before and after (null: absent)."""
+
+    at: str
+    by: str
+    action: Literal["put", "delete", "promote"]
+    alias: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AliasHistory(BaseModel):
+    """A model's alias changes, newest first."""
+
+    data: list[AliasChange]
 
 
 class WebhookSecretCreate(BaseModel):

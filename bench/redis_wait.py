@@ -69,7 +69,8 @@ def main() -> None:
             stack.stop()
     best = {n: max(results[n], key=lambda m: m.per_second) for n in results}
     ratio = best[1].per_second / best[0].per_second
-    print(f"best jobs/s: {best[0].per_second:.0f} (0) vs {best[1].per_second:.0f} (1): {ratio:.2f}x")
+    off, on = best[0].per_second, best[1].per_second
+    print(f"best jobs/s: {off:.0f} (0) vs {on:.0f} (1): {ratio:.2f}x")
     print(f"p50: {best[0].p50_ms:.2f} ms (0) vs {best[1].p50_ms:.2f} ms (1)")
 
 

@@ -1,4 +1,5 @@
-"""`inferq models push|list|alias`: the model registry from the command line, over HTTP."""
+"""`inferq models push|list|alias` (and `canary|shadow|compare|promote|history`, in
+`inferq.cli_rollouts`): the model registry from the command line, over HTTP."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 
 from inferq.cli_errors import ExitCode, api_command
+from inferq.cli_rollouts import add_rollout_commands
 from inferq.client.protocol import auth_headers, check, env_api_key, env_url
 
 #: Uploads are checked (loaded and run) before the answer: allow for a slow model.
@@ -69,7 +71,8 @@ def add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     alias.add_argument("alias")
     alias.add_argument("version", nargs="?", type=int, help="version to point at")
     alias.add_argument("--delete", action="store_true", help="remove the alias instead")
-    for parser in (push, listing, alias):
+    rollout = add_rollout_commands(sub, _sub)
+    for parser in (push, listing, alias, *rollout):
         parser.add_argument("--url", default=None, help="API base URL (env INFERQ_URL)")
         parser.add_argument("--api-key", default=None, help="API key (env INFERQ_API_KEY)")
 

@@ -110,10 +110,19 @@ class Settings(BaseSettings):
     """How small jobs reach workers: batcher lanes, or one Celery task each (the naive design)."""
 
     bulk_niceness: int = 10
-    """How much lower (Linux nice) file chunks run than small jobs in a worker; 0: the same."""
+    """How much lower (Linux nice) file chunks and shadow work run than small jobs; 0: the same."""
 
     max_batch_rows: int = 512
     """Most rows (and jobs) a batcher takes at once across small jobs of the same model version."""
+
+    shadow_max_queued: int = 10_000
+    """Most small jobs waiting for their shadow version; shadow work offered beyond is shed."""
+
+    shadow_batch_jobs: int = 64
+    """Shadow work of small jobs waits (up to 1 s) until this many jobs can be scored at once."""
+
+    shadow_max_delay_seconds: float = 600.0
+    """Shadow work (small jobs and file chunks) that waited longer than this is shed unscored."""
 
     max_delay_ms: float = 0.0
     """How long a batcher that found fewer than `max_batch_rows` waits for more before scoring."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -19,9 +20,12 @@ QUEUES = (JOBS_QUEUE, BULK_QUEUE, WEBHOOKS_QUEUE)
 SCORE_JOB_TASK = "inferq.score_job"
 SCORE_CHUNK_TASK = "inferq.score_chunk"
 SPLIT_INPUT_TASK = "inferq.split_input"
+SHADOW_CHUNK_TASK = "inferq.shadow_chunk"
 DELIVER_WEBHOOK_TASK = "inferq.deliver_webhook"
 #: Celery priorities on Redis: 0 is served first (kombu sorts lower numbers ahead).
 PRIORITIES = {"high": 0, "normal": 3, "low": 6}
+#: Shadow work comes after every real chunk of any priority.
+SHADOW_PRIORITY = 9
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -108,4 +112,15 @@ def enqueue_split(record: JobRecord) -> None:
         args=[record.id],
         queue=BULK_QUEUE,
         priority=PRIORITIES.get(record.priority, PRIORITIES["normal"]),
+    )
+
+
+def enqueue_shadow_chunk(record: JobRecord, index: int, spec: dict[str, Any], rows: int) -> None:
+    """Ask a worker to score a scored chunk again with the job's shadow version, after all
+    real work (the lowest priority); it is shed if it waits too long."""
+    producer_app().send_task(
+        SHADOW_CHUNK_TASK,
+        args=[record.id, index, spec, rows, time.time()],
+        queue=BULK_QUEUE,
+        priority=SHADOW_PRIORITY,
     )

@@ -28,22 +28,25 @@ if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'next_version', 
 """
 
 
-#: What a model reference means now, in one round trip: the version's stored JSON, or why not.
-#: KEYS: names set, aliases hash, versions hash. ARGV: name, selector ('' for none), default alias.
-# What a reference means now, as a function the job submission script shares: {'ok', version
-# record, version} or what is missing. KEYS: model names, the model's aliases and versions.
+# What a reference means now, as a function the submission scripts share: {'ok', version
+# record, version, the alias's split ('' for none), the canary's record ('' for none)} or what
+# is missing. KEYS: model names, the model's aliases, versions and splits (see models.routing).
 RESOLVE_LUA = """
-local function resolve(names, aliases, versions, name, selector, default_alias)
+local function resolve(names, aliases, versions, splits, name, selector, default_alias)
   if redis.call('SISMEMBER', names, name) == 0 then return {'no_model', ''} end
   local version
+  local split = ''
   if selector ~= '' and string.match(selector, '^%d+$') then
     version = selector
   elseif selector ~= '' then
     version = redis.call('HGET', aliases, selector)
     if not version then return {'no_alias', selector} end
+    split = redis.call('HGET', splits, selector) or ''
   else
     version = redis.call('HGET', aliases, default_alias)
-    if not version then
+    if version then
+      split = redis.call('HGET', splits, default_alias) or ''
+    else
       local newest = -1
       for _, v in ipairs(redis.call('HKEYS', versions)) do
         if tonumber(v) > newest then newest = tonumber(v) end
@@ -53,10 +56,14 @@ local function resolve(names, aliases, versions, name, selector, default_alias)
   end
   local raw = redis.call('HGET', versions, version)
   if not raw then return {'no_version', version} end
-  return {'ok', raw, version}
+  local canary = string.match(split, '^(%d+) ')
+  local canary_raw = canary and redis.call('HGET', versions, canary) or ''
+  return {'ok', raw, version, split, canary_raw}
 end
 """
-_RESOLVE = RESOLVE_LUA + "return resolve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])\n"
+_RESOLVE = (
+    RESOLVE_LUA + "return resolve(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])\n"
+)
 
 
 class VersionExists(ValueError):
@@ -209,6 +216,14 @@ class ModelRegistry:
         """`resolve` on the async client."""
         return visible(resolved(ref, await self._resolve_async(**resolve_call(ref))), tenant)
 
+    def resolve_reply(self, ref: str) -> list[bytes]:
+        """The resolution script's answer for `ref` (see `RESOLVE_LUA`; `models.routing`)."""
+        return list(self._resolve_script(**resolve_call(ref)))
+
+    async def resolve_reply_async(self, ref: str) -> list[bytes]:
+        """`resolve_reply` on the async client."""
+        return list(await self._resolve_async(**resolve_call(ref)))
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point an alias at an existing version; new jobs resolve to it from now on."""
         self.get_version(name, version)
@@ -230,6 +245,16 @@ def _versions_key(name: str) -> str:
     return f"{_PREFIX}:{name}:versions"
 
 
+def aliases_key(name: str) -> str:
+    """The hash of a model's aliases: alias to version."""
+    return f"{_PREFIX}:{name}:aliases"
+
+
+def splits_key(name: str) -> str:
+    """The hash of a model's alias splits: alias to `models.routing.Split.encode()`."""
+    return f"{_PREFIX}:{name}:splits"
+
+
 @lru_cache(maxsize=1024)
 def parsed_version(raw: bytes) -> ModelVersion:
     """A stored version record, parsed once per distinct record (they never change in place)."""
@@ -240,7 +265,12 @@ def resolve_call(ref: str) -> ScriptArgs:
     """The keys and arguments of `RESOLVE_LUA`'s `resolve` for a reference."""
     name, selector = parse_ref(ref)
     return {
-        "keys": [_NAMES, f"{_PREFIX}:{name}:aliases", f"{_PREFIX}:{name}:versions"],
+        "keys": [
+            _NAMES,
+            f"{_PREFIX}:{name}:aliases",
+            f"{_PREFIX}:{name}:versions",
+            splits_key(name),
+        ],
         "args": [name, selector or "", DEFAULT_ALIAS],
     }
 

@@ -12,6 +12,7 @@ from tasks.threads import limited
 from workers.batching import Batcher
 from workers.context import current_context
 from workers.priority import prefer_batcher_for_gil
+from workers.shadows import ShadowRunner
 
 _batchers: list[Batcher] = []
 
@@ -31,6 +32,9 @@ def start_batcher(**_: Any) -> None:
     gc.freeze()
     run = limited(batcher.run_forever)
     threading.Thread(target=run, name="inferq-batcher", daemon=True).start()
+    shadows = ShadowRunner(ctx)
+    run_shadows = limited(lambda: shadows.run_forever(batcher.stop_event))
+    threading.Thread(target=run_shadows, name="inferq-shadow", daemon=True).start()
 
 
 @worker_process_shutdown.connect

@@ -306,6 +306,8 @@ function modelCard(model) {
     row.append(cell);
     return row;
   }));
+  const traffic = trafficPanel(model);
+  if (traffic) card.querySelector("p").after(traffic);
   return card;
 }
 
@@ -331,6 +333,7 @@ function start() {
   $("#upload-form").addEventListener("submit", upload);
   setUpMonitoring();
   setUpUsage();
+  setUpRollouts();
   startOverview();  // samples /metrics from the start, so the overview has a history
   loadJobs();
   loadModels();

@@ -27,6 +27,7 @@ import orjson
 from inferq.jobs.janitor import Janitor
 from inferq.jobs.pending import ClaimedJob
 from inferq.jobs.record import JobRecord
+from inferq.jobs.shadows import ShadowLane, ShadowWork
 from inferq.jobs.store import InlineOutcome
 from inferq.json_rows import Rows, check_rows
 from inferq.keyring import DecryptionFailed
@@ -57,6 +58,7 @@ class Batcher:
 
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
+        self.shadow_lane = ShadowLane(ctx.store.redis, ctx.settings.shadow_max_queued)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stop_event = threading.Event()
         self.janitor = Janitor(ctx.store, ctx.storage, ctx.settings)
@@ -106,6 +108,7 @@ class Batcher:
             steps: list[ScriptCall | Write] = [
                 store.finish_inline_call(outcomes, usage),
                 store.pending.answer_write(answers),
+                self.shadow_lane.offer_call(shadow_work(claimed, outcomes)),
             ]
             if claim_next:
                 owner, rows, lease = self.owner, settings.max_batch_rows, settings.lease_seconds
@@ -115,7 +118,7 @@ class Batcher:
             for reply in replies:
                 if isinstance(reply, Exception):
                     raise reply
-            following = store.pending.claimed(replies[2]) if claim_next else []
+            following = store.pending.claimed(replies[3]) if claim_next else []
         except BaseException:
             self._scoring = []
             raise
@@ -153,14 +156,17 @@ class Batcher:
         for record in records:
             groups[(record.model_name, record.model_version)].append(record)
         seconds = []
+        version_rows: dict[tuple[str, int], int] = {}
         for (name, version), group in groups.items():
             start = time.perf_counter()
-            outcomes += self._score_group(name, version, group, inputs)
+            scored_group = self._score_group(name, version, group, inputs)
             seconds.append(time.perf_counter() - start)
+            version_rows[(name, version)] = sum(outcome.rows for outcome in scored_group)
+            outcomes += scored_group
         scored = sum(outcome.rows for outcome in outcomes)
         sizes = [sum(r.rows_total or 0 for r in g) for g in groups.values()]
         jobs = [job.record for job in claimed if job.request is None]  # sync requests: no times
-        metrics = inline_batch_metrics(self.ctx, jobs, scored, sizes, seconds)
+        metrics = inline_batch_metrics(self.ctx, jobs, scored, sizes, seconds, version_rows)
         counts = self.ctx.monitor.flush_write()  # monitoring counts ride along when due
         return outcomes, metrics if counts is None else combined(metrics, counts)
 
@@ -229,6 +235,16 @@ class Batcher:
         names = {job.record.model_name for job in claimed}
         delays = [settings.batch_overrides.get(name, {}).get("max_delay_ms") for name in names]
         return max([settings.max_delay_ms, *(d for d in delays if d is not None)])
+
+
+def shadow_work(claimed: list[ClaimedJob], outcomes: list[InlineOutcome]) -> list[ShadowWork]:
+    """The shadow work of the batch's jobs that succeeded and have a shadow version."""
+    scored = {outcome.job_id: outcome.rows for outcome in outcomes if outcome.error is None}
+    return [
+        ShadowWork.of(job.record, scored[job.record.id])
+        for job in claimed
+        if job.record.shadow_version is not None and job.record.id in scored
+    ]
 
 
 def job_rows(record: JobRecord, raw: bytes, loaded: LoadedModel) -> Rows:

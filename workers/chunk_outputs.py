@@ -92,18 +92,23 @@ def write_chunk_outputs(
     return chunk
 
 
-def write_part(job_id: str, index: int, chunk: ScoredChunk, ctx: WorkerContext) -> None:
-    """Write a chunk's scored rows as its part (CSV lines and Arrow) and its errors, each atomic."""
+def write_part(
+    job_id: str, index: int, chunk: ScoredChunk, ctx: WorkerContext, shadow: bool = False
+) -> None:
+    """Write a chunk's scored rows as its part (CSV lines and Arrow) and its errors, each atomic;
+    with `shadow`, the shadow version's part (no errors: the primary's are the job's)."""
     table = pa.Table.from_pandas(flat_frame(chunk.scored), preserve_index=False)
-    with ctx.storage.open_atomic(layout.csv_part_key(job_id, index)) as handle:
+    csv_key = layout.shadow_csv_part_key if shadow else layout.csv_part_key
+    part_key = layout.shadow_part_key if shadow else layout.part_key
+    with ctx.storage.open_atomic(csv_key(job_id, index)) as handle:
         pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
     # The Arrow part is written last: its presence says the chunk's outputs are complete.
     with (
-        ctx.storage.open_atomic(layout.part_key(job_id, index)) as handle,
+        ctx.storage.open_atomic(part_key(job_id, index)) as handle,
         pa.ipc.new_file(handle, table.schema) as writer,
     ):
         writer.write_table(table)
-    if chunk.errors:
+    if chunk.errors and not shadow:
         ctx.storage.write_bytes(layout.errors_key(job_id, index), orjson.dumps(chunk.errors))
 
 

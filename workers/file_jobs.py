@@ -17,6 +17,7 @@ from inferq.jobs.chunks import ChunkLedger
 from inferq.jobs.keys import job_chunk_attempts as chunk_attempts_key
 from inferq.jobs.record import JobRecord, JobStatus
 from inferq.keyring import DecryptionFailed
+from inferq.queue import enqueue_shadow_chunk
 from inferq.redis_client import REDIS_UNAVAILABLE
 from inferq.timefmt import now_rfc3339
 from inferq.usage.counting import UsageEntry, cpu_us
@@ -118,9 +119,12 @@ def run_chunk(
         rows_failed=chunk.rows_failed,
         cpu_us=cpu_us(chunk.cpu_seconds),
     )
+    whole = chunk.whole
     del chunk
     release_memory()
     run.finish(*counts, usage)
+    if record.shadow_version is not None and whole:
+        enqueue_shadow_chunk(record, index, spec, counts[0])
 
 
 def run_chunk_task(job_id: str, index: int, spec: dict[str, Any], ctx: WorkerContext) -> None:

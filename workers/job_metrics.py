@@ -10,7 +10,7 @@ from datetime import datetime
 
 from inferq.jobs.keys import job as job_key
 from inferq.jobs.record import JobRecord
-from inferq.metrics.recorder import combined, counts_write, observations_write
+from inferq.metrics.recorder import combined, counts_write, observations_write, version_write
 from inferq.redis_client import Write
 from workers.context import WorkerContext
 from workers.model_cache import CacheStats
@@ -29,7 +29,10 @@ def record_job_end(ctx: WorkerContext, job_id: str) -> None:
     if not ctx.store.redis.hsetnx(job_key(job_id), "metrics_recorded", 1):
         return
     ctx.metrics.counts({"rows_scored": record.rows_done, "rows_failed": record.rows_failed})
-    ctx.metrics.observe("job_duration_seconds", _seconds(record.created_at, record.finished_at))
+    duration = _seconds(record.created_at, record.finished_at)
+    ctx.metrics.observe("job_duration_seconds", duration)
+    version = (record.model_name, record.model_version)
+    ctx.metrics.send(version_write({version: record.rows_done}, {version: [duration]}))
     if record.started_at:
         ctx.metrics.observe("job_queue_wait_seconds", _wait(record))
 
@@ -40,11 +43,18 @@ def inline_batch_metrics(
     rows_scored: int,
     batch_sizes: list[int],
     batch_seconds: list[float],
+    version_rows: dict[tuple[str, int], int] | None = None,
 ) -> Write:
     """Metrics of one batch of small jobs (each model version's share counts as a chunk), as
-    one write: the batcher sends it in the round trip that ends the jobs."""
+    one write: the batcher sends it in the round trip that ends the jobs. `version_rows`: the
+    rows scored per model version (jobs and sync requests)."""
     finished = time.time()
+    latencies: dict[tuple[str, int], list[float]] = {}
+    for record in records:
+        version = (record.model_name, record.model_version)
+        latencies.setdefault(version, []).append(finished - _unix(record.created_at))
     return combined(
+        version_write(version_rows or {}, latencies),
         _cache_stats_write(ctx),
         counts_write({"rows_scored": rows_scored}),
         observations_write(

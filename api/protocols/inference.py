@@ -42,17 +42,17 @@ from models.registry import (
     RESOLVE_LUA,
     ModelRegistry,
     ModelVersion,
-    parsed_version,
     resolve_call,
     resolved,
     visible,
 )
+from models.routing import Route, route_async, route_from_reply
 
-# KEYS: take_token's 2, resolve's 3, the tenant's limits, the 3 lanes, the request's lane, the
+# KEYS: take_token's 2, resolve's 4, the tenant's limits, the 3 lanes, the request's lane, the
 # doorbell, the tenants' row totals. ARGV: '1' to take the token, take_token's 2, resolve's 3,
-# the expected version, the rows, the default rows per job, the queued-work limit, the doorbell
-# length, the lane entry, the request's usage entry (JSON, '' for none) and its TTL, added
-# when the request is pushed.
+# the expected route's signature, the rows, the default rows per job, the queued-work limit, the
+# doorbell length, the lane entry, the request's usage entry (JSON, '' for none) and its TTL,
+# added when the request is pushed.
 _PUSH = (
     TOKEN_LUA
     + RESOLVE_LUA
@@ -62,21 +62,21 @@ if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
   if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
 end
-local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
-if model[3] ~= ARGV[7] then return {'changed', model[2]} end
-local max_rows = tonumber(redis.call('HGET', KEYS[6], 'max_rows_per_job')) or tonumber(ARGV[9])
+if model[3] .. '|' .. model[4] ~= ARGV[7] then return {'changed', model[2], model[4], model[5]} end
+local max_rows = tonumber(redis.call('HGET', KEYS[7], 'max_rows_per_job')) or tonumber(ARGV[9])
 if tonumber(ARGV[8]) > max_rows then return {'rows', ARGV[8], tostring(max_rows)} end
-local queued = redis.call('LLEN', KEYS[7]) + redis.call('LLEN', KEYS[8])
-  + redis.call('LLEN', KEYS[9])
+local queued = redis.call('LLEN', KEYS[8]) + redis.call('LLEN', KEYS[9])
+  + redis.call('LLEN', KEYS[10])
 if queued >= tonumber(ARGV[10]) then return {'queue', tostring(queued), ARGV[10]} end
-redis.call('RPUSH', KEYS[10], ARGV[12])
-redis.call('RPUSH', KEYS[11], '1')
-redis.call('LTRIM', KEYS[11], -tonumber(ARGV[11]), -1)
+redis.call('RPUSH', KEYS[11], ARGV[12])
+redis.call('RPUSH', KEYS[12], '1')
+redis.call('LTRIM', KEYS[12], -tonumber(ARGV[11]), -1)
 if ARGV[13] ~= '' then
   local sums = usage_sums()
   usage_add(sums, cjson.decode(ARGV[13]))
-  usage_flush(sums, ARGV[14], KEYS[12])
+  usage_flush(sums, ARGV[14], KEYS[13])
 end
 return {'queued'}
 """
@@ -139,7 +139,7 @@ class SyncInference:
         self._push: Script | AsyncScript = aclient.register_script(_PUSH)
         if multiplexed is not None:
             self._push = Script(multiplexed, _PUSH)
-        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+        self._routes: OrderedDict[str, Route] = OrderedDict()
         self.meter = UsageMeter.for_settings(settings)
 
     async def caller(self, request: Request, scope: str | None = None) -> Principal:
@@ -158,6 +158,10 @@ class SyncInference:
         """The version `ref` means now for `tenant` (ModelNotFound: none it may see)."""
         return await self.registry.resolve_async(ref, tenant)
 
+    async def route(self, ref: str, tenant: str) -> Route:
+        """What `ref` means now for `tenant`: its version and the alias's canary split."""
+        return await route_async(self.registry, ref, tenant)
+
     async def infer(
         self, request: Request, principal: Principal, call: SyncCall, parse: Parser
     ) -> Scored:
@@ -169,9 +173,10 @@ class SyncInference:
             async with admitted(request, principal, self.settings.max_body_bytes) as admission:
                 raw = await admission.read_body(request)
                 ref, tenant = call.ref, principal.tenant
-                model = self._versions.get(ref) or await self.resolve(ref, tenant)
+                route = self._routes.get(ref) or await self.route(ref, tenant)
                 for _ in range(_MODEL_CHANGES):
-                    visible(model, tenant)
+                    # Each request resolves to one version: the canary's share by its id.
+                    model = visible(route.choose(request_id).model, tenant)
                     rows, outputs = await self._rows(raw, model, parse)
                     sync = SyncRequest(
                         id=request_id,
@@ -185,13 +190,15 @@ class SyncInference:
                         outputs=list(outputs),
                         priority=_priority(request),
                     )
-                    changed = await self._queue(sync, ref, admission.hand_over_token(), len(raw))
+                    changed = await self._queue(
+                        sync, route, ref, admission.hand_over_token(), len(raw)
+                    )
                     if changed is None:
                         break
-                    model = changed  # the rows are checked again against the version it means
+                    route = changed  # the rows are checked again against the version it means
                 else:
                     raise Problem(503, f"model {ref!r} kept changing; try again")
-            self._remember(ref, model)
+            self._remember(ref, route)
             return await self._answer(answer, deadline, model)
         finally:
             self.watcher.forget_answer(request_id)
@@ -204,10 +211,10 @@ class SyncInference:
         return _checked(raw, model, parse, self.settings)
 
     async def _queue(
-        self, sync: SyncRequest, ref: str, take_token: bool, bytes_in: int
-    ) -> ModelVersion | None:
+        self, sync: SyncRequest, route: Route, ref: str, take_token: bool, bytes_in: int
+    ) -> Route | None:
         """Push the request on its lane, counted in its tenant's usage with its body's
-        `bytes_in`; the version `ref` means now if it moved (nothing pushed). Raises
+        `bytes_in`; the route `ref` means now if it moved (nothing pushed). Raises
         ModelNotFound or LimitExceeded."""
         usage = self.meter.entry(sync.tenant, sync.model_name, sync_requests=1, bytes_in=bytes_in)
         token = self.limits.token_call(sync.tenant)
@@ -227,7 +234,7 @@ class SyncInference:
                 "1" if take_token else "",
                 *token["args"],
                 *resolution["args"],
-                str(sync.model_version),
+                route.signature(),
                 sync.rows_total,
                 self.settings.max_rows_per_job,
                 self.settings.max_queued_jobs,
@@ -243,20 +250,20 @@ class SyncInference:
         if kind == b"rate":
             self.limits.check_token(sync.tenant, reply[1:])
         if kind == b"changed":
-            changed = parsed_version(reply[1])
+            changed = route_from_reply(ref, reply[1], reply[2], reply[3])
             self._remember(ref, changed)
             return changed
         if kind in (b"no_model", b"no_alias", b"no_version"):
-            self._versions.pop(ref, None)
+            self._routes.pop(ref, None)
             resolved(ref, reply)  # raises ModelNotFound saying what is missing
         self.limits.check_admission(sync.tenant, reply)
         raise RuntimeError(f"unexpected answer of the sync request script: {reply!r}")
 
-    def _remember(self, ref: str, model: ModelVersion) -> None:
-        self._versions[ref] = model
-        self._versions.move_to_end(ref)
-        while len(self._versions) > _REMEMBERED_REFS:
-            self._versions.popitem(last=False)
+    def _remember(self, ref: str, route: Route) -> None:
+        self._routes[ref] = route
+        self._routes.move_to_end(ref)
+        while len(self._routes) > _REMEMBERED_REFS:
+            self._routes.popitem(last=False)
 
     async def _answer(
         self, answer: asyncio.Future[tuple[str, bytes]], deadline: float, model: ModelVersion

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -24,10 +24,18 @@ BATCH_ROWS = 10_000
 COPY_BYTES = 1024 * 1024
 
 
-def scored_parts(storage: Storage, record: JobRecord) -> Iterator[pa.Table]:
+def _part_keys(shadow: bool) -> tuple[Callable[[str, int], str], Callable[[str, int], str]]:
+    """Where the Arrow and CSV parts are: the primary's, or the shadow version's."""
+    if shadow:
+        return layout.shadow_part_key, layout.shadow_csv_part_key
+    return layout.part_key, layout.csv_part_key
+
+
+def scored_parts(storage: Storage, record: JobRecord, shadow: bool = False) -> Iterator[pa.Table]:
     """The scored parts of the job that exist, in input order, skipping empty ones."""
+    part_key, _ = _part_keys(shadow)
     for index in range(record.chunks_total or 0):
-        key = layout.part_key(record.id, index)
+        key = part_key(record.id, index)
         if not storage.exists(key):
             continue
         with storage.open_read(key) as handle:
@@ -36,17 +44,20 @@ def scored_parts(storage: Storage, record: JobRecord) -> Iterator[pa.Table]:
             yield table
 
 
-def has_scored_rows(storage: Storage, record: JobRecord) -> bool:
-    """Whether any chunk of the job was scored."""
+def has_scored_rows(storage: Storage, record: JobRecord, shadow: bool = False) -> bool:
+    """Whether any chunk of the job was scored (by the shadow version, with `shadow`)."""
+    part_key, _ = _part_keys(shadow)
     indexes = range(record.chunks_total or 0)
-    return any(storage.exists(layout.part_key(record.id, index)) for index in indexes)
+    return any(storage.exists(part_key(record.id, index)) for index in indexes)
 
 
-def stream_results(storage: Storage, record: JobRecord, fmt: ResultFormat) -> Iterator[bytes]:
-    """The job's scored rows in `fmt`, part after part."""
+def stream_results(
+    storage: Storage, record: JobRecord, fmt: ResultFormat, shadow: bool = False
+) -> Iterator[bytes]:
+    """The job's scored rows in `fmt`, part after part (the shadow version's, with `shadow`)."""
     if fmt == "csv":
-        return _csv(storage, record)
-    parts = _consistent(scored_parts(storage, record))
+        return _csv(storage, record, shadow)
+    parts = _consistent(scored_parts(storage, record, shadow))
     if fmt == "jsonl":
         return (line for table in parts for line in _jsonl_lines(table))
     if fmt == "parquet":
@@ -63,20 +74,21 @@ def _consistent(parts: Iterator[pa.Table]) -> Iterator[pa.Table]:
         yield table if table.schema == schema else table.cast(schema)
 
 
-def _csv(storage: Storage, record: JobRecord) -> Iterator[bytes]:
+def _csv(storage: Storage, record: JobRecord, shadow: bool) -> Iterator[bytes]:
     """The header from the first part's schema, then each part's CSV lines copied as they are."""
+    part_key, csv_part_key = _part_keys(shadow)
     header = False
     for index in range(record.chunks_total or 0):
-        if not storage.exists(layout.part_key(record.id, index)):
+        if not storage.exists(part_key(record.id, index)):
             continue
         if not header:
-            with storage.open_read(layout.part_key(record.id, index)) as handle:
+            with storage.open_read(part_key(record.id, index)) as handle:
                 schema = pa.ipc.open_file(handle).schema
             sink = io.BytesIO()
             pacsv.write_csv(schema.empty_table(), sink)
             yield sink.getvalue()
             header = True
-        with storage.open_read(layout.csv_part_key(record.id, index)) as handle:
+        with storage.open_read(csv_part_key(record.id, index)) as handle:
             while piece := handle.read(COPY_BYTES):
                 yield piece
 

@@ -12,6 +12,7 @@ from api.deps import Principal
 from api.errors import Problem
 from inferq.config import Settings
 from inferq.schema import FeatureType
+from models.aliases import AliasBook
 from models.artifacts import ArtifactError, UploadFormat
 from models.checking import CheckFailed, CheckLimits, CheckRequest, check_artifact
 from models.mlflow_model import MlflowModelError
@@ -114,7 +115,7 @@ def accept_upload(
         description=upload.description,
     )
     if upload.alias:
-        registry.set_alias(upload.name, upload.alias, version.version)
+        AliasBook(registry).put(upload.name, upload.alias, version.version, None, principal.name)
     return version
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.protocols.tfserving import version_status
 from api.schemas import FeaturePublic, ModelPublic, ModelVersionPublic
+from models.aliases import AliasBook
 from models.registry import ModelNotFound, ModelRegistry, ModelVersion
 
 
@@ -36,6 +37,9 @@ def model_public(registry: ModelRegistry, name: str, tenant: str) -> ModelPublic
     return ModelPublic(
         name=name,
         aliases=registry.aliases(name),
+        traffic={
+            alias: state.public() for alias, state in AliasBook(registry).states(name).items()
+        },
         default_version=registry.resolve(name, tenant).version,
         latest_version=versions[-1].version,
         versions=[model_version_public(v) for v in versions],

@@ -174,9 +174,17 @@ async def get_results(
     tally: UsageTallyDep,
     fmt: FormatQuery = None,
     accept: Annotated[str | None, Header()] = None,
+    version: Annotated[
+        Literal["primary", "shadow"],
+        Query(description="`shadow`: the rows as the alias's shadow version scored them"),
+    ] = "primary",
 ) -> Response:
-    """Scored rows in input order; 409 until the job has ended with rows to serve."""
+    """Scored rows in input order; 409 until the job has ended with rows to serve. With
+    `?version=shadow`, the shadow version's (404 for a job without one; 409 until scored)."""
     record = await load_job(store, job_id, principal.tenant)
+    shadow = version == "shadow"
+    if shadow and record.shadow_version is None:
+        raise Problem(404, f"job {job_id} has no shadow version", title="No shadow")
     if record.visible_status(time.time()) == JobStatus.EXPIRED:
         raise Problem(410, f"job {job_id} has expired; its results were deleted")
     if record.status not in (JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED):
@@ -184,16 +192,19 @@ async def get_results(
     chosen = negotiate(fmt, accept)
     if record.input_kind == "file":
         storage = registry.storage
-        if not await run_in_threadpool(has_scored_rows, storage, record):
+        if not await run_in_threadpool(has_scored_rows, storage, record, shadow):
             raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
-        parts = stream_results(storage, record, chosen)
+        parts = stream_results(storage, record, chosen, shadow)
         return StreamingResponse(
             tally.counted(parts, record.tenant, record.model_name),
             media_type=MEDIA_TYPES[chosen],
             headers=_download(job_id, chosen),
         )
-    raw = await run_in_threadpool(store.read_inline_result, job_id)
+    read = store.read_shadow_result if shadow else store.read_inline_result
+    raw = await run_in_threadpool(read, job_id)
     if raw is None:
+        if shadow:
+            raise Problem(409, f"job {job_id} has no shadow rows: not scored yet, or shed")
         raise Problem(409, f"job {job_id} is {record.status.value} and has no scored rows")
     body = await run_in_threadpool(render_table, raw, chosen)
     tally.add(record.tenant, record.model_name, bytes_out=len(body))

@@ -20,9 +20,11 @@ from api.registry.views import model_public, model_version_public
 from api.routes.openapi_links import link
 from api.schemas import AliasUpdate, ModelList, ModelPublic, ModelVersionPublic
 from inferq.schema import FeatureType
+from models.aliases import AliasBook, SplitRefused
 from models.artifacts import UploadFormat
 from models.policy import ALIAS_NAME
 from models.registry import ModelNotFound, ModelRegistry
+from models.routing import Split
 
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=AUTHENTICATED_PROBLEMS)
 _NAME = "$request.path.name"
@@ -165,11 +167,23 @@ async def upload_version(
 async def put_alias(
     name: str, alias: str, body: AliasUpdate, principal: ModelsWrite, registry: RegistryDep
 ) -> ModelPublic:
-    """Point `alias` at an existing version; new jobs naming it resolve to that version."""
+    """Point `alias` at an existing version, with an optional canary (a share of the traffic)
+    and shadow (scores every job too, for comparison); new jobs naming it resolve by it. A
+    PUT without a canary or shadow clears them; the body of an earlier PUT rolls back to it."""
     if not ALIAS_NAME.match(alias) or alias.isdigit():
         raise Problem(422, f"alias names must match {ALIAS_NAME.pattern}")
     await run_in_threadpool(check_owner, registry, name, principal)
-    await run_in_threadpool(registry.set_alias, name, alias, body.version)
+    canary = body.canary
+    split = Split(
+        canary=canary.version if canary else None,
+        percent=canary.percent if canary else 0.0,
+        shadow=body.shadow,
+    )
+    book = AliasBook(registry)
+    try:
+        await run_in_threadpool(book.put, name, alias, body.version, split, principal.name)
+    except SplitRefused as refused:
+        raise split_problem(refused) from None
     return await run_in_threadpool(model_public, registry, name, principal.tenant)
 
 
@@ -182,11 +196,22 @@ async def put_alias(
 async def delete_alias(
     name: str, alias: str, principal: ModelsWrite, registry: RegistryDep
 ) -> Response:
-    """Remove an alias; jobs already submitted keep the version they resolved to."""
+    """Remove an alias and its split; jobs already submitted keep the version they resolved to."""
     await run_in_threadpool(check_owner, registry, name, principal)
-    if not await run_in_threadpool(registry.delete_alias, name, alias):
+    book = AliasBook(registry)
+    if not await run_in_threadpool(book.delete, name, alias, principal.name):
         raise Problem(404, f"model {name!r} has no alias {alias!r}", title="Alias not found")
     return Response(status_code=204)
+
+
+def split_problem(refused: SplitRefused) -> Problem:
+    """422 naming the canary or shadow field that cannot be used, and why."""
+    return Problem(
+        422,
+        str(refused),
+        title="Invalid alias split",
+        errors=[{"loc": ["body", refused.field], "msg": str(refused)}],
+    )
 
 
 def check_owner(registry: ModelRegistry, name: str, principal: Principal) -> None:

@@ -38,6 +38,7 @@ from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
 from models.outputs import check_outputs
 from models.registry import ModelRegistry, ModelVersion
+from models.routing import Route, route
 
 log = logging.getLogger(__name__)
 WRITE_BYTES = 4 * 1024 * 1024
@@ -46,19 +47,27 @@ PENDING_CHUNKS = 2
 
 def new_file_record(
     options: JobOptions,
-    model: ModelVersion,
+    route: Route,
     principal: Principal,
     settings: Settings,
     fmt: FileFormat,
+    seed: str | None = None,
 ) -> JobRecord:
-    """A queued file job's record (not stored yet); 422 for an output the model cannot give."""
+    """A queued file job's record (not stored yet) for the version `route` chooses by `seed`
+    (else by the job's id); 422 for an output the model cannot give."""
+    job_id = new_job_id()
+    choice = route.choose(seed or job_id)
+    model = choice.model
     check_outputs(model.schema, options.outputs)
     rate = options.max_error_rate
     return JobRecord(
-        id=new_job_id(),
+        id=job_id,
         tenant=principal.tenant,
         model_name=model.name,
         model_version=model.version,
+        model_alias=choice.alias if choice.canary or choice.shadow else None,
+        canary=choice.canary,
+        shadow_version=choice.shadow,
         created_at=now_rfc3339(),
         input_kind="file",
         input_format=fmt,
@@ -91,8 +100,9 @@ async def submit_file(
 ) -> JobRecord:
     """Store and queue a file job from its body's pieces."""
     principal = admission.principal
-    model = await run_in_threadpool(registry.resolve, options.model, principal.tenant)
-    record = new_file_record(options, model, principal, settings, fmt)
+    routed = await run_in_threadpool(route, registry, options.model, principal.tenant)
+    record = new_file_record(options, routed, principal, settings, fmt)
+    model = routed.canary if record.canary and routed.canary else routed.primary
     await run_in_threadpool(admit_file_job, record, admission, settings, store)
     ledger = ChunkLedger(store.redis, settings.retention_seconds)
     leases = IntakeLeases(store.redis, settings.intake_lease_seconds)

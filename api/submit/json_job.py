@@ -30,7 +30,8 @@ from inferq.timefmt import now_rfc3339
 from inferq.webhooks.registration import check_webhook_registration
 from inferq.webhooks.secrets import WebhookSecrets
 from models.outputs import check_outputs
-from models.registry import ModelRegistry, ModelVersion, visible
+from models.registry import ModelRegistry, visible
+from models.routing import Choice, route_async
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,16 @@ async def submit_json_job(
         await run_in_threadpool(
             check_webhook_registration, webhook, principal.tenant, settings, secrets
         )
-    model = submitter.last_version(request.model)
-    fresh = model is None
-    if model is None:
-        model = await registry.resolve_async(request.model)
+    job_id = new_job_id()
+    # The canary choice is seeded by the Idempotency-Key, so a retry gets the same version.
+    seed = idempotency.redis_key if idempotency else job_id
+    route = submitter.last_route(request.model)
+    fresh = route is None
+    if route is None:
+        route = await route_async(registry, request.model)
     for _ in range(_MODEL_CHANGES):
-        visible(model, principal.tenant)
+        choice = route.choose(seed)
+        model = visible(choice.model, principal.tenant)
         try:
             if _is_big(payload):
                 rows = await run_in_threadpool(_checked_rows, request, fmt, payload, model.schema)
@@ -125,18 +130,18 @@ async def submit_json_job(
                 raise
             # Checked against the version the reference meant last time: if it has moved
             # since, the rows may fit the version it means now.
-            latest = await registry.resolve_async(request.model)
-            if latest.version == model.version:
+            latest = await route_async(registry, request.model)
+            if latest.signature() == route.signature():
                 raise
-            model, fresh = latest, True
+            route, fresh = latest, True
             continue
-        record = _new_record(request, principal, settings, model, webhook, len(rows.data))
+        record = _new_record(job_id, request, principal, settings, choice, webhook, len(rows.data))
         batched = settings.inline_dispatch == "batcher"
         try:
             await submitter.submit(
                 record,
                 request.model,
-                model,
+                route,
                 orjson.dumps(rows.to_dict()),
                 queue_limit=settings.max_queued_jobs,
                 enqueue=batched,
@@ -145,7 +150,7 @@ async def submit_json_job(
                 bytes_in=admission.received,
             )
         except ModelChanged as changed:  # an alias moved since: check the rows against it
-            model, fresh = changed.version, True
+            route, fresh = changed.route, True
             continue
         if not batched:
             await run_in_threadpool(enqueue_job, record)
@@ -162,18 +167,22 @@ _MODEL_CHANGES = 5
 
 
 def _new_record(
+    job_id: str,
     request: JobCreate,
     principal: Principal,
     settings: Settings,
-    model: ModelVersion,
+    choice: Choice,
     webhook: dict[str, Any] | None,
     rows: int,
 ) -> JobRecord:
     return JobRecord(
-        id=new_job_id(),
+        id=job_id,
         tenant=principal.tenant,
-        model_name=model.name,
-        model_version=model.version,
+        model_name=choice.model.name,
+        model_version=choice.model.version,
+        model_alias=choice.alias if choice.canary or choice.shadow else None,
+        canary=choice.canary,
+        shadow_version=choice.shadow,
         created_at=now_rfc3339(),
         outputs=list(dict.fromkeys(request.outputs)),
         passthrough=request.passthrough,

@@ -27,13 +27,15 @@ from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, NotReplicated, Script
 from inferq.usage import keys as usage_keys
 from inferq.usage.counting import USAGE_LUA, UsageMeter
-from models.registry import RESOLVE_LUA, ModelVersion, parsed_version, resolve_call, resolved
+from models.registry import RESOLVE_LUA, resolve_call, resolved
+from models.routing import Route, route_from_reply
 
-# KEYS: take_token's 2, resolve's 3, admit's 5, the tenants' row totals, then create's. ARGV:
-# '1' to take the caller's request token, take_token's 2, resolve's 3, the expected version,
-# admit's 7, the job's usage entry (JSON, '' for none) and its TTL, then create's. The usage is
-# added only when the job is created. Answers {'rate', wait, rate, burst}, resolve's refusal,
-# {'changed', record}, admit's refusal, or {'created', create's answer}.
+# KEYS: take_token's 2, resolve's 4, admit's 5, the tenants' row totals, then create's. ARGV:
+# '1' to take the caller's request token, take_token's 2, resolve's 3, the expected route's
+# signature (version|split), admit's 7, the job's usage entry (JSON, '' for none) and its TTL,
+# then create's. The usage is added only when the job is created. Answers {'rate', wait, rate,
+# burst}, resolve's refusal, {'changed', record, split, canary record}, admit's refusal, or
+# {'created', create's answer}.
 _SUBMIT = (
     TOKEN_LUA
     + RESOLVE_LUA
@@ -45,16 +47,16 @@ if ARGV[1] == '1' then
   local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
   if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
 end
-local model = resolve(KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6])
+local model = resolve(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
-if model[3] ~= ARGV[7] then return {'changed', model[2]} end
-local admitted = admit(KEYS[6], KEYS[7], {KEYS[8], KEYS[9], KEYS[10]}, {unpack(ARGV, 8, 14)})
+if model[3] .. '|' .. model[4] ~= ARGV[7] then return {'changed', model[2], model[4], model[5]} end
+local admitted = admit(KEYS[7], KEYS[8], {KEYS[9], KEYS[10], KEYS[11]}, {unpack(ARGV, 8, 14)})
 if admitted[1] ~= 'ok' then return admitted end
-local created = create({unpack(KEYS, 12)}, {unpack(ARGV, 17)})
+local created = create({unpack(KEYS, 13)}, {unpack(ARGV, 17)})
 if created == 1 and ARGV[15] ~= '' then
   local sums = usage_sums()
   usage_add(sums, cjson.decode(ARGV[15]))
-  usage_flush(sums, ARGV[16], KEYS[11])
+  usage_flush(sums, ARGV[16], KEYS[12])
 end
 return {'created', created}
 """
@@ -63,11 +65,12 @@ _REMEMBERED_REFS = 1024
 
 
 class ModelChanged(Exception):
-    """The model reference now means another version than the one the job was built for."""
+    """The model reference now means another route (version or split) than the job's."""
 
-    def __init__(self, version: ModelVersion) -> None:
+    def __init__(self, route: Route) -> None:
+        version = route.primary
         super().__init__(f"{version.name} now resolves to version {version.version}")
-        self.version = version
+        self.route = route
 
 
 class JobSubmitter:
@@ -93,17 +96,17 @@ class JobSubmitter:
             if multiplexed is not None
             else aclient.register_script(_SUBMIT)
         )
-        self._versions: OrderedDict[str, ModelVersion] = OrderedDict()
+        self._routes: OrderedDict[str, Route] = OrderedDict()
 
-    def last_version(self, ref: str) -> ModelVersion | None:
-        """The version `ref` meant at its last submission here (None: not seen lately)."""
-        return self._versions.get(ref)
+    def last_route(self, ref: str) -> Route | None:
+        """The route `ref` meant at its last submission here (None: not seen lately)."""
+        return self._routes.get(ref)
 
     async def submit(
         self,
         record: JobRecord,
         ref: str,
-        model: ModelVersion,
+        route: Route,
         inline_input: bytes,
         *,
         queue_limit: int,
@@ -112,9 +115,9 @@ class JobSubmitter:
         take_token: bool = False,
         bytes_in: int = 0,
     ) -> None:
-        """Store and queue `record`, built for `model`, if the tenant's limits admit it and
-        `ref` still means that version; first take the tenant's request token if asked. A
-        job stored counts as one, with its body's `bytes_in`, in the tenant's usage.
+        """Store and queue `record`, built for a version `route` chose, if the tenant's limits
+        admit it and `ref` still means that route; first take the tenant's request token if
+        asked. A job stored counts as one, with its body's `bytes_in`, in the tenant's usage.
 
         Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
         """
@@ -124,7 +127,7 @@ class JobSubmitter:
             record.tenant, record.id, record.rows_total or 0, queue_limit
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
-        usage = self.meter.entry(record.tenant, model.name, jobs=1, bytes_in=bytes_in)
+        usage = self.meter.entry(record.tenant, record.model_name, jobs=1, bytes_in=bytes_in)
         reply = await self._replicated(
             keys=[
                 *token["keys"],
@@ -137,7 +140,7 @@ class JobSubmitter:
                 "1" if take_token else "",
                 *token["args"],
                 *resolution["args"],
-                str(model.version),
+                route.signature(),
                 *admission["args"],
                 orjson.dumps(usage) if usage is not None else "",
                 self.meter.ttl_seconds,
@@ -148,13 +151,13 @@ class JobSubmitter:
         if kind == b"rate":
             self.limits.check_token(record.tenant, reply[1:])
         if kind == b"changed":
-            changed = parsed_version(reply[1])
+            changed = route_from_reply(ref, reply[1], reply[2], reply[3])
             self._remember(ref, changed)
             raise ModelChanged(changed)
         if kind in (b"no_model", b"no_alias", b"no_version"):
-            self._versions.pop(ref, None)
+            self._routes.pop(ref, None)
             resolved(ref, reply)  # raises ModelNotFound saying what is missing
-        self._remember(ref, model)
+        self._remember(ref, route)
         if kind != b"created":
             self.limits.check_admission(record.tenant, reply)
             raise RuntimeError(f"unexpected answer of the submission script: {reply!r}")
@@ -178,11 +181,11 @@ class JobSubmitter:
             await durability.confirm()
         return reply
 
-    def _remember(self, ref: str, version: ModelVersion) -> None:
-        self._versions[ref] = version
-        self._versions.move_to_end(ref)
-        while len(self._versions) > _REMEMBERED_REFS:
-            self._versions.popitem(last=False)
+    def _remember(self, ref: str, route: Route) -> None:
+        self._routes[ref] = route
+        self._routes.move_to_end(ref)
+        while len(self._routes) > _REMEMBERED_REFS:
+            self._routes.popitem(last=False)
 
 
 def _created(reply: Any) -> bool:

@@ -23,6 +23,7 @@ from inferq.problems import InputProblem
 from inferq.queue import enqueue_chunk, enqueue_split
 from inferq.storage import open_url
 from models.registry import ModelRegistry
+from models.routing import route
 
 
 def submit_uri_job(
@@ -40,8 +41,10 @@ def submit_uri_job(
     fmt = job.input_format or format_of_name(uri)
     if fmt is None:
         raise _problem(["body", "input_format"], "say the format: csv, parquet or jsonl")
-    model = registry.resolve(job.model, tenant=admission.principal.tenant)
-    record = new_file_record(job, model, admission.principal, settings, fmt)
+    routed = route(registry, job.model, admission.principal.tenant)
+    seed = idempotency.redis_key if idempotency else None
+    record = new_file_record(job, routed, admission.principal, settings, fmt, seed)
+    model = routed.canary if record.canary and routed.canary else routed.primary
     admit_file_job(record, admission, settings, store)
     record.input_location = uri
     record.result_location = layout.parts_prefix(record.id)

@@ -41,3 +41,13 @@ def errors_key(job_id: str, index: int) -> str:
 def parts_prefix(job_id: str) -> str:
     """The folder of scored parts: the job's result location."""
     return f"jobs/{job_id}/parts"
+
+
+def shadow_part_key(job_id: str, index: int) -> str:
+    """The same chunk's rows scored by the alias's shadow version (Arrow IPC file)."""
+    return f"jobs/{job_id}/shadow/part-{index:06d}.arrow"
+
+
+def shadow_csv_part_key(job_id: str, index: int) -> str:
+    """The shadow's scored rows of one chunk as CSV lines without a header."""
+    return f"jobs/{job_id}/shadow/part-{index:06d}.csv"

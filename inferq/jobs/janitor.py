@@ -81,6 +81,9 @@ class Janitor:
         self.store.transition(job_id, every_other, JobStatus.EXPIRED)
         self.store.forget_later(job_id, time.time() + self.settings.record_grace_seconds)
         self.store.redis.delete(
-            keys.job_input(job_id), keys.job_result(job_id), keys.job_errors(job_id)
+            keys.job_input(job_id),
+            keys.job_result(job_id),
+            keys.job_shadow_result(job_id),
+            keys.job_errors(job_id),
         )
         self.storage.delete_prefix(layout.job_prefix(job_id))

@@ -30,6 +30,11 @@ def job_result(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:result"
 
 
+def job_shadow_result(job_id: str) -> str:
+    """The scored rows of a JSON job by its alias's shadow version (columns/data JSON)."""
+    return f"{PREFIX}:job:{job_id}:shadow_result"
+
+
 def job_errors(job_id: str) -> str:
     """The per-row errors of a job (JSON list)."""
     return f"{PREFIX}:job:{job_id}:errors"
@@ -81,6 +86,7 @@ def all_job_keys(job_id: str) -> list[str]:
         job(job_id),
         job_input(job_id),
         job_result(job_id),
+        job_shadow_result(job_id),
         job_errors(job_id),
         job_events(job_id),
         job_webhook(job_id),

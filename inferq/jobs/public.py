@@ -25,6 +25,7 @@ class ModelRef(BaseModel):
 
     name: str
     version: int
+    canary: bool = Field(default=False, description="The job went to its alias's canary")
 
 
 class Progress(BaseModel):
@@ -76,7 +77,11 @@ def job_object(record: JobRecord, base_url: str) -> dict[str, Any]:
     return {
         "id": record.id,
         "status": record.visible_status(time.time()).value,
-        "model": {"name": record.model_name, "version": record.model_version},
+        "model": {
+            "name": record.model_name,
+            "version": record.model_version,
+            "canary": record.canary,
+        },
         "created_at": record.created_at,
         "started_at": record.started_at,
         "finished_at": record.finished_at,

@@ -29,7 +29,7 @@ TERMINAL_STATUSES = frozenset(
 )
 
 _JSON_FIELDS = ("outputs", "passthrough", "metadata", "webhook", "error")
-_INT_FIELDS = ("model_version", "rows_done", "rows_failed", "attempts")
+_INT_FIELDS = ("model_version", "rows_done", "rows_failed", "attempts", "shadow_version")
 _FLOAT_FIELDS = ("max_error_rate", "expires_at", "deadline_at")
 
 
@@ -72,6 +72,12 @@ class JobRecord:
     """Unix time by which the job must have ended, else it fails as `deadline_exceeded`."""
     attempts: int = 0
     """Times a worker claimed the job (more than one after a lost worker)."""
+    model_alias: str | None = None
+    """The alias the model reference went through, when it had a canary or shadow."""
+    canary: bool = False
+    """The job went to its alias's canary version (`models.routing`)."""
+    shadow_version: int | None = None
+    """The version that also scores the job's input, for comparison only (None: no shadow)."""
 
     @property
     def terminal(self) -> bool:
@@ -89,7 +95,7 @@ class JobRecord:
         encoded: dict[str, str] = {}
         for name in self.__dataclass_fields__:  # not asdict(): it deep-copies every value
             value = getattr(self, name)
-            if value is None:
+            if value is None or value is False:  # absent reads back as the default
                 continue
             if name in _JSON_FIELDS:
                 encoded[name] = orjson.dumps(value).decode()
@@ -119,6 +125,8 @@ class JobRecord:
                 values[name] = float(text)
             elif name in ("rows_total", "chunks_total"):
                 values[name] = int(text)
+            elif name == "canary":
+                values[name] = text == "True"
             elif name == "status":
                 values[name] = JobStatus(text)
             else:

@@ -202,6 +202,10 @@ class JobStore:
         """The scored rows of a JSON job, as columns/data JSON."""
         return cast(bytes | None, self.redis.get(keys.job_result(job_id)))
 
+    def read_shadow_result(self, job_id: str) -> bytes | None:
+        """The rows of a JSON job as its alias's shadow version scored them."""
+        return cast(bytes | None, self.redis.get(keys.job_shadow_result(job_id)))
+
     def read_errors(self, job_id: str) -> list[dict[str, Any]]:
         """The per-row errors recorded for a job."""
         raw = self.redis.get(keys.job_errors(job_id))

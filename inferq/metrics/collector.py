@@ -11,6 +11,7 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
+    SummaryMetricFamily,
 )
 from prometheus_client.registry import Collector
 
@@ -32,6 +33,9 @@ COUNTER_HELP = {
     "model_cache_evictions": "Models dropped from a worker's cache to make room.",
     "webhook_deliveries": "Webhook delivery attempts by outcome.",
     "sync_requests": "Synchronous protocol requests answered, by protocol and status code.",
+    "version_rows_scored": "Rows scored, by model and version (a canary's rows apart).",
+    "shadow_rows_scored": "Rows a shadow version scored, by model and version.",
+    "shadow_rows_shed": "Rows of shadow work dropped under load, by model and version.",
 }
 HISTOGRAM_HELP = {
     "job_duration_seconds": "Seconds from a job's submission to its end.",
@@ -82,6 +86,7 @@ class RedisCollector(Collector):
         pipe.zcount(WORKERS_ZSET, time.time() - self.worker_alive_seconds, "+inf")
         pipe.hgetall(monitoring_keys.PSI_GAUGES)
         pipe.hgetall(usage_keys.TENANT_ROWS)
+        pipe.hgetall(keys.VERSION_LATENCY)
         replies = iter(pipe.execute())
         yield from _job_status(_decode(next(replies)))
         yield from _counters(_decode(next(replies)))
@@ -93,6 +98,7 @@ class RedisCollector(Collector):
         yield from _queues(depth, unacked=next(replies), workers=next(replies))
         yield from drift_gauges(_decode(next(replies)))
         yield _tenant_rows(_decode(next(replies)))
+        yield _version_latency(_decode(next(replies)))
 
 
 def _job_status(counts: dict[str, str]) -> Iterator[Metric]:
@@ -146,6 +152,20 @@ def _histogram(name: str, help_text: str, fields: dict[str, str]) -> Metric:
     return HistogramMetricFamily(
         f"inferq_{name}", help_text, buckets=buckets, sum_value=float(fields.get("sum", 0))
     )
+
+
+def _version_latency(fields: dict[str, str]) -> Metric:
+    family = SummaryMetricFamily(
+        "inferq_version_job_duration_seconds",
+        "Seconds from a job's submission to its end, by model and version.",
+        labels=["model", "version"],
+    )
+    for field, total in fields.items():
+        model, version, kind = field.rsplit("|", 2)
+        if kind == "count":
+            seconds = float(fields.get(f"{model}|{version}|sum", 0))
+            family.add_metric([model, version], count_value=int(total), sum_value=seconds)
+    return family
 
 
 def _queues(depth: dict[str, int], unacked: int, workers: int) -> Iterator[Metric]:

@@ -6,6 +6,9 @@ PREFIX = "inferq:metrics"
 COUNTERS = f"{PREFIX}:counters"
 """Hash of counter fields ``name`` or ``name|label=value`` to integer totals."""
 
+VERSION_LATENCY = f"{PREFIX}:version_latency"
+"""Hash of ``<model>|<version>|sum`` (seconds) and ``|count`` of ended jobs, per model version."""
+
 JOB_STATUS = f"{PREFIX}:job_status"
 """Hash of job status to the number of jobs that are in it now (kept by the job store)."""
 

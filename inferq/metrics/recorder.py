@@ -88,3 +88,21 @@ def observations_write(observations: dict[str, list[float]]) -> Write:
                 pipe.hincrbyfloat(key, "sum", sum(values))
 
     return write
+
+
+def version_write(
+    rows: dict[tuple[str, int], int], seconds: dict[tuple[str, int], list[float]]
+) -> Write:
+    """Rows scored and job latencies per model version (`/metrics` labels them by version)."""
+
+    def write(pipe: Any) -> None:
+        for (model, version), amount in rows.items():
+            if amount:
+                field = keys.counter_field("version_rows_scored", model=model, version=str(version))
+                pipe.hincrby(keys.COUNTERS, field, amount)
+        for (model, version), values in seconds.items():
+            if values:
+                pipe.hincrbyfloat(keys.VERSION_LATENCY, f"{model}|{version}|sum", sum(values))
+                pipe.hincrby(keys.VERSION_LATENCY, f"{model}|{version}|count", len(values))
+
+    return write

@@ -202,3 +202,38 @@ def test_the_usage_page_charts_the_tenants_usage_per_day_and_lists_its_models(
     finally:
         clients.close()
     assert errors == [], errors
+
+
+def test_model_page_shows_an_alias_split_and_its_shadow_comparison(stack: Stack, page: Any) -> None:
+    """An alias with a canary and a shadow shows both shares; its Comparison button opens the
+    agreement, the confusion table and the worst rows."""
+    import time
+    import uuid
+
+    from tests.integration.test_canary import upload
+    from tests.model_fixtures import constant_iris, skops_bytes
+
+    name = f"split-{uuid.uuid4().hex[:6]}"
+    with stack.client(timeout=180) as api:
+        assert upload(api, name, skops_bytes(constant_iris("setosa"))) == 1
+        assert upload(api, name, skops_bytes(reference_model("iris"))) == 2
+        split = {"version": 1, "canary": {"version": 2, "percent": 10}, "shadow": 2}
+        assert api.put(f"/v1/models/{name}/aliases/production", json=split).is_success
+        rows = demo_rows("iris", 30).to_dict("records")
+        job = submit(api, {"model": name, "dataframe_records": rows})
+        url = f"/v1/models/{name}/aliases/production/comparison"
+        deadline = time.monotonic() + 30
+        while api.get(url).json()["rows_compared"] < 30 and job["model"]["canary"] is False:
+            assert time.monotonic() < deadline, "the shadow never compared the job"
+            time.sleep(0.2)
+    open_with_key(page, stack)
+    page.get_by_role("button", name="Models").click()
+    card = page.locator(f".model[data-model='{name}']")
+    expect(card.locator(".traffic li")).to_have_text(
+        re.compile(r"production: v1 \(90%\) · canary v2 \(10%\) · shadow v2")
+    )
+    card.locator("button.compare").click()
+    expect(page.locator("#comparison-summary")).to_contain_text("v1 vs shadow v2")
+    if not job["model"]["canary"]:
+        expect(page.locator("#comparison-summary")).to_contain_text("30 rows compared")
+        expect(page.locator("#confusion-table")).to_contain_text("setosa")

@@ -50,6 +50,7 @@ SCOPED_ROUTES = [
     ("POST", "/v1/models/scoped-upload/versions", MODEL_UPLOAD, "models:write"),
     ("PUT", "/v1/models/iris/aliases/canary", {"version": 1}, "models:write"),
     ("DELETE", "/v1/models/iris/aliases/canary", None, "models:write"),
+    ("POST", "/v1/models/iris/aliases/production/promote", None, "models:write"),
 ]
 ALL_SCOPES = ("jobs:write", "jobs:read", "models:write", "admin")
 

@@ -75,7 +75,11 @@ def test_job_object_reports_model_progress_and_location(api: httpx.Client) -> No
     assert response.status_code == 202
     job = response.json()
     assert response.headers["location"].endswith(f"/v1/jobs/{job['id']}")
-    assert job["status"] == "queued" and job["model"] == {"name": "iris", "version": 1}
+    assert job["status"] == "queued" and job["model"] == {
+        "name": "iris",
+        "version": 1,
+        "canary": False,
+    }
     done = wait_for(api, job["id"])
     assert done["progress"] == {"rows_total": 3, "rows_done": 3, "rows_failed": 0}
     assert done["created_at"] <= done["started_at"] <= done["finished_at"]
@@ -118,7 +122,7 @@ def test_a_waiting_submit_answers_with_the_ended_job_and_its_rows(
     assert response.status_code == 200, response.text
     job = response.json()
     assert job["status"] == "succeeded" and job["progress"]["rows_done"] == rows
-    assert job["model"] == {"name": "iris", "version": 1}
+    assert job["model"] == {"name": "iris", "version": 1, "canary": False}
     columns = job["results"]["columns"]
     data = job["results"]["data"]
     assert columns[:2] == ["row", "prediction"] and [r[0] for r in data] == list(range(rows))

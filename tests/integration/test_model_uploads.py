@@ -54,7 +54,7 @@ def test_a_categorical_skops_pipeline_is_uploaded_and_scores_json_rows(api: http
     assert version["classes"] == ["no", "yes"] and version["description"] == "plan churn"
     frame, _ = plan_frame()
     job = submit(api, {"model": name, "dataframe_records": frame.to_dict("records")})
-    assert job["model"] == {"name": name, "version": 1}
+    assert job["model"] == {"name": name, "version": 1, "canary": False}
     assert wait_for(api, job["id"])["status"] == "succeeded"
     assert results_frame(api, job["id"])["prediction"].tolist() == model.predict(frame).tolist()
     wrong = api.post("/v1/jobs", json={"model": name, "instances": [[3, 5.0]]})
