@@ -53,8 +53,9 @@ class Janitor:
                 error={"code": "deadline_exceeded", "message": "the job passed its deadline"},
             ):
                 log.info("job %s failed: deadline passed", job_id)
-        for job_id in self.store.take_due(keys.EXPIRY_ZSET, now):
-            self.expire(job_id)
+        expiring = self.store.take_due(keys.EXPIRY_ZSET, now)
+        if expiring:
+            self.expire(expiring)
         for member in self.store.take_due(keys.FORGET_ZSET, now):
             job_id, _, tenant = member.partition(" ")
             self.store.delete(job_id, tenant)
@@ -74,16 +75,10 @@ class Janitor:
             with contextlib.suppress(OSError):  # retention removes what is left
                 self.storage.delete_prefix(layout.job_prefix(job_id))
 
-    def expire(self, job_id: str) -> None:
-        """Delete a job's rows and files; the record stays a while, answering `expired`, and is
-        then forgotten with its place in the tenant's listing (so nothing of it is left)."""
-        every_other = [status for status in JobStatus if status != JobStatus.EXPIRED]
-        self.store.transition(job_id, every_other, JobStatus.EXPIRED)
-        self.store.forget_later(job_id, time.time() + self.settings.record_grace_seconds)
-        self.store.redis.delete(
-            keys.job_input(job_id),
-            keys.job_result(job_id),
-            keys.job_shadow_result(job_id),
-            keys.job_errors(job_id),
-        )
-        self.storage.delete_prefix(layout.job_prefix(job_id))
+    def expire(self, job_ids: list[str]) -> None:
+        """Delete jobs' rows and files; each record stays a while, answering `expired`, and is
+        then forgotten with its place in the tenant's listing (so nothing of it is left). A JSON
+        job keeps no files: its expiry costs no storage call."""
+        forget_at = time.time() + self.settings.record_grace_seconds
+        for job_id in self.store.expire(job_ids, forget_at):
+            self.storage.delete_prefix(layout.job_prefix(job_id))

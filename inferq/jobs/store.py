@@ -410,22 +410,46 @@ class JobStore:
         pipe.srem(keys.tenant_inflight(tenant), job_id)
         pipe.execute()
 
-    def forget_later(self, job_id: str, at: float) -> None:
-        """Have the job (an expired one) deleted at unix time `at`, listing entry and all."""
-        tenant = self.redis.hget(keys.job(job_id), "tenant")
-        if tenant is not None:
-            self.redis.zadd(keys.FORGET_ZSET, {forget_member(job_id, decoded(tenant)): at})
+    def expire(self, job_ids: list[str], forget_at: float) -> list[str]:
+        """Move the jobs to `expired`, delete the rows they keep in Redis and have them
+        forgotten (deleted, listing entry and all) at unix time `forget_at`: two round trips
+        for the lot. Returns those that may keep files in storage (all but JSON jobs)."""
+        every_other = [status for status in JobStatus if status != JobStatus.EXPIRED]
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            self._transition(
+                keys=self._transition_keys(job_id, JobStatus.EXPIRED),
+                args=self._transition_args(job_id, every_other, JobStatus.EXPIRED),
+                client=pipe,
+            )
+            pipe.hmget(keys.job(job_id), "tenant", "input_kind")
+            pipe.delete(
+                keys.job_input(job_id),
+                keys.job_result(job_id),
+                keys.job_shadow_result(job_id),
+                keys.job_errors(job_id),
+            )
+        found = pipe.execute()[1::3]
+        pipe = self.redis.pipeline(transaction=False)
+        with_files = []
+        for job_id, (tenant, kind) in zip(job_ids, found, strict=True):
+            if tenant is not None:
+                pipe.zadd(keys.FORGET_ZSET, {forget_member(job_id, decoded(tenant)): forget_at})
+            if kind is None or decoded(kind) != "inline":
+                with_files.append(job_id)
+        pipe.execute()
+        return with_files
 
     def take_due(self, zset: str, now: float, limit: int = 100) -> list[str]:
         """Remove and return ids whose time in `zset` has come (each taken by one sweeper)."""
         ids = cast(list[bytes], self.redis.zrangebyscore(zset, "-inf", now, start=0, num=limit))
         if not ids:
             return []
-        taken = []
+        pipe = self.redis.pipeline(transaction=False)
         for job_id in ids:
-            if self.redis.zrem(zset, job_id):
-                taken.append(decoded(job_id))
-        return taken
+            pipe.zrem(zset, job_id)
+        removed = pipe.execute()
+        return [decoded(job_id) for job_id, mine in zip(ids, removed, strict=True) if mine]
 
 
 def forget_member(job_id: str, tenant: str) -> str:

@@ -186,26 +186,53 @@ def test_delete_removes_the_job_and_its_rows(stack: Stack, api: httpx.Client) ->
 
 
 def test_jobs_expire_after_retention(tmp_path: Path) -> None:
-    """After the retention period the job reports expired, results are 410 and rows are gone."""
-    stack = Stack(tmp_path / "expiry", retention_seconds="2", sweep_seconds="0.3")
+    """After the retention period every job of a sweep reports expired, results are 410, rows
+    and files are gone; after the grace period the records and listing entries are gone too."""
+    stack = Stack(
+        tmp_path / "expiry", retention_seconds="2", sweep_seconds="0.3", record_grace_seconds="3"
+    )
     try:
         stack.start_redis()
         stack.register_demo_models()
         with stack.api_client(timeout=60) as client:
             stack.start_worker(concurrency=1)
-            job = submit(client, {"model": "iris", "instances": [IRIS]})
-            assert wait_for(client, job["id"])["status"] == "succeeded"
-            for _ in range(100):
-                if client.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired":
-                    break
+            jobs = [submit(client, {"model": "iris", "instances": [IRIS]}) for _ in range(3)]
+            csv = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+            upload = client.post(
+                "/v1/jobs", data={"model": "iris"}, files={"file": ("in.csv", csv, "text/csv")}
+            )
+            assert upload.status_code == 202, upload.text
+            jobs.append(upload.json())
+            files = Path(stack.settings.data_url.removeprefix("file://")) / "jobs"
+            assert (files / jobs[-1]["id"]).is_dir()
+            ids = [job["id"] for job in jobs]
+            for job_id in ids:
+                assert wait_for(client, job_id)["status"] == "succeeded"
+
+            def statuses() -> set[int | str]:
+                answers = [client.get(f"/v1/jobs/{job_id}") for job_id in ids]
+                return {
+                    a.json()["status"] if a.status_code == 200 else a.status_code for a in answers
+                }
+
+            deadline = time.monotonic() + 20
+            while statuses() != {"expired"}:
+                assert time.monotonic() < deadline, statuses()
                 time.sleep(0.1)
-            assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "expired"
-            assert_problem(client.get(f"/v1/jobs/{job['id']}/results"), 410, "expired")
-            for _ in range(100):  # the worker's sweep deletes the rows
-                if not stack.redis().exists(f"inferq:job:{job['id']}:result"):
-                    break
+            for job_id in ids:
+                assert_problem(client.get(f"/v1/jobs/{job_id}/results"), 410, "expired")
+            redis = stack.redis()
+            while (
+                any(redis.exists(f"inferq:job:{job_id}:result") for job_id in ids)
+                or (files / ids[-1]).exists()
+            ):  # the worker's sweep deletes the rows and the files
+                assert time.monotonic() < deadline + 10, "rows or files were left"
                 time.sleep(0.1)
-            assert not stack.redis().exists(f"inferq:job:{job['id']}:result")
+            while statuses() != {404}:  # forgotten after the grace period
+                assert time.monotonic() < deadline + 30, statuses()
+                time.sleep(0.2)
+            listed = client.get("/v1/jobs").json()["data"]
+            assert not {job["id"] for job in listed} & set(ids)
     finally:
         stack.stop()
 
