@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BeforeValidator
 
 from api.deps import PrincipalDep, StoreDep
 from api.errors import AUTHENTICATED_PROBLEMS, Problem, problem_responses
@@ -20,6 +22,17 @@ DEFAULT_DAYS = 30
 _TENANT = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _FROM = "First UTC day, YYYY-MM-DD (default: 29 days before `to`)"
 _TO = "Last UTC day, YYYY-MM-DD (default: today)"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """Only `YYYY-MM-DD`: pydantic would also take a number as a Unix time (`to=0`)."""
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 @router.get(
@@ -32,8 +45,8 @@ _TO = "Last UTC day, YYYY-MM-DD (default: today)"
 async def get_usage(
     principal: PrincipalDep,
     store: StoreDep,
-    first: Annotated[date | None, Query(alias="from", description=_FROM)] = None,
-    last: Annotated[date | None, Query(alias="to", description=_TO)] = None,
+    first: Annotated[Day | None, Query(alias="from", description=_FROM)] = None,
+    last: Annotated[Day | None, Query(alias="to", description=_TO)] = None,
     group_by: Annotated[GroupBy, Query(description="A line per `day` or per `model`")] = "day",
     tenant: Annotated[
         str | None, Query(pattern=_TENANT, description="Another tenant's usage (admin only)")

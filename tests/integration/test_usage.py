@@ -114,6 +114,8 @@ def test_bad_dates_and_ranges_are_422_naming_the_field(api: httpx.Client) -> Non
     longer than two years names `from`; an unknown grouping names `group_by`."""
     assert_problem(api.get("/v1/usage", params={"from": "2025-13-01"}), 422, "from")
     assert_problem(api.get("/v1/usage", params={"to": "yesterday"}), 422, "to")
+    unix_time = api.get("/v1/usage", params={"to": "0"})  # pydantic alone takes it: 1970-01-01
+    assert "YYYY-MM-DD" in assert_problem(unix_time, 422, "to")["detail"]
     backwards = api.get("/v1/usage", params={"from": "2025-06-02", "to": "2025-06-01"})
     assert_problem(backwards, 422, "from")
     too_long = api.get("/v1/usage", params={"from": "2020-01-01", "to": "2025-01-01"})
