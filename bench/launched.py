@@ -91,6 +91,18 @@ class LaunchedService:
         if self._log is not None:
             self._log.close()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by the launcher's process tree, by role:
+        `api`, `worker`, `redis` (each child of the launcher named by its command line, with
+        its own children), `other`."""
+        used: dict[str, float] = {"api": 0.0, "worker": 0.0, "redis": 0.0, "other": 0.0}
+        if self._launcher is None:
+            return used
+        for child in _children(self._launcher.pid):
+            role = _role(_command(child))
+            used[role] += sum(_cpu(pid) for pid in [child, *_descendants(child)])
+        return used
+
     def _wait_ready(self) -> None:
         assert self._launcher is not None
         deadline = time.monotonic() + START_TIMEOUT
@@ -104,6 +116,42 @@ class LaunchedService:
                 pass  # not listening yet
             time.sleep(0.5)
         raise TimeoutError(f"inferq was not ready in {START_TIMEOUT:.0f}s; see {self.base}")
+
+
+def _descendants(pid: int | None) -> list[int]:
+    """Every process under `pid`, children first."""
+    found, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += _children(child)
+    return found
+
+
+def _role(command: str) -> str:
+    if "redis-server" in command or "valkey" in command:
+        return "redis"
+    if "celery" in command:
+        return "worker"
+    if "uvicorn" in command:
+        return "api"
+    return "other"
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _cpu(pid: int) -> float:
+    """A running process's CPU seconds (0 once it has ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int | None) -> list[int]:
