@@ -63,6 +63,22 @@ def check_rows(rows: Rows, schema: ModelSchema, passthrough: list[str], fmt: str
         raise InputProblem("Input values do not fit the model", errors)
 
 
+def checked_matrix(rows: Rows, schema: ModelSchema) -> MatrixRows | None:
+    """Rows that passed `check_rows` without passthrough columns, as a float64 matrix in the
+    model's feature order when the model takes only numbers (None: a missing value, NaN); None
+    when they cannot be one (category strings, a number too big for a float)."""
+    if schema.string_features:
+        return None
+    names = schema.feature_names
+    try:
+        matrix = np.array(rows.data, dtype=np.float64).reshape(-1, len(rows.columns))
+    except (OverflowError, TypeError, ValueError):
+        return None
+    if rows.columns != names:
+        matrix = matrix[:, [rows.columns.index(name) for name in names]]
+    return MatrixRows(list(names), matrix)
+
+
 def check_matrix(rows: MatrixRows, schema: ModelSchema, fmt: str) -> None:
     """`check_rows` for a matrix, vectorized: the same problems with the same messages, for a
     model without category string features."""

@@ -3,9 +3,11 @@
 An adapter hands `SyncInference.infer` the model reference, the outputs wanted and a parser
 that turns the body into rows for the resolved version. The core does the rest, with the job
 API's own parts: `api.admission.admitted` (body size, rate token), the registry's resolution
-and tenant visibility, `inferq.json_rows.check_rows`, then one script that takes the rate
-token, checks the reference still means that version and the tenant's rows per job and the
-queued-work limit, and pushes the request on the batchers' priority lane (`inferq.jobs.sync`).
+and tenant visibility, `inferq.json_rows.check_rows` (rows of a model that takes only numbers
+then travel as one float64 matrix; the v2 adapter hands over an `[N, F]` tensor as one
+already, checked by `check_matrix`), then one script that takes the rate token, checks the
+reference still means that version and the tenant's rows per job and the queued-work limit,
+and pushes the request on the batchers' priority lane (`inferq.jobs.sync`).
 The answer comes back on the job watcher's channel; it is awaited at most
 `sync_timeout_seconds` (504). A sync request writes no job record, input, event or status.
 """
@@ -33,7 +35,7 @@ from api.reads.watch import JobWatcher
 from inferq.config import Settings
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PRIORITY_LANES, lane
 from inferq.jobs.sync import ANSWERED, SyncRequest
-from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows
+from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows, checked_matrix
 from inferq.limits import TOKEN_LUA, TenantLimits, overrides_key
 from inferq.redis_multiplex import MultiplexedRedis, Script
 from inferq.usage import keys as usage_keys
@@ -316,9 +318,9 @@ def _checked(
         )
     if isinstance(rows, MatrixRows):
         check_matrix(rows, model.schema, "inputs")
-    else:
-        check_rows(rows, model.schema, [], "inputs")
-    return rows, outputs
+        return rows, outputs
+    check_rows(rows, model.schema, [], "inputs")
+    return checked_matrix(rows, model.schema) or rows, outputs
 
 
 def _priority(request: Request) -> str:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows
+from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows, checked_matrix
 from inferq.problems import InputProblem
 from inferq.schema import Feature, ModelSchema
 
@@ -81,3 +81,18 @@ def test_finite_values_whose_sum_overflows_pass() -> None:
     """Huge finite numbers pass, though their sum is infinite."""
     matrix = np.full((2, 3), 1e308)
     check_matrix(MatrixRows(NAMES, matrix), SCHEMA, "inputs")
+
+
+def test_checked_rows_become_a_matrix_in_feature_order() -> None:
+    """Rows in another column order, with a missing value, read as the model's matrix."""
+    rows = Rows(["score", "age", "income"], [[3, 1, None], [6.5, 4, 5]])
+    matrix = checked_matrix(rows, NAN_SCHEMA)
+    assert matrix is not None and matrix.columns == NAMES
+    assert np.array_equal(matrix.matrix, [[1, np.nan, 3], [4, 5, 6.5]], equal_nan=True)
+
+
+def test_rows_that_cannot_be_a_matrix_stay_rows() -> None:
+    """A model with a category feature, or a number too big for a float, keeps Python rows."""
+    categories = ModelSchema(features=[Feature("plan", "string")], task="regression")
+    assert checked_matrix(Rows(["plan"], [["a"]]), categories) is None
+    assert checked_matrix(Rows(NAMES, [[10**400, 1, 2]]), SCHEMA) is None
