@@ -119,6 +119,15 @@ def in_process_many_rows(model: object, rows: pd.DataFrame, size: int) -> float:
         return len(frames) * size / (time.perf_counter() - start)
 
 
+def print_cpu_per_request(before: dict[str, float], after: dict[str, float], big: Load) -> None:
+    """CPU milliseconds per many-row request of each part of inferq (warm-up, light and loaded
+    requests all ran between the two readings)."""
+    requests = len(big.light) + len(big.loaded) + len(big.warmup)
+    spent = {role: (after[role] - before[role]) * 1000 / requests for role in after}
+    parts = ", ".join(f"{role} {ms:.1f} ms" for role, ms in spent.items())
+    print(f"inferq CPU per many-row request: {parts}", flush=True)
+
+
 def measure_inferq(
     base: Path, model: object, load: Load, big: Load
 ) -> tuple[Measure, Measure, Measure, Measure]:
@@ -133,7 +142,9 @@ def measure_inferq(
         )
         one_request = measure_pattern("inferq one-request", url, service.key, "one-request", load)
         v2 = measure_pattern("inferq v2 infer", url, service.key, "v2-infer", load)
+        before = service.cpu_seconds()
         many = measure_pattern("inferq many-row v2 infer", url, service.key, "v2-infer", big)
+        print_cpu_per_request(before, service.cpu_seconds(), big)
     finally:
         service.stop()
     return submit_poll, one_request, v2, many

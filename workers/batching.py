@@ -8,7 +8,9 @@ output back per job. A job whose rows make the model raise is retried alone so i
 without its neighbours. Ending a batch (results, statuses, metrics) and claiming the next take
 one round trip together. Synchronous protocol requests (`inferq.jobs.sync`) come off the same
 lanes and are scored in the same batches; their answers are published in that round trip
-(`workers.sync_answers`), never stored.
+(`workers.sync_answers`), never stored. An all-numeric request comes as a float64 matrix
+(`MatrixRows`): it is stacked with the other rows of its model version as it is, and answered
+column by column, never turned into Python rows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+import numpy as np
 import orjson
 
 from inferq.jobs.janitor import Janitor
@@ -29,7 +32,7 @@ from inferq.jobs.pending import ClaimedJob
 from inferq.jobs.record import JobRecord
 from inferq.jobs.shadows import ShadowLane, ShadowWork
 from inferq.jobs.store import InlineOutcome
-from inferq.json_rows import Rows, check_rows
+from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows
 from inferq.keyring import DecryptionFailed
 from inferq.metrics.recorder import combined
 from inferq.problems import InputProblem
@@ -47,7 +50,7 @@ from workers.usage_counts import batch_usage
 log = logging.getLogger(__name__)
 
 
-Watch = Callable[[list[list], dict[str, list]], None]
+Watch = Callable[[list[list] | np.ndarray, dict[str, list]], None]
 """Told each scored slice's feature rows and output columns (monitoring counts them)."""
 
 INPUT_MISSING = {"code": "input_missing", "message": "the job's input rows are gone (expired?)"}
@@ -150,7 +153,7 @@ class Batcher:
         if len(claimed) == settings.max_batch_rows:
             self.ctx.store.pending.ring()  # more may wait: wake a peer
         records = [job.record for job in claimed if job.record.input_kind == "inline"]
-        inputs = {job.record.id: job.rows for job in claimed}
+        inputs = {job.record.id: _claimed_input(job) for job in claimed}
         outcomes: list[InlineOutcome] = []
         groups: dict[tuple[str, int], list[JobRecord]] = defaultdict(list)
         for record in records:
@@ -176,7 +179,11 @@ class Batcher:
         )
 
     def _score_group(
-        self, name: str, version: int, group: list[JobRecord], inputs: dict[str, bytes | None]
+        self,
+        name: str,
+        version: int,
+        group: list[JobRecord],
+        inputs: dict[str, bytes | np.ndarray | None],
     ) -> list[InlineOutcome]:
         try:
             loaded = self.ctx.models.get(name, version)
@@ -186,7 +193,7 @@ class Batcher:
             code = "decryption_failed" if isinstance(exc, DecryptionFailed) else "model_unavailable"
             error = {"code": code, "message": f"{type(exc).__name__}: {exc}"}
             return [InlineOutcome(r.id, error=error) for r in group]
-        frames: dict[str, Rows] = {}
+        frames: dict[str, Rows | MatrixRows] = {}
         outcomes: list[InlineOutcome] = []
         for record in group:
             log.debug(  # small jobs are counted in /metrics, not logged one by one at INFO
@@ -215,7 +222,7 @@ class Batcher:
         if not self.ctx.settings.monitoring:
             return None
 
-        def watch(values: list[list], columns: dict[str, list]) -> None:
+        def watch(values: list[list] | np.ndarray, columns: dict[str, list]) -> None:
             features = batch_columns(values, loaded.meta.schema)
             self.ctx.monitor.observe(loaded, features, columns.get("prediction"))
 
@@ -247,17 +254,27 @@ def shadow_work(claimed: list[ClaimedJob], outcomes: list[InlineOutcome]) -> lis
     ]
 
 
-def job_rows(record: JobRecord, raw: bytes, loaded: LoadedModel) -> Rows:
-    """A job's stored rows, checked against the model's schema."""
+def job_rows(record: JobRecord, raw: bytes | np.ndarray, loaded: LoadedModel) -> Rows | MatrixRows:
+    """A job's stored rows (or a sync request's matrix), checked against the model's schema."""
+    schema = loaded.meta.schema
+    if isinstance(raw, np.ndarray):
+        if schema.string_features or raw.shape[1] != len(schema.features):
+            raise InputProblem(
+                "Input columns do not match the model",
+                [{"loc": ["rows"], "msg": f"{raw.shape[1]} numbers per row do not fit the model"}],
+            )
+        matrix = MatrixRows(schema.feature_names, raw)
+        check_matrix(matrix, schema, "rows")
+        return matrix
     rows = Rows(**orjson.loads(raw))
-    check_rows(rows, loaded.meta.schema, record.passthrough, "rows")
+    check_rows(rows, schema, record.passthrough, "rows")
     return rows
 
 
 def score_jobs_together(
     loaded: LoadedModel,
     jobs: list[JobRecord],
-    inputs: dict[str, Rows],
+    inputs: dict[str, Rows | MatrixRows],
     batch_rows: int,
     watch: Watch | None = None,
 ) -> list[InlineOutcome]:
@@ -291,7 +308,11 @@ def score_jobs_together(
     for job in jobs:
         rows = inputs[job.id]
         end = start + len(rows.data)
-        table = job_table(rows, job, schema, columns, start, end)
+        table = (
+            matrix_table(job, schema, columns, start, end)
+            if isinstance(rows, MatrixRows)
+            else job_table(rows, job, schema, columns, start, end)
+        )
         outcomes.append(
             InlineOutcome(
                 job.id,
@@ -324,9 +345,28 @@ def job_table(
     return {"columns": names, "data": data}
 
 
+def matrix_table(
+    job: JobRecord, schema: ModelSchema, predicted: dict[str, list], start: int, end: int
+) -> dict[str, list]:
+    """A matrix request's answer, column by column: `{columns, values}` (no passthrough)."""
+    names = output_columns(schema, job.outputs, [])
+    return {"columns": names, "values": [predicted[name][start:end] for name in names]}
+
+
+def _claimed_input(job: ClaimedJob) -> bytes | np.ndarray | None:
+    """A claimed job's stored rows; a sync request's matrix when its rows travel as one."""
+    if job.request is not None and job.request.width:
+        return job.request.matrix()
+    return job.rows
+
+
 def _stack_features(
-    jobs: list[JobRecord], inputs: dict[str, Rows], features: list[str]
-) -> list[list]:
+    jobs: list[JobRecord], inputs: dict[str, Rows | MatrixRows], features: list[str]
+) -> list[list] | np.ndarray:
+    """The feature rows of all jobs in order: one float64 matrix when a matrix request is among
+    them (the model then takes only numbers), else lists."""
+    if any(isinstance(inputs[job.id], MatrixRows) for job in jobs):
+        return np.vstack([_matrix(inputs[job.id], features) for job in jobs])
     data: list[list] = []
     for job in jobs:
         rows = inputs[job.id]
@@ -336,3 +376,14 @@ def _stack_features(
         positions = [rows.columns.index(name) for name in features]
         data += [[row[p] for p in positions] for row in rows.data]
     return data
+
+
+def _matrix(rows: Rows | MatrixRows, features: list[str]) -> np.ndarray:
+    """Rows of an all-numeric model as a float64 matrix of its features (None: NaN)."""
+    if isinstance(rows, MatrixRows):
+        return rows.matrix
+    data = rows.data
+    if rows.columns != features:
+        positions = [rows.columns.index(name) for name in features]
+        data = [[row[p] for p in positions] for row in data]
+    return np.array(data, dtype=np.float64).reshape(-1, len(features))

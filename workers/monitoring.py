@@ -195,7 +195,7 @@ class ServingMonitor:
         self.send(self.flush_write(force=True))
 
 
-def batch_columns(values: list[list[Any]], schema: ModelSchema) -> dict[str, Any]:
+def batch_columns(values: list[list[Any]] | np.ndarray, schema: ModelSchema) -> dict[str, Any]:
     """Feature rows (lists in the schema's order) as one array or tuple per feature."""
     names = schema.feature_names
     if not schema.string_features:

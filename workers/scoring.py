@@ -59,7 +59,7 @@ def features_frame(rows: pd.DataFrame, schema: ModelSchema) -> pd.DataFrame:
     return frame
 
 
-def frame_from_values(values: list[list[Any]], schema: ModelSchema) -> pd.DataFrame:
+def frame_from_values(values: list[list[Any]] | np.ndarray, schema: ModelSchema) -> pd.DataFrame:
     """Feature rows (lists in the schema's feature order) as a typed DataFrame, built in one go."""
     names = schema.feature_names
     strings = schema.string_features
@@ -79,11 +79,11 @@ def frame_from_values(values: list[list[Any]], schema: ModelSchema) -> pd.DataFr
 def predict_columns(
     estimator: Any,
     schema: ModelSchema,
-    values: list[list[Any]],
+    values: list[list[Any]] | np.ndarray,
     outputs: list[str],
     batch_rows: int = 100_000,
 ) -> dict[str, list[Any]]:
-    """Output columns, as lists, for feature rows given as lists.
+    """Output columns, as lists, for feature rows given as lists (or as a float64 matrix).
 
     A model that takes arrays (`accepts_arrays`) is scored on one NumPy array without pandas:
     for a small batch, building and slicing DataFrames costs about as much as the predict call.
@@ -94,7 +94,7 @@ def predict_columns(
             estimator, schema, frame_from_values(values, schema), outputs, batch_rows
         )
         return {name: predicted[name].to_numpy().tolist() for name in names}
-    features = np.array(values, dtype=np.float64).reshape(-1, len(schema.feature_names))
+    features = np.asarray(values, dtype=np.float64).reshape(-1, len(schema.feature_names))
     columns: dict[str, list[Any]] = {name: [] for name in names}
     for start in range(0, len(features), batch_rows):
         scored = _score_arrays(estimator, schema, features[start : start + batch_rows], outputs)

@@ -21,7 +21,7 @@ import orjson
 from inferq.comparison import RowComparison, compare_tables, comparison_write
 from inferq.jobs.keys import job_shadow_result
 from inferq.jobs.shadows import ClaimedShadow, ShadowLane, ShadowWork
-from inferq.json_rows import Rows
+from inferq.json_rows import MatrixRows, Rows
 from inferq.metrics.keys import COUNTERS, counter_field
 from inferq.metrics.recorder import combined
 from inferq.problems import InputProblem
@@ -92,7 +92,7 @@ class ShadowRunner:
         except Exception as exc:  # the shadow cannot load: its work is shed, the jobs are fine
             log.warning("shadow %s@%d cannot load: %s", name, shadow, exc)
             return self._shed_write([item.work for item in group])
-        frames: dict[str, Rows] = {}
+        frames: dict[str, Rows | MatrixRows] = {}
         records = []
         for item in group:
             record = item.work.record()

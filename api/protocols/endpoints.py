@@ -16,7 +16,7 @@ from api.errors import Problem
 from api.protocols import mlflow, tfserving, v2
 from api.protocols.answers import serve
 from api.protocols.inference import Scored, SyncCall, SyncInference
-from inferq.json_rows import Rows
+from inferq.json_rows import MatrixRows, Rows
 from models.registry import ModelVersion
 
 #: The label of KServe v1's `:explain` in the metrics (its `:predict` is TF Serving's).
@@ -29,7 +29,7 @@ class Adapted(Protocol):
     @property
     def outputs(self) -> tuple[str, ...]: ...
 
-    def rows(self, model: ModelVersion) -> Rows: ...
+    def rows(self, model: ModelVersion) -> Rows | MatrixRows: ...
 
 
 T = TypeVar("T", bound=Adapted)
@@ -106,7 +106,7 @@ async def _scored(
     """The request read once by `read`, and its answer from the core."""
     parsed: list[T] = []
 
-    def parse(raw: bytes, model: ModelVersion) -> tuple[Rows, tuple[str, ...]]:
+    def parse(raw: bytes, model: ModelVersion) -> tuple[Rows | MatrixRows, tuple[str, ...]]:
         if not parsed:
             parsed.append(read(raw))
         return parsed[0].rows(model), parsed[0].outputs

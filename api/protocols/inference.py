@@ -3,9 +3,11 @@
 An adapter hands `SyncInference.infer` the model reference, the outputs wanted and a parser
 that turns the body into rows for the resolved version. The core does the rest, with the job
 API's own parts: `api.admission.admitted` (body size, rate token), the registry's resolution
-and tenant visibility, `inferq.json_rows.check_rows`, then one script that takes the rate
-token, checks the reference still means that version and the tenant's rows per job and the
-queued-work limit, and pushes the request on the batchers' priority lane (`inferq.jobs.sync`).
+and tenant visibility, `inferq.json_rows.check_rows` (rows of a model that takes only numbers
+then travel as one float64 matrix; the v2 adapter hands over an `[N, F]` tensor as one
+already, checked by `check_matrix`), then one script that takes the rate token, checks the
+reference still means that version and the tenant's rows per job and the queued-work limit,
+and pushes the request on the batchers' priority lane (`inferq.jobs.sync`).
 The answer comes back on the job watcher's channel; it is awaited at most
 `sync_timeout_seconds` (504). A sync request writes no job record, input, event or status.
 """
@@ -33,7 +35,7 @@ from api.reads.watch import JobWatcher
 from inferq.config import Settings
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PRIORITY_LANES, lane
 from inferq.jobs.sync import ANSWERED, SyncRequest
-from inferq.json_rows import Rows, check_rows
+from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows, checked_matrix
 from inferq.limits import TOKEN_LUA, TenantLimits, overrides_key
 from inferq.redis_multiplex import MultiplexedRedis, Script
 from inferq.usage import keys as usage_keys
@@ -87,9 +89,10 @@ _MODEL_CHANGES = 5
 #: Bodies over this many bytes are parsed in a thread, not on the event loop.
 _BIG_BODY = 256 * 1024
 
-Parser = Callable[[bytes, ModelVersion], tuple[Rows, tuple[str, ...]]]
-"""Reads the request body for the resolved model version: its rows, and the outputs wanted
-(`prediction` and/or `probabilities`); InputProblem when it cannot."""
+Parser = Callable[[bytes, ModelVersion], tuple[Rows | MatrixRows, tuple[str, ...]]]
+"""Reads the request body for the resolved model version: its rows (a matrix when they are all
+numbers and the adapter has them as one), and the outputs wanted (`prediction` and/or
+`probabilities`); InputProblem when it cannot."""
 
 
 @dataclass(frozen=True)
@@ -103,21 +106,40 @@ class SyncCall:
 
 @dataclass
 class Scored:
-    """A request's answer: the version that scored it and its output columns, row by row."""
+    """A request's answer: the version that scored it and its output columns' values."""
 
     model: ModelVersion
     columns: list[str]
-    data: list[list[Any]]
+    values: list[list[Any]]
+    """One list per column (a matrix request's answer comes so from the batcher)."""
+
+    @classmethod
+    def from_table(cls, model: ModelVersion, table: dict[str, Any]) -> Scored:
+        """The answer a batcher published: `{columns, data}` row by row, or `{columns,
+        values}` column by column."""
+        if "values" in table:
+            return cls(model, table["columns"], table["values"])
+        by_column = [list(column) for column in zip(*table["data"], strict=True)]
+        return cls(model, table["columns"], by_column or [[] for _ in table["columns"]])
+
+    @property
+    def data(self) -> list[list[Any]]:
+        """The output values row by row."""
+        return [list(row) for row in zip(*self.values, strict=True)]
+
+    @property
+    def row_count(self) -> int:
+        """How many rows were scored."""
+        return len(self.values[0]) if self.values else 0
 
     def predictions(self) -> list[Any]:
         """The `prediction` of each row."""
-        position = self.columns.index("prediction")
-        return [row[position] for row in self.data]
+        return self.values[self.columns.index("prediction")]
 
     def probabilities(self) -> list[list[float]]:
         """Each row's class probabilities, in the order of the model's classes."""
         positions = [i for i, name in enumerate(self.columns) if name.startswith("proba_")]
-        return [[row[i] for i in positions] for row in self.data]
+        return [list(row) for row in zip(*(self.values[i] for i in positions), strict=True)]
 
 
 class SyncInference:
@@ -184,8 +206,13 @@ class SyncInference:
                         protocol=call.protocol,
                         model_name=model.name,
                         model_version=model.version,
-                        rows=orjson.dumps(rows.to_dict()),
+                        rows=(
+                            SyncRequest.matrix_bytes(rows.matrix)
+                            if isinstance(rows, MatrixRows)
+                            else orjson.dumps(rows.to_dict())
+                        ),
                         rows_total=len(rows.data),
+                        width=len(rows.columns) if isinstance(rows, MatrixRows) else 0,
                         deadline=deadline,
                         outputs=list(outputs),
                         priority=_priority(request),
@@ -205,7 +232,7 @@ class SyncInference:
 
     async def _rows(
         self, raw: bytes, model: ModelVersion, parse: Parser
-    ) -> tuple[Rows, tuple[str, ...]]:
+    ) -> tuple[Rows | MatrixRows, tuple[str, ...]]:
         if len(raw) > _BIG_BODY:
             return await run_in_threadpool(_checked, raw, model, parse, self.settings)
         return _checked(raw, model, parse, self.settings)
@@ -276,8 +303,7 @@ class SyncInference:
             raise Problem(504, f"no answer within {seconds:g} s; try again") from None
         if status != ANSWERED:
             raise refusal(orjson.loads(payload))
-        table = orjson.loads(payload)
-        return Scored(model, table["columns"], table["data"])
+        return Scored.from_table(model, orjson.loads(payload))
 
 
 def refusal(error: dict[str, str]) -> Problem:
@@ -289,7 +315,7 @@ def refusal(error: dict[str, str]) -> Problem:
 
 def _checked(
     raw: bytes, model: ModelVersion, parse: Parser, settings: Settings
-) -> tuple[Rows, tuple[str, ...]]:
+) -> tuple[Rows | MatrixRows, tuple[str, ...]]:
     rows, outputs = parse(raw, model)
     if len(rows.data) > settings.sync_max_rows:
         raise Problem(
@@ -297,8 +323,11 @@ def _checked(
             f"{len(rows.data)} rows are over the limit of {settings.sync_max_rows} per "
             "synchronous request; submit them as a job: POST /v1/jobs",
         )
+    if isinstance(rows, MatrixRows):
+        check_matrix(rows, model.schema, "inputs")
+        return rows, outputs
     check_rows(rows, model.schema, [], "inputs")
-    return rows, outputs
+    return checked_matrix(rows, model.schema) or rows, outputs
 
 
 def _priority(request: Request) -> str:

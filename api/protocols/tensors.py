@@ -8,6 +8,7 @@ values, or for BYTES each element as a 4-byte little-endian length and its bytes
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 from typing import Any
@@ -101,9 +102,13 @@ def _described(tensor: Any) -> tuple[str, list[int], str]:
 
 
 def _json_values(name: str, datatype: str, data: Any) -> np.ndarray:
-    flat = _flatten(data)
     if datatype == "BYTES":
-        return np.array([_text(value) for value in flat], dtype=object)
+        return np.array([_text(value) for value in _flatten(data)], dtype=object)
+    with contextlib.suppress(ValueError, TypeError):  # ragged lists: read value by value below
+        array = np.array(data)  # numbers (flat or nested) in one pass in C
+        if array.dtype.kind in _NUMBER_KINDS:
+            return array.astype(np.float64, copy=False).reshape(-1)
+    flat = _flatten(data)  # strings, nulls, huge integers or ragged lists: name the culprit
     if not set(map(type, flat)) <= _NUMBERS:  # one pass in C; the loop only names the culprit
         for value in flat:
             if type(value) not in _NUMBERS:
@@ -116,6 +121,8 @@ def _json_values(name: str, datatype: str, data: Any) -> np.ndarray:
         raise bad(f"input {name!r} holds a value that is not a number: {exc}") from exc
 
 
+#: NumPy's kinds of the arrays JSON numbers and booleans make: bool, int, uint, float.
+_NUMBER_KINDS = frozenset("biuf")
 #: What JSON numbers (and booleans) decode to.
 _NUMBERS = frozenset((int, float, bool))
 

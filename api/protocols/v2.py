@@ -20,7 +20,7 @@ from api.protocols.answers import Failure
 from api.protocols.bodies import bad
 from api.protocols.inference import Scored
 from api.protocols.tensors import HEADER_LENGTH, TensorReader, encode_binary, split_body
-from inferq.json_rows import Rows
+from inferq.json_rows import MatrixRows, Rows
 from models.registry import ModelVersion
 
 PROTOCOL = "v2"
@@ -53,8 +53,9 @@ class V2Request:
         """The outputs to score: `prediction` and/or `probabilities`."""
         return tuple(dict.fromkeys(OUTPUTS[name] for name, _ in self.wanted))
 
-    def rows(self, model: ModelVersion) -> Rows:
-        """The inputs as rows for the model: one `[N, F]` tensor, or one tensor per feature."""
+    def rows(self, model: ModelVersion) -> Rows | MatrixRows:
+        """The inputs as rows for the model: one `[N, F]` tensor (kept as a matrix when the model
+        takes only numbers), or one tensor per feature."""
         inputs = self.header.get("inputs")
         if not isinstance(inputs, list) or not inputs:
             raise bad("the request needs a non-empty list of inputs")
@@ -65,7 +66,8 @@ class V2Request:
             tensors[tensor["name"]] = (shape, values)
         names = model.schema.feature_names
         if len(tensors) == 1 and next(iter(tensors)) not in names:
-            return _matrix_rows(*next(iter(tensors.items())), names)
+            name, tensor = next(iter(tensors.items()))
+            return _matrix_rows(name, tensor, names, not model.schema.string_features)
         return _column_rows(tensors, names)
 
     def answer(self, scored: Scored) -> Response:
@@ -147,7 +149,11 @@ def _wanted_outputs(header: dict[str, Any]) -> list[tuple[str, bool]]:
     return wanted
 
 
-def _matrix_rows(name: str, tensor: tuple[list[int], np.ndarray], names: list[str]) -> Rows:
+def _matrix_rows(
+    name: str, tensor: tuple[list[int], np.ndarray], names: list[str], numeric: bool
+) -> Rows | MatrixRows:
+    """The `[N, F]` tensor's rows: a float64 matrix when the tensor and the model's features are
+    all numbers, else lists (category strings in a BYTES tensor)."""
     shape, values = tensor
     width = len(names)
     if len(shape) == 1 and shape[0] == width:
@@ -159,6 +165,8 @@ def _matrix_rows(name: str, tensor: tuple[list[int], np.ndarray], names: list[st
             f"input {name!r} has {shape[1]} features per row; the model expects {width}: "
             + ", ".join(names)
         )
+    if numeric and values.dtype == np.float64:
+        return MatrixRows(list(names), values.reshape(-1, width))
     flat = _values(values)
     return Rows(list(names), [flat[i : i + width] for i in range(0, len(flat), width)])
 
@@ -187,7 +195,7 @@ def _values(values: np.ndarray) -> list[Any]:
 
 
 def _output(scored: Scored, kind: str) -> tuple[list[int], str, list[Any]]:
-    rows = len(scored.data)
+    rows = scored.row_count
     if kind == "probabilities":
         if scored.model.schema.classes is None:
             raise bad(f"model {scored.model.name!r} is a regressor: it has no predict_proba")

@@ -2,7 +2,9 @@
 
 A synchronous protocol request (issue 19) travels as one lane entry: a header line the claim
 and requeue scripts read (`~<deadline> <priority> <id>`), a line of its options as JSON, then
-its rows as JSON (handed to the batcher as they are, as a job's stored input is).
+its rows: as JSON (handed to the batcher as they are, as a job's stored input is), or for an
+all-numeric request as the raw little-endian float64 bytes of its `[rows, features]` matrix
+(`width` features per row, in the model's order), which the batcher reads back without parsing.
 The API pushes it on the same priority lane as small jobs; a batcher claims it with them,
 holds it under a lease (the entry kept in `HELD` until it is answered, so a lost batcher's
 request goes back to its lane), scores it in the same batch, and publishes the answer on the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import orjson
 
 from inferq.jobs import keys
@@ -52,17 +55,20 @@ class SyncRequest:
     model_name: str
     model_version: int
     rows: bytes
-    """The checked rows as columns/data JSON."""
+    """The checked rows as columns/data JSON, or with `width` the matrix's float64 bytes."""
     deadline: float
     """Unix time after which nobody waits for the answer (it is dropped unscored)."""
     outputs: list[str] = field(default_factory=lambda: ["prediction"])
     priority: str = "normal"
     rows_total: int = 0
     """How many rows `rows` holds."""
+    width: int = 0
+    """Features per row when `rows` is a matrix's bytes; 0 when it is JSON."""
 
     def entry(self) -> bytes:
         """The lane entry: the header the scripts read, the options, the rows (JSON never
-        holds a raw line break, so the lines split back exactly)."""
+        holds a raw line break, so the first two lines split back exactly; the rows, JSON or
+        bytes, are all the rest)."""
         head = f"~{self.deadline!r} {self.priority} {self.id}\n".encode()
         options = {
             "tenant": self.tenant,
@@ -72,6 +78,8 @@ class SyncRequest:
             "outputs": self.outputs,
             "rows": self.rows_total,
         }
+        if self.width:
+            options["width"] = self.width
         return b"".join((head, orjson.dumps(options), b"\n", self.rows))
 
     @classmethod
@@ -91,7 +99,19 @@ class SyncRequest:
             outputs=body["outputs"],
             priority=priority,
             rows_total=body["rows"],
+            width=body.get("width", 0),
         )
+
+    def matrix(self) -> np.ndarray | None:
+        """The rows as a `[rows, width]` float64 matrix, when they travel as one; else None."""
+        if not self.width:
+            return None
+        return np.frombuffer(self.rows, dtype="<f8").reshape(-1, self.width)
+
+    @staticmethod
+    def matrix_bytes(matrix: np.ndarray) -> bytes:
+        """A matrix's rows as they travel in the lane entry."""
+        return np.ascontiguousarray(matrix, dtype="<f8").tobytes()
 
     def as_record(self) -> JobRecord:
         """An in-memory job record (never stored) so the batcher scores it like a small job."""

@@ -18,7 +18,7 @@ from inferq.storage import Storage
 from models.artifacts import untrusted_types
 from models.registry import ModelRegistry
 from models.schema import describe
-from tests.helpers import demo_rows, reference_model
+from tests.helpers import demo_rows, reference_model, results_frame, submit, wait_for
 from tests.integration.test_metrics import eventually, scrape
 from tests.model_fixtures import categorical_pipeline
 from tests.stack import Stack
@@ -204,3 +204,105 @@ def test_a_binary_answer_carries_the_header_length(stack: Stack) -> None:
     proba = np.frombuffer(response.content[length:], dtype="<f8")
     frame = pd.DataFrame([body["inputs"][0]["data"]], columns=IRIS)
     assert np.allclose(proba, reference_model("iris").predict_proba(frame)[0])
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_many_numeric_rows_score_as_the_same_rows_as_a_job(
+    stack: Stack, client: triton.InferenceServerClient, api: httpx.Client, binary: bool
+) -> None:
+    """1,000 rows in one FP64 tensor (carried as a float64 matrix end to end) get the very
+    labels and probabilities the same rows get as a JSON job."""
+    rows = demo_rows("iris", 1000, seed=11)[IRIS]
+    outputs = [
+        triton.InferRequestedOutput("predict", binary_data=binary),
+        triton.InferRequestedOutput("predict_proba", binary_data=binary),
+    ]
+    values = rows.to_numpy(dtype=np.float64)
+    result = client.infer(
+        "iris", [matrix_input(values, binary)], outputs=outputs, headers=auth(stack)
+    )
+    job = submit(
+        api,
+        {
+            "model": "iris",
+            "outputs": ["prediction", "probabilities"],
+            "dataframe_split": {"columns": IRIS, "data": values.tolist()},
+        },
+    )
+    assert wait_for(api, job["id"])["status"] == "succeeded"
+    table = results_frame(api, job["id"])
+    labels = [v.decode() if isinstance(v, bytes) else v for v in result.as_numpy("predict")]
+    assert labels == table["prediction"].tolist()
+    probabilities = table[[c for c in table.columns if c.startswith("proba_")]].to_numpy()
+    assert np.array_equal(result.as_numpy("predict_proba"), probabilities)
+    assert labels == reference_model("iris").predict(rows).tolist()
+
+
+def binary_infer(stack: Stack, model: str, inputs: list[triton.InferInput]) -> httpx.Response:
+    """A raw infer of binary tensors, as tritonclient would send it."""
+    raw, header_length = triton.InferenceServerClient.generate_request_body(inputs)
+    headers = {**auth(stack), "Inference-Header-Content-Length": str(header_length)}
+    return httpx.post(
+        f"{stack.api_url}/v2/models/{model}/infer", content=raw, headers=headers, timeout=60
+    )
+
+
+def feature_tensors(rows: pd.DataFrame, values: np.ndarray) -> list[triton.InferInput]:
+    """One binary FP64 tensor per feature (checked as Python rows on the API)."""
+    tensors = []
+    for i, name in enumerate(rows.columns):
+        tensor = triton.InferInput(name, [len(values)], "FP64")
+        tensor.set_data_from_numpy(np.ascontiguousarray(values[:, i]), binary_data=True)
+        tensors.append(tensor)
+    return tensors
+
+
+@pytest.mark.parametrize(
+    ("bad", "mention"),
+    [
+        (np.nan, "missing value, and the model does not accept missing values"),
+        (np.inf, "expected a finite number"),
+        (-np.inf, "expected a finite number"),
+    ],
+    ids=["nan", "inf", "-inf"],
+)
+def test_a_bad_value_in_a_matrix_is_refused_as_in_feature_tensors(
+    stack: Stack, bad: float, mention: str
+) -> None:
+    """A NaN (for a model without missing values) or an infinity in the [N, F] tensor is a 400
+    naming its row and feature, with the message the same rows get as one tensor per feature."""
+    rows = demo_rows("diabetes", 3, seed=2)
+    values = rows.to_numpy(dtype=np.float64, copy=True)
+    values[2, 1] = bad
+    by_matrix = binary_infer(stack, "diabetes", [matrix_input(values, True)])
+    per_feature = binary_infer(stack, "diabetes", feature_tensors(rows, values))
+    assert by_matrix.status_code == per_feature.status_code == 400, by_matrix.text
+    message = by_matrix.json()["error"]
+    assert message == per_feature.json()["error"]
+    assert mention in message and "2" in message and rows.columns[1] in message
+
+
+def test_nan_in_a_matrix_is_a_missing_value_for_a_model_that_takes_them(stack: Stack) -> None:
+    """The iris forest accepts missing values: NaN in the [N, F] tensor is scored as it is in
+    one tensor per feature, and as the reference model scores it."""
+    rows = demo_rows("iris", 4, seed=5)[IRIS]
+    values = rows.to_numpy(dtype=np.float64, copy=True)
+    values[1, 2] = values[3, 0] = np.nan
+    by_matrix = binary_infer(stack, "iris", [matrix_input(values, True)])
+    per_feature = binary_infer(stack, "iris", feature_tensors(rows, values))
+    assert by_matrix.status_code == per_feature.status_code == 200, by_matrix.text
+    assert by_matrix.content == per_feature.content
+    length = int(by_matrix.headers["inference-header-content-length"])
+    result = triton.InferResult.from_response_body(by_matrix.content, header_length=length)
+    labels = [label.decode() for label in result.as_numpy("predict")]
+    assert labels == reference_model("iris").predict(pd.DataFrame(values, columns=IRIS)).tolist()
+
+
+def test_a_non_number_in_a_json_matrix_is_refused(stack: Stack, api: httpx.Client) -> None:
+    """A string or a null among a JSON [N, F] tensor's numbers is a 400 naming the value."""
+    for value, shown in [("abc", "'abc'"), (None, "None")]:
+        data = [5.1, 3.5, 1.4, 0.2, 4.9, value, 1.4, 0.2]
+        body = {"inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP64", "data": data}]}
+        response = api.post("/v2/models/iris/infer", json=body)
+        assert response.status_code == 400, response.text
+        assert f"holds {shown}, not a number" in response.json()["error"]

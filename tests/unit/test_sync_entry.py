@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 
 from inferq.jobs.sync import SyncRequest, answer_message, refusal_message
@@ -37,3 +38,30 @@ def test_answers_name_the_request_and_their_kind() -> None:
     refused = refusal_message("r2", {"code": "invalid_input", "message": "bad"})
     head, _, body = refused.partition(b"\n")
     assert head == b"r2 refused" and orjson.loads(body)["code"] == "invalid_input"
+
+
+def test_a_matrix_entry_carries_the_rows_as_raw_float64() -> None:
+    """A numeric request's rows travel as the matrix's bytes (line breaks, NaN and all) and
+    read back as the same `[rows, width]` matrix; a JSON request has no matrix."""
+    line_breaks = np.frombuffer(b"\n" * 8, "<f8")[0]  # a number whose bytes are all b"\n"
+    matrix = np.array([[1.5, np.nan, -np.inf], [line_breaks, 0.1, 2.0**-1074]])
+    raw = SyncRequest.matrix_bytes(matrix)
+    assert raw == matrix.astype("<f8").tobytes() and b"\n" * 8 in raw
+    request = SyncRequest(
+        id="m1",
+        tenant="team-a",
+        protocol="v2",
+        model_name="churn",
+        model_version=1,
+        rows=raw,
+        deadline=1_800_000_000.5,
+        rows_total=2,
+        width=3,
+    )
+    back = SyncRequest.from_entry(request.entry())
+    assert back == request
+    read = back.matrix()
+    assert read is not None and read.shape == (2, 3)
+    assert np.array_equal(read, matrix, equal_nan=True)
+    as_json = SyncRequest(**{**request.__dict__, "rows": b'{"columns":[],"data":[]}', "width": 0})
+    assert SyncRequest.from_entry(as_json.entry()).matrix() is None
