@@ -2,7 +2,7 @@
 # `make` alone lists the targets.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv venv-dev mlflow-venv browser run test lint bench clean
+.PHONY: help venv venv-dev mlflow-venv kserve-venv browser run test lint bench clean
 
 # The first of these that runs and is 3.11 or newer; override with `make PYTHON=/path/to/python`.
 PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
@@ -19,6 +19,9 @@ DEV_STAMP := $(VENV)/.inferq-requirements-dev.stamp
 # MLflow's server (for the MLflow import tests) pins an older pyarrow than inferq: its own venv.
 MLFLOW_VENV := .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.inferq-requirements-mlflow.stamp
+# KServe's client (for the protocol tests) pins pandas<3: its own venv too.
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.inferq-requirements-kserve.stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 BENCH ?= small_jobs
@@ -32,6 +35,7 @@ help:  ## List the targets.
 	@echo "  make venv       create .venv with the runtime requirements (done by run)"
 	@echo "  make venv-dev   add the test and lint tools (done by test and lint)"
 	@echo "  make mlflow-venv  create .venv-mlflow with MLflow's server for the import tests (done by test)"
+	@echo "  make kserve-venv  create .venv-kserve with KServe's client for the protocol tests (done by test)"
 	@echo "  make browser    install chromium for the dashboard tests (done by test; root only)"
 	@echo "  make clean      remove var/ and the install stamps (keeps .venv)"
 	@echo "Python used to create .venv: $(if $(PYTHON),$(PYTHON),none found)"
@@ -63,11 +67,18 @@ $(MLFLOW_STAMP): requirements-mlflow.txt | $(VENV_PYTHON)
 	$(MLFLOW_VENV)/bin/python -m pip install -r requirements-mlflow.txt
 	@touch $@
 
+$(KSERVE_STAMP): requirements-kserve.txt | $(VENV_PYTHON)
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install -r requirements-kserve.txt
+	@touch $@
+
 venv: $(STAMP)  ## Create .venv with the runtime requirements.
 
 venv-dev: $(DEV_STAMP)  ## Add the test and lint tools.
 
 mlflow-venv: $(MLFLOW_STAMP)  ## MLflow's server and client for the import tests.
+
+kserve-venv: $(KSERVE_STAMP)  ## KServe's InferenceRESTClient for the protocol tests.
 
 run: venv  ## Run the whole service in the foreground.
 	$(VENV_PYTHON) -m inferq.launcher
@@ -84,7 +95,7 @@ browser:  ## Install chromium for the dashboard tests when missing (root only).
 		echo "note: no chromium and not root; the dashboard tests will skip" >&2; \
 	fi
 
-test: venv-dev mlflow-venv browser  ## Run the tests.
+test: venv-dev mlflow-venv kserve-venv browser  ## Run the tests.
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: venv-dev  ## Check style.
