@@ -164,5 +164,6 @@ def _part(pid: int) -> str | None:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return None
-    words = {Path(word.decode(errors="replace")).name for word in argv}
+    # Redis rewrites its title: one argv word "/usr/bin/redis-server 127.0.0.1:PORT".
+    words = {Path(word).name for arg in argv for word in arg.decode(errors="replace").split()}
     return next((part for word, part in _PARTS.items() if word in words), None)
