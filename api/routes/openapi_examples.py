@@ -327,6 +327,65 @@ RESPONSES: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
             },
         )
     },
+    ("post", "/v1/models/{name}/aliases/{alias}/promote"): {
+        "200": (
+            "application/json",
+            {
+                "name": "churn",
+                "aliases": {"production": 2},
+                "default_version": 2,
+                "latest_version": 2,
+                "versions": [{**_UPLOADED, "version": 1}, _UPLOADED],
+            },
+        )
+    },
+    ("get", "/v1/models/{name}/history"): {
+        "200": (
+            "application/json",
+            {
+                "data": [
+                    {
+                        "at": "2026-12-07T14:02:11.512Z",
+                        "by": "key key_01JEQ4T8ZQ3W5X6Y7Z8A9B0C1D (ml-team)",
+                        "action": "promote",
+                        "alias": "production",
+                        "before": {"version": 1, "canary": {"version": 2, "percent": 10}},
+                        "after": {"version": 2},
+                    },
+                    {
+                        "at": "2026-12-06T09:30:00.004Z",
+                        "by": "key key_01JEQ4T8ZQ3W5X6Y7Z8A9B0C1D (ml-team)",
+                        "action": "put",
+                        "alias": "production",
+                        "before": {"version": 1},
+                        "after": {"version": 1, "canary": {"version": 2, "percent": 10}},
+                    },
+                ]
+            },
+        )
+    },
+    ("get", "/v1/models/{name}/aliases/{alias}/comparison"): {
+        "200": (
+            "application/json",
+            {
+                "model": "churn",
+                "alias": "production",
+                "version": 1,
+                "shadow": 2,
+                "window": "1h",
+                "task": "classification",
+                "rows_compared": 12000,
+                "rows_agreeing": 11640,
+                "agreement": 0.97,
+                "confusion": {"no": {"no": 9100, "yes": 180}, "yes": {"no": 180, "yes": 2540}},
+                "probability_rows": 12000,
+                "mean_abs_probability_difference": {"no": 0.021, "yes": 0.021},
+                "worst_rows": [
+                    {"job": "job_01JEQ5A2B3C4D5E6F7G8H9J0KM", "row": 17, "difference": 0.62}
+                ],
+            },
+        )
+    },
     ("post", "/v1/keys"): {"201": ("application/json", {**_KEY, "key": "iqk_Zm9vYmFyYmF6cXV4"})},
     ("get", "/v1/keys"): {"200": ("application/json", {"data": [_KEY]})},
     ("get", "/v1/tenants/{tenant}/limits"): {"200": ("application/json", _LIMITS)},

@@ -11,6 +11,7 @@ from inferq.files import layout
 from inferq.files.ingest import StreamIngest
 from inferq.jobs.chunks import ChunkLedger
 from inferq.usage import keys as usage_keys
+from models.routing import route
 from tests.helpers import demo_rows
 from tests.stack import Stack
 from workers.chunk_outputs import write_chunk_outputs
@@ -24,8 +25,8 @@ def _ingest(stack: Stack, rows: int, on_queue: Any = None) -> tuple[Any, Any, li
     ctx = WorkerContext.build(settings)
     queued: list[tuple[int, dict[str, Any]]] = []
     options = options_from_fields([("model", "iris")], "query")
-    model = ctx.registry.resolve("iris")
-    record = new_file_record(options, model, Principal("default", frozenset()), settings, "csv")
+    chosen = route(ctx.registry, "iris")
+    record = new_file_record(options, chosen, Principal("default", frozenset()), settings, "csv")
     ledger = ChunkLedger(ctx.store.redis, settings.retention_seconds)
 
     def enqueue(rec: Any, index: int, spec: dict[str, Any]) -> None:
@@ -34,7 +35,7 @@ def _ingest(stack: Stack, rows: int, on_queue: Any = None) -> tuple[Any, Any, li
             on_queue(ctx, rec, index, spec)
 
     ingest = StreamIngest(
-        record, model.schema, ctx.storage, ctx.store, ledger, 256, enqueue=enqueue
+        record, chosen.primary.schema, ctx.storage, ctx.store, ledger, 256, enqueue=enqueue
     )
     for pieces in ingest.feed(demo_rows("iris", rows).to_csv(index=False).encode()):
         ingest.put(pieces)
