@@ -72,11 +72,7 @@ def script_cost(calls: int = 20_000) -> None:
     body = (
         USAGE_LUA
         + """
-if ARGV[1] ~= '' then
-  local sums = usage_sums()
-  usage_add(sums, cjson.decode(ARGV[1]))
-  usage_flush(sums, ARGV[2], KEYS[1])
-end
+usage_count(ARGV[1], ARGV[2], KEYS[1])
 return 1
 """
     )

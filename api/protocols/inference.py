@@ -75,11 +75,7 @@ if queued >= tonumber(ARGV[10]) then return {'queue', tostring(queued), ARGV[10]
 redis.call('RPUSH', KEYS[11], ARGV[12])
 redis.call('RPUSH', KEYS[12], '1')
 redis.call('LTRIM', KEYS[12], -tonumber(ARGV[11]), -1)
-if ARGV[13] ~= '' then
-  local sums = usage_sums()
-  usage_add(sums, cjson.decode(ARGV[13]))
-  usage_flush(sums, ARGV[14], KEYS[13])
-end
+usage_count(ARGV[13], ARGV[14], KEYS[13])
 return {'queued'}
 """
 )

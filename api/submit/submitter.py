@@ -53,11 +53,7 @@ if model[3] .. '|' .. model[4] ~= ARGV[7] then return {'changed', model[2], mode
 local admitted = admit(KEYS[7], KEYS[8], {KEYS[9], KEYS[10], KEYS[11]}, {unpack(ARGV, 8, 14)})
 if admitted[1] ~= 'ok' then return admitted end
 local created = create({unpack(KEYS, 13)}, {unpack(ARGV, 17)})
-if created == 1 and ARGV[15] ~= '' then
-  local sums = usage_sums()
-  usage_add(sums, cjson.decode(ARGV[15]))
-  usage_flush(sums, ARGV[16], KEYS[12])
-end
+if created == 1 then usage_count(ARGV[15], ARGV[16], KEYS[12]) end
 return {'created', created}
 """
 )

@@ -45,11 +45,7 @@ if added == 1 then
   local total = redis.call('HGET', KEYS[1], 'rows_total') or ''
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
     'rows_done', done, 'rows_failed', failed, 'rows_total', total)
-  if ARGV[6] ~= '' then
-    local sums = usage_sums()
-    usage_add(sums, cjson.decode(ARGV[6]))
-    usage_flush(sums, ARGV[7], KEYS[5])
-  end
+  usage_count(ARGV[6], ARGV[7], KEYS[5])
 end
 local idle = idle_cancelling(KEYS[1], KEYS[4]) and 1 or 0
 local chunks = redis.call('HGET', KEYS[1], 'chunks_total')

@@ -17,6 +17,7 @@ from inferq.usage import keys
 # An entry is {day key, tenant, model, measure, amount, measure, amount...}. Entries are summed
 # per field in the script and written once per field; rows scored also go to the tenant's
 # running total. Amounts are whole numbers ('%d' keeps big ones out of Lua's exponent format).
+# `usage_count` adds and writes one entry given as JSON ('' for none).
 USAGE_LUA = """
 local function usage_sums() return {days = {}, rows = {}} end
 local function usage_add(sums, entry)
@@ -39,6 +40,12 @@ local function usage_flush(sums, ttl, totals)
   for tenant, rows in pairs(sums.rows) do
     if rows ~= 0 then redis.call('HINCRBY', totals, tenant, string.format('%d', rows)) end
   end
+end
+local function usage_count(entry, ttl, totals)
+  if entry == '' then return end
+  local sums = usage_sums()
+  usage_add(sums, cjson.decode(entry))
+  usage_flush(sums, ttl, totals)
 end
 """
 
