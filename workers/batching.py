@@ -110,7 +110,7 @@ class Batcher:
             usage = batch_usage(self.ctx.usage, claimed, all_outcomes)
             steps: list[ScriptCall | Write] = [
                 store.finish_inline_call(outcomes, usage),
-                store.pending.answer_write(answers),
+                store.pending.answer_write(answers, _rows_keys(claimed)),
                 self.shadow_lane.offer_call(shadow_work(claimed, outcomes)),
             ]
             if claim_next:
@@ -353,10 +353,15 @@ def matrix_table(
     return {"columns": names, "values": [predicted[name][start:end] for name in names]}
 
 
+def _rows_keys(claimed: list[ClaimedJob]) -> list[str]:
+    """Where the rows of the claimed sync requests that carried them apart wait."""
+    return [job.request.rows_key for job in claimed if job.request and job.request.apart]
+
+
 def _claimed_input(job: ClaimedJob) -> bytes | np.ndarray | None:
     """A claimed job's stored rows; a sync request's matrix when its rows travel as one."""
     if job.request is not None and job.request.width:
-        return job.request.matrix()
+        return job.request.matrix() if job.rows else None
     return job.rows
 
 

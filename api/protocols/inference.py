@@ -18,7 +18,7 @@ import asyncio
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from api.errors import Problem
 from api.reads.watch import JobWatcher
 from inferq.config import Settings
 from inferq.jobs.pending import DOORBELL, DOORBELL_LENGTH, PRIORITY_LANES, lane
-from inferq.jobs.sync import ANSWERED, SyncRequest
+from inferq.jobs.sync import ANSWERED, APART_BYTES, SyncRequest
 from inferq.json_rows import MatrixRows, Rows, check_matrix, check_rows, checked_matrix
 from inferq.limits import TOKEN_LUA, TenantLimits, overrides_key
 from inferq.redis_multiplex import MultiplexedRedis, Script
@@ -82,6 +82,8 @@ return {'queued'}
 _REMEMBERED_REFS = 1024
 #: Times a request follows a model reference that moved before giving up (503).
 _MODEL_CHANGES = 5
+#: Rows kept apart outlive the request's deadline by this much (claims drop it after it).
+_ROWS_MARGIN_SECONDS = 60.0
 #: Bodies over this many bytes are parsed in a thread, not on the event loop.
 _BIG_BODY = 256 * 1024
 
@@ -155,8 +157,10 @@ class SyncInference:
         self.registry = registry
         self.watcher = watcher
         self._push: Script | AsyncScript = aclient.register_script(_PUSH)
+        self._execute: Callable[..., Awaitable[Any]] = aclient.execute_command
         if multiplexed is not None:
             self._push = Script(multiplexed, _PUSH)
+            self._execute = multiplexed.execute
         self._routes: OrderedDict[str, Route] = OrderedDict()
         self.meter = UsageMeter.for_settings(settings)
 
@@ -196,17 +200,19 @@ class SyncInference:
                     # Each request resolves to one version: the canary's share by its id.
                     model = visible(route.choose(request_id).model, tenant)
                     rows, outputs = await self._rows(raw, model, parse)
+                    carried = (
+                        SyncRequest.matrix_bytes(rows.matrix)
+                        if isinstance(rows, MatrixRows)
+                        else orjson.dumps(rows.to_dict())
+                    )
                     sync = SyncRequest(
                         id=request_id,
                         tenant=tenant,
                         protocol=call.protocol,
                         model_name=model.name,
                         model_version=model.version,
-                        rows=(
-                            SyncRequest.matrix_bytes(rows.matrix)
-                            if isinstance(rows, MatrixRows)
-                            else orjson.dumps(rows.to_dict())
-                        ),
+                        rows=carried,
+                        apart=len(carried) > APART_BYTES,
                         rows_total=len(rows.data),
                         width=len(rows.columns) if isinstance(rows, MatrixRows) else 0,
                         deadline=deadline,
@@ -243,6 +249,9 @@ class SyncInference:
         token = self.limits.token_call(sync.tenant)
         resolution = resolve_call(ref)
         lanes = [lane(priority) for priority in PRIORITY_LANES]
+        if sync.apart:  # before the push, on the same connection: set when a batcher claims it
+            ttl_ms = int((self.settings.sync_timeout_seconds + _ROWS_MARGIN_SECONDS) * 1000)
+            await self._execute("SET", sync.rows_key, sync.rows, "PX", ttl_ms)
         reply = await self._push(
             keys=[
                 *token["keys"],
@@ -270,6 +279,8 @@ class SyncInference:
         kind = reply[0]
         if kind == b"queued":
             return None
+        if sync.apart:
+            await self._execute("UNLINK", sync.rows_key)
         if kind == b"rate":
             self.limits.check_token(sync.tenant, reply[1:])
         if kind == b"changed":
@@ -304,8 +315,8 @@ class SyncInference:
 
 def refusal(error: dict[str, str]) -> Problem:
     """The answer to a request the batcher could not score (its rows made the model raise: 400;
-    the model could not be loaded: 503)."""
-    status = 503 if error.get("code") == "model_unavailable" else 400
+    the model could not be loaded, or its rows were lost in Redis: 503)."""
+    status = 503 if error.get("code") in ("model_unavailable", "input_missing") else 400
     return Problem(status, error.get("message", "the request could not be scored"))
 
 

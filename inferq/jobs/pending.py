@@ -253,19 +253,29 @@ class PendingJobs:
             ],
         )
 
-    @staticmethod
-    def claimed(reply: list) -> list[ClaimedJob]:
-        """The jobs a reply of the claim script hands over."""
-        claimed = []
+    def claimed(self, reply: list) -> list[ClaimedJob]:
+        """The jobs a reply of the claim script hands over, with the rows of sync requests that
+        travel apart from their entries (one MGET; rows gone leave the request without input)."""
+        claimed: list[ClaimedJob] = []
+        apart: list[sync.SyncRequest] = []
         for item in reply:
             if len(item) == 1:
                 request = sync.SyncRequest.from_entry(item[0])
+                if request.apart:
+                    apart.append(request)
                 claimed.append(ClaimedJob(request.as_record(), request.rows, request))
                 continue
             _, flat, rows = item
             record = JobRecord.from_flat(flat)
             assert record is not None, "the script answers only jobs it found"
             claimed.append(ClaimedJob(record, rows))
+        if apart:
+            rows = self.redis.mget([request.rows_key for request in apart])
+            found = dict(zip((request.id for request in apart), rows, strict=True))
+            for job in claimed:
+                if job.request is not None and job.request.id in found:
+                    job.rows = found[job.request.id]
+                    job.request.rows = job.rows or b""
         return claimed
 
     def ring(self) -> None:
@@ -306,9 +316,10 @@ class PendingJobs:
         )
 
     @staticmethod
-    def answer_write(messages: dict[str, bytes]) -> Write:
-        """Publishing the answers of sync requests (`sync.answer_message`, by request id) and
-        releasing their leases, as a write for `pipelined`."""
+    def answer_write(messages: dict[str, bytes], rows_keys: list[str] | None = None) -> Write:
+        """Publishing the answers of sync requests (`sync.answer_message`, by request id),
+        releasing their leases and dropping the `rows_keys` of those whose rows travelled
+        apart, as a write for `pipelined`."""
 
         def write(pipe: Any) -> None:
             for message in messages.values():
@@ -316,5 +327,7 @@ class PendingJobs:
             if messages:
                 pipe.hdel(sync.HELD, *messages)
                 pipe.zrem(LEASES, *messages)
+            if rows_keys:
+                pipe.unlink(*rows_keys)
 
         return write

@@ -8,13 +8,16 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from inferq.jobs.pending import PendingJobs, lane
-from inferq.jobs.sync import HELD
+from inferq.jobs.sync import APART_BYTES, HELD, rows_key
 from tests.helpers import demo_rows, reference_model
 from tests.stack import Stack
 
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+#: Enough iris rows (8 bytes a value, 4 values a row) for their matrix to travel apart.
+APART_ROWS = APART_BYTES // 32 + 100
 
 
 def infer_body(rows: int = 1) -> dict:
@@ -47,28 +50,39 @@ def wait_until(check: object, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_a_request_whose_batcher_died_is_answered_by_another(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rows", [1, APART_ROWS], ids=["in-entry", "rows-apart"])
+def test_a_request_whose_batcher_died_is_answered_by_another(tmp_path: Path, rows: int) -> None:
     """A batcher claims the request and dies (never answers): once its lease runs out the
-    request goes back to its lane and a live worker's batcher answers it, right."""
+    request goes back to its lane and a live worker's batcher answers it, right. Rows over
+    APART_BYTES wait under a key of their own (the lane entry stays small) until answered."""
     stack = Stack(tmp_path / "s", lease_seconds="1", sweep_seconds="0.2")
     try:
         stack.start_redis()
         stack.register_demo_models()
         stack.start_api()
         redis = stack.redis()
-        thread, answers = send_later(stack, infer_body())
+        thread, answers = send_later(stack, infer_body(rows))
         wait_until(lambda: redis.llen(lane("normal")) == 1)
+        entry_bytes = len(redis.lindex(lane("normal"), 0))
         claimed = PendingJobs(redis).claim("dead-batcher", 10, lease_seconds=1)
         assert len(claimed) == 1 and claimed[0].request is not None
-        assert redis.hexists(HELD, claimed[0].request.id)
+        request = claimed[0].request
+        assert redis.hexists(HELD, request.id)
+        assert request.rows_total == rows and len(request.rows) == rows * 4 * 8
+        assert request.apart == (rows == APART_ROWS)
+        # Apart, the entry holds no rows; else it holds them all.
+        assert entry_bytes < 1024 if request.apart else entry_bytes > len(request.rows)
+        assert redis.exists(rows_key(request.id)) == request.apart
         assert not redis.keys("inferq:job:*")  # a sync request has no job hash
         stack.start_worker(concurrency=1)
         thread.join(timeout=120)
         assert answers and answers[0].status_code == 200, answers and answers[0].text
         body = answers[0].json()
-        expected = reference_model("iris").predict(demo_rows("iris", 1, seed=5)[IRIS]).tolist()
+        frame = demo_rows("iris", rows, seed=5)[IRIS]
+        expected = reference_model("iris").predict(frame).tolist()
         assert body["id"] == "lost-1" and body["outputs"][0]["data"] == expected
         assert not redis.hgetall(HELD) and not redis.zcard("inferq:leases")
+        assert not redis.keys(rows_key("*"))  # answered: its rows are dropped
     finally:
         stack.stop()
 
@@ -90,6 +104,12 @@ def test_a_request_nobody_scores_is_answered_504_and_then_dropped(tmp_path: Path
         assert redis.llen(lane("normal")) == 1
         assert PendingJobs(redis).claim("late-batcher", 10, lease_seconds=5) == []
         assert redis.llen(lane("normal")) == 0 and not redis.hgetall(HELD)
+        # Rows that travelled apart are not left behind for long: they expire a minute after.
+        with stack.client(timeout=60) as api:
+            big = api.post("/v2/models/iris/infer", json=infer_body(APART_ROWS))
+        assert big.status_code == 504, big.text
+        (kept,) = redis.keys(rows_key("*"))
+        assert 0 < redis.pttl(kept) <= 61_000
     finally:
         stack.stop()
 

@@ -65,3 +65,26 @@ def test_a_matrix_entry_carries_the_rows_as_raw_float64() -> None:
     assert np.array_equal(read, matrix, equal_nan=True)
     as_json = SyncRequest(**{**request.__dict__, "rows": b'{"columns":[],"data":[]}', "width": 0})
     assert SyncRequest.from_entry(as_json.entry()).matrix() is None
+
+
+def test_rows_kept_apart_leave_the_entry_small() -> None:
+    """A request whose rows travel apart writes only its header and options in the entry; it
+    reads back marked `apart`, with no rows until the claim fetches them from `rows_key`."""
+    raw = SyncRequest.matrix_bytes(np.ones((5_000, 4)))
+    request = SyncRequest(
+        id="big1",
+        tenant="team-a",
+        protocol="v2",
+        model_name="churn",
+        model_version=1,
+        rows=raw,
+        deadline=1_800_000_000.5,
+        rows_total=5_000,
+        width=4,
+        apart=True,
+    )
+    entry = request.entry()
+    assert len(entry) < 300 and raw not in entry
+    back = SyncRequest.from_entry(entry)
+    assert back.apart and back.rows == b"" and back.width == 4 and back.rows_total == 5_000
+    assert back.rows_key == request.rows_key == "inferq:sync:rows:big1"
