@@ -270,8 +270,8 @@ class PendingJobs:
             assert record is not None, "the script answers only jobs it found"
             claimed.append(ClaimedJob(record, rows))
         if apart:
-            rows = self.redis.mget([request.rows_key for request in apart])
-            found = dict(zip((request.id for request in apart), rows, strict=True))
+            kept: list[bytes | None] = self.redis.mget([request.rows_key for request in apart])
+            found = dict(zip((request.id for request in apart), kept, strict=True))
             for job in claimed:
                 if job.request is not None and job.request.id in found:
                     job.rows = found[job.request.id]
