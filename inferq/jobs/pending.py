@@ -8,7 +8,7 @@ lease on each until it ends. A job whose lease runs out (its worker died) goes b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -270,7 +270,8 @@ class PendingJobs:
             assert record is not None, "the script answers only jobs it found"
             claimed.append(ClaimedJob(record, rows))
         if apart:
-            kept: list[bytes | None] = self.redis.mget([request.rows_key for request in apart])
+            # A client without decode_responses (the workers'): the rows come back as bytes.
+            kept = cast(list[bytes | None], self.redis.mget([r.rows_key for r in apart]))
             found = dict(zip((request.id for request in apart), kept, strict=True))
             for job in claimed:
                 if job.request is not None and job.request.id in found:
