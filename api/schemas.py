@@ -34,6 +34,7 @@ class JobOptions(BaseModel):
     outputs: list[Output] = Field(default=["prediction"], min_length=1)
     contributions_method: ContributionsMethod = Field(
         default="exact",
+        examples=["approximate"],
         description="How `contributions` are computed for tree models: `exact` (TreeSHAP) or "
         "`approximate` (Saabas path attributions: about the cost of a prediction). Both sum to "
         "the raw margin; linear models' are exact either way. Only with `contributions` in "
