@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from inferq.jobs.public import JobPublic, Priority
+from inferq.schema import ContributionsMethod
 
 Output = Literal["prediction", "probabilities", "contributions"]
 WebhookEvent = Literal["job.succeeded", "job.failed", "job.cancelled"]
@@ -31,6 +32,14 @@ class JobOptions(BaseModel):
 
     model: str = Field(min_length=1, max_length=200, examples=["iris", "iris@2", "iris@production"])
     outputs: list[Output] = Field(default=["prediction"], min_length=1)
+    contributions_method: ContributionsMethod = Field(
+        default="exact",
+        examples=["approximate"],
+        description="How `contributions` are computed for tree models: `exact` (TreeSHAP) or "
+        "`approximate` (Saabas path attributions: about the cost of a prediction). Both sum to "
+        "the raw margin; linear models' are exact either way. Only with `contributions` in "
+        "`outputs`.",
+    )
     passthrough: list[str] = Field(default=[], max_length=100)
     priority: Priority = "normal"
     metadata: dict[str, Any] = Field(default={})
@@ -49,6 +58,19 @@ class JobOptions(BaseModel):
         if clash:
             raise ValueError(f"passthrough columns may not be named like outputs: {clash}")
         return value
+
+    @field_validator("contributions_method")
+    @classmethod
+    def _only_with_contributions(cls, value: str, info: ValidationInfo) -> str:
+        # Given without `contributions`, the caller would silently get none: say so instead.
+        outputs = info.data.get("outputs")
+        if outputs is not None and "contributions" not in outputs:
+            raise ValueError('applies only when outputs has "contributions"')
+        return value
+
+    def asked_contributions_method(self) -> ContributionsMethod | None:
+        """How the job's contributions are computed, or None when it asks for none."""
+        return self.contributions_method if "contributions" in self.outputs else None
 
     @field_validator("metadata")
     @classmethod

@@ -2,6 +2,7 @@
 
     python bench/model_formats.py                      # 1,000,000 rows
     python bench/model_formats.py --rows 200000        # a quicker look
+    python bench/model_formats.py --only contributions --contrib-method approximate
 
 The data are bulk_csv.py's: `--rows` rows of 20 float features plus an `id`.
 - LightGBM (200 trees): inferq upload-to-download of `probabilities` against one process that
@@ -12,9 +13,12 @@ The data are bulk_csv.py's: `--rows` rows of 20 float features plus an `id`.
   p50 and jobs/s under load of the one-request and submit-and-poll patterns (target: ONNX's p50
   <= skops', its jobs/s >= skops').
 - Contributions on the LightGBM model: the job asking `contributions` against the
-  `probabilities` job (target <= 3x the time), on `--contrib-rows` rows. Exact TreeSHAP
+  `probabilities` job on the same rows (target <= 3x the time), for each `--contrib-method`.
+  `approximate` (Saabas path attributions) runs on the `--rows` rows. Exact TreeSHAP
   (`pred_contrib`) costs about 100x `predict` for this model, single-threaded: at 1,000,000 rows
-  this part would run for tens of minutes, so it runs on fewer rows (100,000 by default).
+  it would run for tens of minutes, so it runs on `--contrib-rows` rows (100,000 by default).
+
+`--only` runs one part (bulk, one-row, contributions); the models are trained either way.
 """
 
 from __future__ import annotations
@@ -96,14 +100,19 @@ def start_stack(base: Path, models: dict[str, tuple[bytes, str, Any]]) -> Stack:
     return stack
 
 
-def inferq_run(stack: Stack, path: Path, name: str, outputs: str, out: Path) -> float:
+def inferq_run(
+    stack: Stack, path: Path, name: str, outputs: str, out: Path, method: str | None = None
+) -> float:
     """Seconds from the upload's start to the scored CSV fully downloaded."""
-    with stack.client(timeout=900) as client:
+    params = {"model": name, "passthrough": "id", "outputs": outputs}
+    if method is not None:
+        params["contributions_method"] = method
+    with stack.client(timeout=3600) as client:
         start = time.perf_counter()
         with path.open("rb") as handle:
             response = client.post(
                 "/v1/jobs",
-                params={"model": name, "passthrough": "id", "outputs": outputs},
+                params=params,
                 content=iter(lambda: handle.read(1024 * 1024), b""),
                 headers={"content-type": "text/csv"},
             )
@@ -144,12 +153,34 @@ def one_row_jobs(stack: Stack, path: Path, jobs: int) -> None:
         )
 
 
+def contributions(stack: Stack, work: Path, path: Path, args: argparse.Namespace) -> None:
+    """The LightGBM job asking `contributions` against the one asking `probabilities`."""
+    methods = ("exact", "approximate") if args.contrib_method == "both" else (args.contrib_method,)
+    for method in methods:
+        rows, source = args.rows, path
+        if method == "exact":
+            rows, source = args.contrib_rows, work / "contrib.csv"
+            make_csv(source, rows)
+        out = work / "scored.csv"
+        plain = inferq_run(stack, source, "lightgbm", "probabilities", out)
+        explained = inferq_run(stack, source, "lightgbm", "contributions", out, method)
+        print(
+            f"contributions ({method}), {rows:,} rows: {explained:.2f}s against {plain:.2f}s "
+            f"for probabilities, {explained / plain:.2f}x (target <= 3x)",
+            flush=True,
+        )
+
+
 def main() -> None:
     """Print each measurement and its ratio against the issue's target."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--one-row-jobs", type=int, default=10_000)
     parser.add_argument("--contrib-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--contrib-method", choices=("exact", "approximate", "both"), default="both"
+    )
+    parser.add_argument("--only", choices=("bulk", "one-row", "contributions"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inferq-bench-formats-") as tmp:
         work = Path(tmp)
@@ -158,22 +189,18 @@ def main() -> None:
         models = train(path)
         stack = start_stack(work / "stack", models)
         try:
-            for name, target in (("lightgbm", 0.85), ("onnx", 0.6)):
-                base = baseline(path, models[name][1], models[name][2], work / "base.csv")
-                took = inferq_run(stack, path, name, "probabilities", work / "scored.csv")
-                print(
-                    f"{name}: baseline {base:.2f}s, inferq {took:.2f}s, ratio {base / took:.2f}"
-                    f" (target >= {target})"
-                )
-            one_row_jobs(stack, path, args.one_row_jobs)
-            small = work / "contrib.csv"
-            make_csv(small, args.contrib_rows)
-            plain = inferq_run(stack, small, "lightgbm", "probabilities", work / "scored.csv")
-            explained = inferq_run(stack, small, "lightgbm", "contributions", work / "scored.csv")
-            print(
-                f"contributions, {args.contrib_rows:,} rows: {explained:.2f}s against "
-                f"{plain:.2f}s for probabilities, {explained / plain:.2f}x (target <= 3x)"
-            )
+            if args.only in (None, "bulk"):
+                for name, target in (("lightgbm", 0.85), ("onnx", 0.6)):
+                    base = baseline(path, models[name][1], models[name][2], work / "base.csv")
+                    took = inferq_run(stack, path, name, "probabilities", work / "scored.csv")
+                    print(
+                        f"{name}: baseline {base:.2f}s, inferq {took:.2f}s, "
+                        f"ratio {base / took:.2f} (target >= {target})"
+                    )
+            if args.only in (None, "one-row"):
+                one_row_jobs(stack, path, args.one_row_jobs)
+            if args.only in (None, "contributions"):
+                contributions(stack, work, path, args)
         finally:
             stack.stop()
 

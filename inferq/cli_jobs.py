@@ -167,6 +167,7 @@ def _job_options(args: argparse.Namespace) -> dict:
         options["outputs"] = args.outputs.split(",")
     if args.passthrough:
         options["passthrough"] = args.passthrough.split(",")
+    options["contributions_method"] = args.contributions_method
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -182,6 +183,11 @@ def add_job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     score.add_argument("--format", choices=RESULT_FORMATS, help="output format (default: from -o)")
     score.add_argument("--outputs", help="comma-separated: prediction,probabilities,contributions")
+    score.add_argument(
+        "--contributions-method",
+        choices=("exact", "approximate"),
+        help="how tree models' contributions are computed (default: exact)",
+    )
     score.add_argument("--passthrough", help="comma-separated input columns to copy (e.g. id)")
     score.add_argument("--priority", choices=("high", "normal", "low"))
     score.add_argument("--no-wait", action="store_true", help="print the job id and exit")

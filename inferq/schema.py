@@ -10,6 +10,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FeatureType = Literal["number", "string"]
+ContributionsMethod = Literal["exact", "approximate"]
+"""How tree contributions are computed: `exact` TreeSHAP, or `approximate` Saabas path
+attributions (each row's path once per tree). Both sum to the raw margin; linear models' are
+exact either way."""
 
 
 @dataclass

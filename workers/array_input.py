@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferq.schema import ModelSchema
+from inferq.schema import ContributionsMethod, ModelSchema
 
 # Process-wide on purpose: warnings.catch_warnings() is not thread-safe, and the batcher thread
 # and Celery's task thread score in the same process. The message is only ever raised for the
@@ -41,9 +41,11 @@ class ArrayInput:
         """The model's class probabilities for the rows."""
         return self.estimator.predict_proba(_values(features))
 
-    def contributions(self, features: pd.DataFrame | np.ndarray) -> Any:
+    def contributions(
+        self, features: pd.DataFrame | np.ndarray, method: ContributionsMethod = "exact"
+    ) -> Any:
         """The model's per-feature contributions for the rows."""
-        return self.estimator.contributions(_values(features))
+        return self.estimator.contributions(_values(features), method)
 
 
 def _values(features: pd.DataFrame | np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from inferq.keyring import DecryptionFailed
 from inferq.metrics.recorder import combined
 from inferq.problems import InputProblem
 from inferq.redis_client import REDIS_UNAVAILABLE, ScriptCall, Write, pipelined
-from inferq.schema import ModelSchema
+from inferq.schema import ContributionsMethod, ModelSchema
 from workers.context import WorkerContext
 from workers.drift_check import DriftCheck
 from workers.job_metrics import inline_batch_metrics
@@ -282,16 +282,25 @@ def score_jobs_together(
 
     The rows of all jobs are stacked once per batch (not per job) and scored without pandas
     when the model allows; the outputs are split back by row counts with plain list slicing.
+    Jobs that want approximate contributions share predict calls only with each other.
     """
     if not jobs:
         return []
+    approximate = [job for job in jobs if job.contributions_method == "approximate"]
+    if approximate and len(approximate) < len(jobs):
+        others = [job for job in jobs if job.contributions_method != "approximate"]
+        return [
+            *score_jobs_together(loaded, others, inputs, batch_rows, watch),
+            *score_jobs_together(loaded, approximate, inputs, batch_rows, watch),
+        ]
     schema = loaded.meta.schema
     outputs = sorted({o for job in jobs for o in job.outputs})
+    method: ContributionsMethod = "approximate" if approximate else "exact"
     try:
         values = _stack_features(jobs, inputs, schema.feature_names)
         started = time.thread_time()
         with single_threaded_if_small(len(values)):
-            columns = predict_columns(loaded.estimator, schema, values, outputs, batch_rows)
+            columns = predict_columns(loaded.estimator, schema, values, outputs, batch_rows, method)
         cpu_per_row = (time.thread_time() - started) / max(len(values), 1)
     except Exception as exc:
         if len(jobs) == 1:

@@ -64,6 +64,7 @@ def score_chunk(
         record.outputs,
         record.passthrough,
         ctx.settings.predict_batch_rows,
+        contributions_method=record.contributions_method,
         keep_going=keep_going,
     )
     cpu_seconds = time.thread_time() - started

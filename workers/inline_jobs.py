@@ -53,6 +53,7 @@ def _score(record: JobRecord, ctx: WorkerContext) -> None:
                 record.passthrough,
                 ctx.settings.predict_batch_rows,
                 on_batch=lambda rows: record_batch(ctx, rows),
+                contributions_method=record.contributions_method,
             )
     except REDIS_UNAVAILABLE:
         raise  # not the job's fault: the task runs it again once Redis answers

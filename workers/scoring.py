@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from inferq.schema import ModelSchema
+from inferq.schema import ContributionsMethod, ModelSchema
 
 _threadpools = ThreadpoolController()
 #: Below this many rows a predict call is faster on one thread than waking a thread pool.
@@ -82,6 +82,7 @@ def predict_columns(
     values: list[list[Any]] | np.ndarray,
     outputs: list[str],
     batch_rows: int = 100_000,
+    contributions_method: ContributionsMethod | None = None,
 ) -> dict[str, list[Any]]:
     """Output columns, as lists, for feature rows given as lists (or as a float64 matrix).
 
@@ -90,14 +91,16 @@ def predict_columns(
     """
     names = output_columns(schema, outputs, [])
     if not getattr(estimator, "accepts_arrays", False):
+        frame = frame_from_values(values, schema)
         predicted = predict_table(
-            estimator, schema, frame_from_values(values, schema), outputs, batch_rows
+            estimator, schema, frame, outputs, batch_rows, contributions_method=contributions_method
         )
         return {name: predicted[name].to_numpy().tolist() for name in names}
     features = np.asarray(values, dtype=np.float64).reshape(-1, len(schema.feature_names))
     columns: dict[str, list[Any]] = {name: [] for name in names}
     for start in range(0, len(features), batch_rows):
-        scored = _score_arrays(estimator, schema, features[start : start + batch_rows], outputs)
+        batch = features[start : start + batch_rows]
+        scored = _score_arrays(estimator, schema, batch, outputs, contributions_method)
         for name, column in scored.items():
             columns[name] += column.tolist()
     return columns
@@ -112,16 +115,18 @@ def score_frame(
     batch_rows: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
     keep_going: Callable[[int], bool] | None = None,
+    contributions_method: ContributionsMethod | None = None,
 ) -> pd.DataFrame:
     """Score rows with one predict call per `batch_rows` slice; never row by row.
 
     `on_batch` is told each slice's row count (for the batch size metric). `keep_going`, asked
     before each slice with the rows scored so far, may stop the scoring there: the result then
-    holds the leading rows scored until then.
+    holds the leading rows scored until then. `contributions_method` is how `contributions` are
+    computed (None: exact).
     """
     features = features_frame(rows, schema)
     predicted = predict_table(
-        estimator, schema, features, outputs, batch_rows, on_batch, keep_going
+        estimator, schema, features, outputs, batch_rows, on_batch, keep_going, contributions_method
     )
     return assemble(rows.iloc[: len(predicted)], predicted, outputs, passthrough, schema)
 
@@ -134,14 +139,16 @@ def predict_table(
     batch_rows: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
     keep_going: Callable[[int], bool] | None = None,
+    contributions_method: ContributionsMethod | None = None,
 ) -> pd.DataFrame:
-    """`prediction` and `proba_<class>` columns for feature rows, vectorized per slice."""
+    """The output columns for feature rows, vectorized per slice."""
     parts = []
     for start in range(0, len(features), batch_rows):
         if keep_going is not None and not keep_going(start):
             break
         batch = features.iloc[start : start + batch_rows]
-        parts.append(_score_batch(estimator, schema, batch, outputs))
+        scored = _score_arrays(estimator, schema, batch, outputs, contributions_method)
+        parts.append(pd.DataFrame(scored, index=batch.index))
         if on_batch is not None:
             on_batch(len(batch))
     if parts:
@@ -165,14 +172,12 @@ def assemble(
     return result
 
 
-def _score_batch(
-    estimator: Any, schema: ModelSchema, batch: pd.DataFrame, outputs: list[str]
-) -> pd.DataFrame:
-    return pd.DataFrame(_score_arrays(estimator, schema, batch, outputs), index=batch.index)
-
-
 def _score_arrays(
-    estimator: Any, schema: ModelSchema, batch: pd.DataFrame | np.ndarray, outputs: list[str]
+    estimator: Any,
+    schema: ModelSchema,
+    batch: pd.DataFrame | np.ndarray,
+    outputs: list[str],
+    contributions_method: ContributionsMethod | None,
 ) -> dict[str, np.ndarray]:
     """Each output column for one slice of rows, whatever the model's format."""
     scored: dict[str, np.ndarray] = {}
@@ -183,7 +188,8 @@ def _score_arrays(
         for position, label in enumerate(schema.classes):
             scored[proba_column(label)] = proba[:, position]
     if "contributions" in outputs:
-        found = np.asarray(estimator.contributions(batch), dtype=np.float64)
+        method = contributions_method or "exact"
+        found = np.asarray(estimator.contributions(batch, method), dtype=np.float64)
         flat = found.reshape(len(found), -1)  # per class, features then bias, class after class
         for position, name in enumerate(contribution_columns(schema)):
             scored[name] = flat[:, position]

@@ -61,6 +61,7 @@ def _score(record: JobRecord, index: int, spec: dict[str, Any], ctx: WorkerConte
         record.outputs,
         record.passthrough,
         ctx.settings.predict_batch_rows,
+        contributions_method=record.contributions_method,
     )
     return ScoredChunk(scored, chunk.failed, True, chunk.errors)
 

@@ -72,6 +72,7 @@ def new_file_record(
         input_kind="file",
         input_format=fmt,
         outputs=list(dict.fromkeys(options.outputs)),
+        contributions_method=options.asked_contributions_method(),
         passthrough=options.passthrough,
         priority=options.priority,
         max_error_rate=rate if rate is not None else settings.file_max_error_rate,

@@ -185,6 +185,7 @@ def _new_record(
         shadow_version=choice.shadow,
         created_at=now_rfc3339(),
         outputs=list(dict.fromkeys(request.outputs)),
+        contributions_method=request.asked_contributions_method(),
         passthrough=request.passthrough,
         priority=request.priority,
         max_error_rate=(

@@ -113,6 +113,7 @@ def job_options(
     model: str,
     *,
     outputs: Iterable[str] | None = None,
+    contributions_method: str | None = None,
     passthrough: Iterable[str] | None = None,
     priority: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -126,6 +127,7 @@ def job_options(
     if passthrough is not None:
         options["passthrough"] = list(passthrough)
     for name, value in (
+        ("contributions_method", contributions_method),
         ("priority", priority),
         ("metadata", metadata),
         ("webhook", webhook),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from inferq.config import Settings
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
+from inferq.schema import ContributionsMethod
 from inferq.timefmt import now_rfc3339, rfc3339_from_unix
 
 Priority = Literal["high", "normal", "low"]
@@ -54,6 +55,9 @@ class JobPublic(BaseModel):
     metadata: dict[str, Any]
     priority: Priority
     outputs: list[str]
+    contributions_method: ContributionsMethod | None = Field(
+        default=None, description="How contributions are computed, when `outputs` has them"
+    )
     passthrough: list[str]
     expires_at: str | None = Field(description="When inputs and results are deleted")
     attempts: int = Field(description="Times a worker took the job (over 1 after a lost worker)")
@@ -94,6 +98,7 @@ def job_object(record: JobRecord, base_url: str) -> dict[str, Any]:
         "metadata": record.metadata,
         "priority": record.priority,
         "outputs": record.outputs,
+        "contributions_method": record.contributions_method,
         "passthrough": record.passthrough,
         "expires_at": rfc3339_from_unix(record.expires_at),
         "attempts": record.attempts,

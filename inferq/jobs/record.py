@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from inferq.redis_client import decoded
+from inferq.schema import ContributionsMethod
 
 
 class JobStatus(StrEnum):
@@ -54,6 +55,9 @@ class JobRecord:
     chunks_total: int | None = None
     """How many chunks a file job was cut into; None while its input is still being cut."""
     outputs: list[str] = field(default_factory=lambda: ["prediction"])
+    contributions_method: ContributionsMethod | None = None
+    """``exact`` or ``approximate`` when `outputs` has ``contributions``; None: none asked (or
+    a job from before the option: scored exactly)."""
     passthrough: list[str] = field(default_factory=list)
     priority: str = "normal"
     max_error_rate: float = 0.0

@@ -22,6 +22,7 @@ from inferq.jobs.pending import PRIORITY_LANES, lane
 from inferq.jobs.record import JobRecord
 from inferq.metrics import keys as metric_keys
 from inferq.redis_client import ScriptCall, Write
+from inferq.schema import ContributionsMethod
 
 SHADOW_LANE = f"{keys.PREFIX}:pending:shadow"
 
@@ -81,6 +82,7 @@ class ShadowWork:
     alias: str
     rows: int
     outputs: list[str] = field(default_factory=lambda: ["prediction"])
+    contributions_method: ContributionsMethod | None = None
     passthrough: list[str] = field(default_factory=list)
     expires_at: float | None = None
     queued_at: float = 0.0
@@ -98,6 +100,7 @@ class ShadowWork:
             alias=record.model_alias or "",
             rows=rows,
             outputs=record.outputs,
+            contributions_method=record.contributions_method,
             passthrough=record.passthrough,
             expires_at=record.expires_at,
             queued_at=time.time(),
@@ -123,6 +126,7 @@ class ShadowWork:
             model_version=self.shadow,
             created_at="",
             outputs=self.outputs,
+            contributions_method=self.contributions_method,
             passthrough=self.passthrough,
         )
 

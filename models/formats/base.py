@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import pandas as pd
 
-from inferq.schema import Feature, FeatureType, ModelSchema
+from inferq.schema import ContributionsMethod, Feature, FeatureType, ModelSchema
 
 #: What a runtime's predict methods take: a frame of the schema's columns, or (for a runtime
 #: whose `accepts_arrays` is true) a float64 array of them in the schema's order.
@@ -73,11 +73,15 @@ class ModelRuntime(Protocol):
         """Class probabilities per row, `[N, classes]` in the schema's class order."""
         ...
 
-    def contributions(self, features: Features) -> np.ndarray:
+    def contributions(
+        self, features: Features, method: ContributionsMethod = "exact"
+    ) -> np.ndarray:
         """Per-row feature contributions with the bias last, in the raw margin.
 
         `[N, F + 1]` for a regressor or binary classifier, `[N, classes, F + 1]` for multiclass.
-        Raises ContributionsUnsupported for other kinds of model.
+        `method` is `exact` (TreeSHAP for trees) or `approximate` (Saabas path attributions,
+        about a prediction's cost); a linear model's are exact either way. Raises
+        ContributionsUnsupported for other kinds of model.
         """
         ...
 

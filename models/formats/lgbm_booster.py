@@ -7,7 +7,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from inferq.schema import FeatureType, ModelSchema
+from inferq.schema import ContributionsMethod, FeatureType, ModelSchema
 from models.formats.base import (
     Features,
     FormatError,
@@ -19,6 +19,7 @@ from models.formats.base import (
     labels_of,
     two_class,
 )
+from models.formats.lgbm_paths import PathAttributions
 
 BINARY = frozenset({"binary"})
 MULTICLASS = frozenset({"multiclass", "multiclassova"})
@@ -79,6 +80,7 @@ class LightGBMModel:
         self.names = booster_feature_names(
             None if generated else names, booster.num_feature(), options.feature_names
         )
+        self.paths: PathAttributions | None = None
         self.classes: list[Any] | None = None
         if self.objective in BINARY:
             self.classes = booster_classes(2, options.classes)
@@ -100,8 +102,15 @@ class LightGBMModel:
         proba = np.asarray(self.booster.predict(as_array(features), **_PREDICT))
         return two_class(proba) if self.objective in BINARY else proba
 
-    def contributions(self, features: Features) -> np.ndarray:
-        """`pred_contrib`: SHAP values per feature plus the bias, summing to the raw score."""
+    def contributions(
+        self, features: Features, method: ContributionsMethod = "exact"
+    ) -> np.ndarray:
+        """`pred_contrib`: SHAP values per feature plus the bias, summing to the raw score;
+        Saabas path attributions (`lgbm_paths`) for `approximate`."""
+        if method == "approximate":
+            if self.paths is None:  # read from the trees on first use, then kept
+                self.paths = PathAttributions(self.booster)
+            return self.paths.compute(as_array(features))
         found = np.asarray(self.booster.predict(as_array(features), pred_contrib=True, **_PREDICT))
         if self.objective in MULTICLASS:
             return found.reshape(len(found), len(self.classes or []), -1)

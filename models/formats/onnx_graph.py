@@ -17,7 +17,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto
 
-from inferq.schema import Feature, FeatureType, ModelSchema
+from inferq.schema import ContributionsMethod, Feature, FeatureType, ModelSchema
 from models.formats.base import (
     ContributionsUnsupported,
     Features,
@@ -231,7 +231,9 @@ class OnnxModel:
         found = self._run(features, [self.outputs.probabilities])[0]
         return np.asarray(found, dtype=np.float64).reshape(len(found), -1)
 
-    def contributions(self, features: Features) -> np.ndarray:
+    def contributions(
+        self, features: Features, method: ContributionsMethod = "exact"
+    ) -> np.ndarray:
         """Not available: an ONNX graph's structure is not read back into trees or weights."""
         raise ContributionsUnsupported("ONNX models")
 

@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from inferq.schema import ContributionsMethod
 from models.formats.base import ContributionsUnsupported, Features, as_array
 
 SHAP_TREES = (
@@ -71,10 +72,11 @@ class SklearnContributions:
     def __init__(self, estimator: Any) -> None:
         self.kind = contribution_kind(estimator)
         self.front, self.final = split_model(estimator)
-        self._explainer: Any = None
+        self._made: Any = None
 
-    def compute(self, features: Features) -> np.ndarray:
-        """`[N, F + 1]` (bias last), or `[N, classes, F + 1]` for a multiclass model."""
+    def compute(self, features: Features, method: ContributionsMethod = "exact") -> np.ndarray:
+        """`[N, F + 1]` (bias last), or `[N, classes, F + 1]` for a multiclass model; trees'
+        are Saabas path attributions for `approximate`, linear models' exact either way."""
         if self.kind is None:
             raise ContributionsUnsupported(f"a {type(self.final).__name__}")
         scaled: Any = features
@@ -83,24 +85,38 @@ class SklearnContributions:
         x = as_array(scaled)
         module = type(self.final).__module__
         if module.startswith("lightgbm"):
+            if method == "approximate":
+                return self._explainer().compute(x)
             return _multiclass(self.final.predict(scaled, pred_contrib=True), self.final)
         if module.startswith("xgboost"):
-            import xgboost as xgb
+            from models.formats.xgb_booster import booster_contributions
 
-            matrix = xgb.DMatrix(x, missing=np.nan)
-            booster = self.final.get_booster()
-            return np.asarray(booster.predict(matrix, pred_contribs=True, validate_features=False))
+            return booster_contributions(self.final.get_booster(), x, method)
         if self.kind == "linear":
             return _linear(self.final, x)
-        return self._shap(x)
+        return self._shap(x, method)
 
-    def _shap(self, x: np.ndarray) -> np.ndarray:
-        import shap  # imported on first use: it is slow to import and only trees need it
+    def _explainer(self) -> Any:
+        """shap's TreeExplainer (both methods), or a LightGBM model's path attributions (its
+        exact ones are its own `pred_contrib`); made on first use."""
+        if self._made is None:
+            if type(self.final).__module__.startswith("lightgbm"):
+                from models.formats.lgbm_paths import PathAttributions
 
-        if self._explainer is None:
-            self._explainer = shap.TreeExplainer(self.final)
-        values = np.asarray(self._explainer.shap_values(x, check_additivity=False))
-        bias = np.asarray(self._explainer.expected_value, dtype=np.float64).reshape(-1)
+                self._made = PathAttributions(self.final.booster_)
+            else:
+                import shap  # imported on first use: it is slow to import and only trees need it
+
+                self._made = shap.TreeExplainer(self.final)
+        return self._made
+
+    def _shap(self, x: np.ndarray, method: ContributionsMethod) -> np.ndarray:
+        explainer = self._explainer()
+        approximate = method == "approximate"  # shap's Saabas: each row's path once per tree
+        values = np.asarray(
+            explainer.shap_values(x, check_additivity=False, approximate=approximate)
+        )
+        bias = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)
         if values.ndim == 2:  # one output: a regressor or a log-odds binary classifier
             return np.column_stack([values, np.full(len(values), bias[0])])
         per_class = np.moveaxis(values, 2, 1)  # [N, F, C] -> [N, C, F]

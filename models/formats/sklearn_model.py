@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from inferq.schema import ContributionsMethod
 from models.artifacts import ArtifactFormat, load_artifact
 from models.formats.base import Features, LoadOptions, estimate_size
 from models.formats.sklearn_contrib import SklearnContributions
@@ -41,9 +42,11 @@ class SklearnModel:
         """The estimator's class probabilities."""
         return np.asarray(self.estimator.predict_proba(features))
 
-    def contributions(self, features: Features) -> np.ndarray:
+    def contributions(
+        self, features: Features, method: ContributionsMethod = "exact"
+    ) -> np.ndarray:
         """Tree contributions through shap or the booster, linear ones exactly."""
-        return self.explain.compute(features)
+        return self.explain.compute(features, method)
 
     def memory_bytes(self) -> int:
         """The estimator's pickled size with its arrays."""

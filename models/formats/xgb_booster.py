@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import xgboost as xgb
 
-from inferq.schema import FeatureType, ModelSchema
+from inferq.schema import ContributionsMethod, FeatureType, ModelSchema
 from models.formats.base import (
     Features,
     FormatError,
@@ -105,10 +105,12 @@ class XGBoostModel:
             return np.column_stack([1.0 - positive, positive])
         return softmax(margin.reshape(len(margin), -1))
 
-    def contributions(self, features: Features) -> np.ndarray:
-        """`pred_contribs`: SHAP values per feature plus the bias, summing to the margin."""
-        matrix = xgb.DMatrix(as_array(features), missing=np.nan)
-        return np.asarray(self.booster.predict(matrix, pred_contribs=True, validate_features=False))
+    def contributions(
+        self, features: Features, method: ContributionsMethod = "exact"
+    ) -> np.ndarray:
+        """`pred_contribs`: SHAP values per feature plus the bias, summing to the margin
+        (`approx_contribs`, XGBoost's Saabas path attributions, for `approximate`)."""
+        return booster_contributions(self.booster, as_array(features), method)
 
     def margin(self, features: Features) -> np.ndarray:
         """The raw margin the contributions sum to."""
@@ -117,3 +119,16 @@ class XGBoostModel:
     def memory_bytes(self) -> int:
         """About the size of the saved model."""
         return len(self.booster.save_raw("ubj"))
+
+
+def booster_contributions(
+    booster: xgb.Booster, x: np.ndarray, method: ContributionsMethod
+) -> np.ndarray:
+    """A booster's own contributions of the rows: TreeSHAP, or its Saabas for `approximate`."""
+    matrix = xgb.DMatrix(x, missing=np.nan)
+    approximate = method == "approximate"
+    return np.asarray(
+        booster.predict(
+            matrix, pred_contribs=True, approx_contribs=approximate, validate_features=False
+        )
+    )

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import lightgbm as lgb
 import numpy as np
 import orjson
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 import skops.io as sio
 import xgboost as xgb
 
+from models.formats import LoadOptions, load_model
 from tests.format_fixtures import (
     FEATURES,
     lightgbm_booster,
@@ -112,6 +114,78 @@ def test_an_xgboost_multiclass_model_takes_classes_and_gives_contributions_per_c
         np.testing.assert_allclose(
             table[columns].sum(axis=1), margin[:, position], rtol=1e-6, atol=1e-6
         )
+
+
+def test_approximate_contributions_reach_json_and_csv_jobs_and_sum_to_the_margin(
+    api: httpx.Client,
+) -> None:
+    """`contributions_method: approximate` on a JSON job (the batcher) and a CSV file job (the
+    chunks): both get the booster's path attributions, not TreeSHAP's, summing to the margin;
+    the job object says which method it asked for."""
+    name = unique("lgbm-approx")
+    train = rows(300, seed=23)
+    target = (train["tenure"] * train["spend"] > 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(train, label=target), num_boost_round=20)
+    artifact = booster.model_to_string().encode()
+    assert upload(api, name, artifact, format="lightgbm").status_code == 201
+    local = load_model(artifact, "lightgbm", LoadOptions())
+    frame = rows(40, seed=24)
+    margin = booster.predict(frame.to_numpy(), raw_score=True)
+    approximate = local.contributions(frame, "approximate")
+    assert np.abs(approximate - local.contributions(frame)).max() > 0.01
+    body = {"model": name, "outputs": ["prediction", "contributions"]}
+    job = submit(
+        api,
+        {**body, "contributions_method": "approximate", "instances": frame.to_numpy().tolist()},
+    )
+    assert job["contributions_method"] == "approximate"
+    exact_job = submit(api, {**body, "instances": frame.to_numpy().tolist()})
+    assert exact_job["contributions_method"] == "exact"
+    file_job = api.post(
+        "/v1/jobs",
+        params={"model": name, "outputs": "contributions", "contributions_method": "approximate"},
+        content=frame.to_csv(index=False).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert file_job.status_code == 202, file_job.text
+    for job_id, fmt, expected in (
+        (job["id"], "json", approximate),
+        (exact_job["id"], "json", local.contributions(frame)),
+        (file_job.json()["id"], "csv", approximate),
+    ):
+        assert wait_for(api, job_id)["status"] == "succeeded"
+        table = _results(api, job_id, fmt)
+        np.testing.assert_allclose(table[CONTRIB], expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(table[CONTRIB].sum(axis=1), margin, rtol=1e-6, atol=1e-6)
+
+
+def test_a_contributions_method_that_is_unknown_or_without_contributions_is_a_422(
+    api: httpx.Client,
+) -> None:
+    """JSON and file jobs alike name `contributions_method`; nothing is queued."""
+    name = unique("lgbm-method")
+    assert upload(api, name, lightgbm_text(), format="lightgbm").status_code == 201
+    instances = rows(3).to_numpy().tolist()
+    for options in (
+        {"outputs": ["contributions"], "contributions_method": "saabas"},
+        {"outputs": ["prediction"], "contributions_method": "approximate"},
+    ):
+        refused = api.post("/v1/jobs", json={"model": name, **options, "instances": instances})
+        assert_problem(refused, 422, "contributions_method")
+        file_refused = api.post(
+            "/v1/jobs",
+            params={
+                "model": name,
+                "outputs": ",".join(options["outputs"]),
+                "contributions_method": options["contributions_method"],
+            },
+            content=rows(3).to_csv(index=False).encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert_problem(file_refused, 422, "contributions_method")
+    listed = api.get("/v1/jobs", params={"model": name}).json()
+    assert listed["data"] == []
 
 
 def test_onnx_models_score_and_refuse_contributions_naming_the_kinds_that_have_them(

@@ -40,6 +40,12 @@ def test_only_given_options_are_sent_and_lists_join_in_queries() -> None:
     options = job_options("iris", outputs=["prediction", "probabilities"], priority=None)
     assert options == {"model": "iris", "outputs": ["prediction", "probabilities"]}
     assert query_options(options) == {"model": "iris", "outputs": "prediction,probabilities"}
+    explained = job_options("wine", outputs=["contributions"], contributions_method="approximate")
+    assert query_options(explained) == {
+        "model": "wine",
+        "outputs": "contributions",
+        "contributions_method": "approximate",
+    }
 
 
 @pytest.mark.parametrize(
