@@ -11,9 +11,10 @@ how it travels:
 Each of the C virtual clients holds one keep-alive HTTP/1.1 connection and sends its jobs one
 after another. Every job's request body is serialized before the clock starts, as wrk sends a
 fixed body: building a 1,000-row JSON tensor costs the client ~1 ms, which would otherwise take
-the two cores from the server being measured. The client side is a few lines over asyncio streams on purpose: httpx's connection
-pool spends ~20 ms of CPU per request at 64 connections (it checks every pooled connection on
-every request), so with it the benchmark measured the client, not inferq (py-spy, issue 6).
+the two cores from the server being measured. The client side is a few lines over asyncio
+streams on purpose: httpx's connection pool spends ~20 ms of CPU per request at 64 connections
+(it checks every pooled connection on every request), so with it the benchmark measured the
+client, not inferq (py-spy, issue 6).
 """
 
 from __future__ import annotations
