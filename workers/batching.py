@@ -282,20 +282,23 @@ def score_jobs_together(
 
     The rows of all jobs are stacked once per batch (not per job) and scored without pandas
     when the model allows; the outputs are split back by row counts with plain list slicing.
-    Jobs that want approximate contributions share predict calls only with each other.
+    Jobs share predict calls only with jobs that want contributions the same way (exact,
+    approximate, or none: a batch computes what any of its jobs asks, for all of its rows).
     """
     if not jobs:
         return []
-    approximate = [job for job in jobs if job.contributions_method == "approximate"]
-    if approximate and len(approximate) < len(jobs):
-        others = [job for job in jobs if job.contributions_method != "approximate"]
+    kinds = {_contributions(job) for job in jobs}
+    if len(kinds) > 1:
         return [
-            *score_jobs_together(loaded, others, inputs, batch_rows, watch),
-            *score_jobs_together(loaded, approximate, inputs, batch_rows, watch),
+            outcome
+            for kind in kinds
+            for outcome in score_jobs_together(
+                loaded, [j for j in jobs if _contributions(j) == kind], inputs, batch_rows, watch
+            )
         ]
     schema = loaded.meta.schema
     outputs = sorted({o for job in jobs for o in job.outputs})
-    method: ContributionsMethod = "approximate" if approximate else "exact"
+    method: ContributionsMethod = kinds.pop() or "exact"
     try:
         values = _stack_features(jobs, inputs, schema.feature_names)
         started = time.thread_time()
@@ -360,6 +363,13 @@ def matrix_table(
     """A matrix request's answer, column by column: `{columns, values}` (no passthrough)."""
     names = output_columns(schema, job.outputs, [])
     return {"columns": names, "values": [predicted[name][start:end] for name in names]}
+
+
+def _contributions(job: JobRecord) -> ContributionsMethod | None:
+    """How the job wants its contributions computed; None when it wants none."""
+    if "contributions" not in job.outputs:
+        return None
+    return job.contributions_method or "exact"
 
 
 def _rows_keys(claimed: list[ClaimedJob]) -> list[str]:
