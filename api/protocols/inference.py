@@ -249,7 +249,7 @@ class SyncInference:
         token = self.limits.token_call(sync.tenant)
         resolution = resolve_call(ref)
         lanes = [lane(priority) for priority in PRIORITY_LANES]
-        if sync.apart:  # before the push, on the same connection: set when a batcher claims it
+        if sync.apart:  # set before the push on the same connection: there when a batcher claims
             ttl_ms = int((self.settings.sync_timeout_seconds + _ROWS_MARGIN_SECONDS) * 1000)
             await self._execute("SET", sync.rows_key, sync.rows, "PX", ttl_ms)
         reply = await self._push(
