@@ -8,7 +8,8 @@ import numpy as np
 
 from inferq.schema import ContributionsMethod
 from models.artifacts import ArtifactFormat, load_artifact
-from models.formats.base import Features, LoadOptions, estimate_size
+from models.formats.base import Features, LoadOptions, as_array, estimate_size
+from models.formats.compiled_trees import compile_trees
 from models.formats.sklearn_contrib import SklearnContributions
 from models.schema import FeatureType, ModelSchema, describe
 
@@ -19,14 +20,16 @@ def load(data: bytes, fmt: ArtifactFormat, options: LoadOptions) -> SklearnModel
 
 
 class SklearnModel:
-    """A fitted estimator: predict and predict_proba as it has them; contributions where known."""
-
-    accepts_arrays = False
+    """A fitted estimator: predict and predict_proba as it has them (HistGradientBoosting's trees
+    compiled, see `compiled_trees`); contributions where known."""
 
     def __init__(self, estimator: Any, options: LoadOptions) -> None:
         self.estimator = estimator
         self.feature_names = options.feature_names
         self.explain = SklearnContributions(estimator)
+        self.compiled = compile_trees(estimator)
+        # Compiled trees read float64 arrays in feature order, so the scoring path skips pandas.
+        self.accepts_arrays = self.compiled is not None
 
     def describe(self, feature_types: dict[str, FeatureType]) -> ModelSchema:
         """The estimator's schema (see `models.schema.describe`) and contribution kind."""
@@ -36,10 +39,14 @@ class SklearnModel:
 
     def predict(self, features: Features) -> np.ndarray:
         """The estimator's predictions."""
+        if self.compiled is not None:
+            return self.compiled.predict(as_array(features))
         return np.asarray(self.estimator.predict(features))
 
     def predict_proba(self, features: Features) -> np.ndarray:
         """The estimator's class probabilities."""
+        if self.compiled is not None:
+            return self.compiled.predict_proba(as_array(features))
         return np.asarray(self.estimator.predict_proba(features))
 
     def contributions(
