@@ -62,6 +62,7 @@ class Layout:
             self.fields += [f"{name}|{i}" for i in range(column.bins)]
             self.fields += [f"{name}|{MISSING}", f"{name}|{OUTSIDE}"]
         self.fields.append("rows")
+        self._binned: dict[frozenset[str], _NumberBins] = {}
 
     def fold(self, columns: dict[str, Any], rows: int) -> np.ndarray:
         """The counts of one batch: each column present in `columns` binned, and `rows`.
@@ -70,19 +71,72 @@ class Layout:
         by k: shares stay right to a fraction of a percent at a fraction of the cost."""
         step = -(-rows // FOLD_ROWS)
         vector = np.zeros(len(self.fields), dtype=np.int64)
+        present = {name: values for name, values in columns.items() if values is not None}
+        if step > 1:
+            present = {name: values[::step] for name, values in present.items()}
+        binned = self._binned_of(frozenset(present))
+        vector += binned.fold(present, len(self.fields))
         for column in self.columns:
-            values = columns.get(column.name)
-            if values is not None:
-                slots = _slots(column, values[::step] if step > 1 else values)
+            values = present.get(column.name)
+            if values is not None and column.name not in binned.names:
+                slots = _slots(column, values)
                 vector[column.start : column.start + len(slots)] += slots
         if step > 1:
             vector *= step
         vector[-1] = rows
         return vector
 
+    def _binned_of(self, names: frozenset[str]) -> _NumberBins:
+        """The binned numeric columns among `names`, folded together."""
+        found = self._binned.get(names)
+        if found is None:
+            found = _NumberBins([c for c in self.columns if c.name in names and _binned_number(c)])
+            self._binned[names] = found
+        return found
+
     def counts(self, vector: np.ndarray) -> dict[str, int]:
         """The non-zero slots of a vector as hash fields."""
         return {self.fields[i]: int(vector[i]) for i in np.flatnonzero(vector)}
+
+
+def _binned_number(column: Column) -> bool:
+    return column.profile["type"] == "number" and bool(column.profile["edges"])
+
+
+class _NumberBins:
+    """The numeric columns with bins, folded together on one matrix of their values.
+
+    A value's bin is the count of inner edges at or below it: one comparison of the whole
+    matrix per edge (edges padded with +inf) instead of a binary search per column, whose
+    unpredictable branches cost ~17 us per 1,000 values. The 20 per-column sets of NumPy calls
+    this replaces cost ~45% of a compiled HistGradientBoosting predict of the same rows."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+        self.names = {c.name for c in columns}
+        inner = [c.profile["edges"][1:-1] for c in columns]
+        self.edges = np.full((len(columns), max(map(len, inner), default=0)), np.inf)
+        for position, edges in enumerate(inner):
+            self.edges[position, : len(edges)] = edges
+        self.low = np.array([c.profile["edges"][0] for c in columns], dtype=np.float64)
+        self.high = np.array([c.profile["edges"][-1] for c in columns], dtype=np.float64)
+        self.starts = np.array([c.start for c in columns], dtype=np.int64)
+        self.missing = self.starts + np.array([c.bins for c in columns], dtype=np.int64)
+
+    def fold(self, present: dict[str, Any], size: int) -> np.ndarray:
+        """The columns' slots of a count vector of `size` slots."""
+        vector = np.zeros(size, dtype=np.int64)
+        if not self.columns:
+            return vector
+        numbers = np.column_stack([as_numbers(present[c.name]) for c in self.columns])
+        below = np.zeros(numbers.shape, dtype=np.int16)  # bins per column: well under 2**15
+        for edge in self.edges.T:
+            below += numbers >= edge  # NaN compares False: its slot is set below
+        slots = np.where(np.isnan(numbers), self.missing, below + self.starts)
+        vector += np.bincount(slots.ravel(), minlength=size)
+        outside = np.count_nonzero((numbers < self.low) | (numbers > self.high), axis=0)
+        vector[self.missing + 1] += outside
+        return vector
 
 
 def _slots(column: Column, values: Any) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 from inferq.monitoring.profile import category_profile, numeric_profile, psi
 from inferq.monitoring.reference import PREDICTION, build_reference
 from inferq.monitoring.report import column_report
-from inferq.monitoring.serving import fold_counts
+from inferq.monitoring.serving import _slots, fold_counts, layout_of
 from inferq.schema import Feature, ModelSchema
 
 SCHEMA = ModelSchema([Feature("x"), Feature("plan", "string")], task="regression")
@@ -93,3 +93,29 @@ def test_a_big_chunk_is_binned_from_a_sample_and_keeps_its_row_count() -> None:
     shares = np.array(report["histogram"]["window"]) / 100_000
     assert np.abs(shares - exact / 100_000).max() < 0.005
     assert report["psi"] < 0.01
+
+
+def test_numeric_columns_folded_together_count_as_each_column_alone() -> None:
+    """The one-matrix fold of many numeric columns gives each column's own bins, missing and
+    out-of-range slots, beside a categorical column and a constant one."""
+    rng = np.random.default_rng(5)
+    names = [f"n{i}" for i in range(7)]
+    schema = ModelSchema(
+        [Feature(n) for n in names] + [Feature("flat"), Feature("plan", "string")], "regression"
+    )
+    base = pd.DataFrame(rng.normal(size=(2_000, 7)) * np.arange(1, 8), columns=names)
+    base = base.assign(flat=np.nan, plan=reference_frame(2_000)["plan"])
+    ref = build_reference(base, schema, "file", 10)
+    batch = pd.DataFrame(rng.normal(size=(999, 7)) * 3, columns=names)
+    batch[rng.random(batch.shape) < 0.1] = np.nan
+    batch = batch.assign(flat=1.0, plan=reference_frame(999, seed=6)["plan"])
+    columns = {c: batch[c].to_numpy() for c in batch}
+    layout = layout_of(ref)
+    expected = np.zeros(len(layout.fields), dtype=np.int64)
+    for column in layout.columns:
+        slots = _slots(column, columns[column.name])
+        expected[column.start : column.start + len(slots)] += slots
+    expected[-1] = 999
+    folded = layout.fold({**columns, PREDICTION: None}, 999)
+    assert np.array_equal(folded, expected)
+    assert folded[layout.fields.index("n0|o")] > 0, "values beyond the reference's range"
