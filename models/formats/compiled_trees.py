@@ -1,10 +1,11 @@
-"""HistGradientBoosting trees compiled to machine code: the same predictions, about 2x sooner.
+"""HistGradientBoosting trees compiled to machine code: the same predictions, 2-3x sooner.
 
 scikit-learn walks one tree at a time over all rows, one row at a time, branching at every node,
-and calls into Cython once per tree (100 trees: ~0.6 ms before the first row). Here every tree is
-one flat node table, the rows go down it eight at a time with no branch but the loop, and one
-call of a numba-compiled kernel scores every tree. Each tree is walked to its full depth: a leaf
-points to itself, so a row that reached one stays there.
+and calls into Cython once per tree (100 trees: ~0.5 ms before the first row). Here all trees are
+one flat node table, the rows go down each tree eight at a time with no branch but the loop, and
+one call of a numba-compiled kernel scores every tree. Each tree is walked to its full depth: a
+leaf points to itself, so a row that reached one stays there. A batch without missing values
+takes a loop without NaN checks. (1,000 rows, 100 trees, one thread: ~1.3 ms against ~3.6 ms.)
 
 The arithmetic is scikit-learn's: the same float64 comparison `x <= threshold`, missing values
 sent where the node says, leaf values added tree after tree onto the baseline. A compiled model
@@ -24,7 +25,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-from models.formats.tree_kernel import add_leaf_values
+from models.formats.tree_kernel import FEATURE, add_leaf_values
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,17 @@ class CompiledTrees:
         offset = np.repeat(starts, sizes)
         leaf = nodes["is_leaf"].astype(bool)
         own = np.arange(len(nodes))
-        # children[k, 1] is where a row goes when `x <= threshold` (or missing goes left).
-        self.children = np.column_stack(
+        # One row per node: its feature, where a row goes when `x > threshold` (or missing and
+        # not told left), where it goes otherwise, and whether missing values go left.
+        self.nodes = np.column_stack(
             [
+                np.where(leaf, 0, nodes["feature_idx"]),
                 np.where(leaf, own, offset + nodes["right"]),
                 np.where(leaf, own, offset + nodes["left"]),
+                nodes["missing_go_to_left"],
             ]
         ).astype(np.int32)
-        self.features = np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32)
         self.thresholds = np.where(leaf, np.inf, nodes["num_threshold"]).astype(np.float64)
-        self.missing_left = nodes["missing_go_to_left"].astype(np.uint8)
         self.values = nodes["value"].astype(np.float64)
         self.roots = starts.astype(np.int32)
         self.depths = np.array([tree.nodes["depth"].max() for tree in trees], dtype=np.int32)
@@ -96,12 +98,11 @@ class CompiledTrees:
             self.roots,
             self.depths,
             self.classes_of_trees,
-            self.features,
             self.thresholds,
-            self.missing_left,
-            self.children,
+            self.nodes,
             self.values,
             out,
+            bool(np.isnan(x).any()),
         )
 
 
@@ -118,8 +119,10 @@ def compile_trees(estimator: Any) -> CompiledTrees | None:
     try:
         compiled = CompiledTrees(estimator)
         probe = _probe(compiled, estimator.n_features_in_)
-        same = np.array_equal(
-            compiled.margins(probe), estimator._raw_predict(_named(estimator, probe))
+        # Twice: the rows without missing values alone take the kernel's loop without NaN checks.
+        same = all(
+            np.array_equal(compiled.margins(rows), estimator._raw_predict(_named(estimator, rows)))
+            for rows in (probe[:-32], probe)
         )
     except Exception:  # a scikit-learn whose internals moved: its own predict still works
         log.warning("HistGradientBoosting trees not compiled", exc_info=True)
@@ -147,6 +150,6 @@ def _probe(compiled: CompiledTrees, features: int) -> np.ndarray:
         for step, value in enumerate(
             (threshold, np.nextafter(threshold, np.inf), np.nextafter(threshold, -np.inf))
         ):
-            rows[position * 3 + step, compiled.features[node]] = value
+            rows[position * 3 + step, compiled.nodes[node, FEATURE]] = value
     rows[-32:][rng.random(size=(32, features)) < 0.3] = np.nan
     return np.ascontiguousarray(rows)

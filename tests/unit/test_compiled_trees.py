@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 from models.formats import LoadOptions
 from models.formats.compiled_trees import THREADED_ROWS, compile_trees
 from models.formats.sklearn_model import SklearnModel
+from models.formats.tree_kernel import FEATURE
 
 
 def data(rows: int, seed: int = 0, missing: float = 0.1) -> pd.DataFrame:
@@ -42,6 +43,10 @@ def test_a_classifier_gives_the_same_probabilities_and_labels(classes: int) -> N
     values = fresh.to_numpy()
     assert np.array_equal(compiled.predict_proba(values), model.predict_proba(fresh))
     assert np.array_equal(compiled.predict(values), model.predict(fresh))
+    complete = fresh.fillna(0.0)  # no missing value: the kernel's loop without NaN checks
+    assert np.array_equal(
+        compiled.predict_proba(complete.to_numpy()), model.predict_proba(complete)
+    )
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])
@@ -57,17 +62,21 @@ def test_a_regressor_gives_the_same_values_through_its_link(loss: str) -> None:
 
 
 def test_rows_on_thresholds_and_infinities_go_where_scikit_learn_sends_them() -> None:
-    """A value equal to a split's threshold goes left; +-inf and NaN follow the model."""
+    """A value equal to a split's threshold goes left; +-inf and NaN follow the model, in a
+    batch with a missing value and in one without."""
     x = data(2_000)
     model = HistGradientBoostingClassifier(max_iter=20).fit(x, labels(x, 2))
     compiled = compile_trees(model)
     assert compiled is not None
     splits = np.isfinite(compiled.thresholds)
     rows = np.zeros((int(splits.sum()) + 3, 6))
-    rows[np.arange(int(splits.sum())), compiled.features[splits]] = compiled.thresholds[splits]
+    rows[np.arange(int(splits.sum())), compiled.nodes[splits, FEATURE]] = compiled.thresholds[
+        splits
+    ]
     rows[-3], rows[-2], rows[-1] = np.inf, -np.inf, np.nan
     frame = pd.DataFrame(rows, columns=x.columns)
     assert np.array_equal(compiled.margins(rows), model._raw_predict(frame))
+    assert np.array_equal(compiled.margins(rows[:-1]), model._raw_predict(frame[:-1]))
 
 
 def test_a_big_batch_is_split_over_threads_with_the_same_answer() -> None:
