@@ -1,29 +1,19 @@
 """The compiled loop that walks rows down flat tree tables (see `compiled_trees`).
 
-numba (already here for shap) compiles it once per machine: the machine code is cached next to
-this file, or under the user's cache folder when this one is read-only.
+numba (already here for shap) compiles it once per machine (`inferq.compiled`).
 """
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
-
-import numba
 import numpy as np
+
+from inferq.compiled import compiled
 
 #: Columns of a node's row in the `nodes` table.
 FEATURE, RIGHT, LEFT, MISSING_LEFT = 0, 1, 2, 3
 
 
-def _jit(function: Any, **options: Any) -> Any:
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # nowhere writable to cache: compile in each process instead
-        return numba.njit(**options)(function)
-
-
-@partial(_jit, inline="always")
+@compiled(inline="always")
 def _step(
     x: np.ndarray, row: int, node: int, thresholds: np.ndarray, nodes: np.ndarray, missing: bool
 ) -> int:  # pragma: no cover - compiled
@@ -35,7 +25,7 @@ def _step(
     return nodes[node, RIGHT + left]
 
 
-@partial(_jit, nogil=True)
+@compiled(nogil=True)
 def add_leaf_values(  # noqa: PLR0913 - the kernel takes the tables as plain arrays
     x: np.ndarray,
     roots: np.ndarray,
