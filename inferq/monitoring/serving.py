@@ -2,8 +2,9 @@
 
 A reference compiles once into a `Layout`: one flat vector of counts holding, for each feature
 and for the predictions, its bins then a missing and an outside (out of range, or unseen) slot,
-and `rows` last. A batch folds into such a vector with a few NumPy calls per feature; workers
-add vectors up and send only the non-zero slots, as ``feature|bin`` fields of the minute's hash.
+and `rows` last. A batch folds into such a vector (its numeric columns in one compiled loop,
+`fold_kernel`; categories with `pd.factorize`); workers add vectors up and send only the
+non-zero slots, as ``feature|bin`` fields of the minute's hash.
 """
 
 from __future__ import annotations
