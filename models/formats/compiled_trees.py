@@ -140,8 +140,8 @@ def _named(estimator: Any, rows: np.ndarray) -> Any:
 
 
 def _probe(compiled: CompiledTrees, features: int) -> np.ndarray:
-    """Rows that reach every side of the thresholds: random, on, just above and below each
-    split's threshold, and with missing values."""
+    """Rows that reach every side of the thresholds: random rows; rows on, just above and just
+    below the threshold of each of the first 512 splits; 32 rows with missing values, last."""
     rng = np.random.default_rng(0)
     inner = np.flatnonzero(np.isfinite(compiled.thresholds))[:512]
     rows = rng.normal(size=(len(inner) * 3 + 64, features))
