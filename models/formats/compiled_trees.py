@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Below this many rows a batch is scored on the calling thread alone.
 THREADED_ROWS = 8_192
+#: Splits whose thresholds the load-time probe tests (3 rows each): all of a 100-tree model's.
+PROBED_SPLITS = 4_096
 _pool = ThreadPoolExecutor(thread_name_prefix="inferq-trees")
 
 
@@ -141,9 +143,10 @@ def _named(estimator: Any, rows: np.ndarray) -> Any:
 
 def _probe(compiled: CompiledTrees, features: int) -> np.ndarray:
     """Rows that reach every side of the thresholds: random rows; rows on, just above and just
-    below the threshold of each of the first 512 splits; 32 rows with missing values, last."""
+    below the threshold of each of the first PROBED_SPLITS splits; 32 rows with missing
+    values, last."""
     rng = np.random.default_rng(0)
-    inner = np.flatnonzero(np.isfinite(compiled.thresholds))[:512]
+    inner = np.flatnonzero(np.isfinite(compiled.thresholds))[:PROBED_SPLITS]
     rows = rng.normal(size=(len(inner) * 3 + 64, features))
     for position, node in enumerate(inner):
         threshold = compiled.thresholds[node]
