@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import orjson
 
@@ -47,17 +49,7 @@ def test_a_matrix_entry_carries_the_rows_as_raw_float64() -> None:
     matrix = np.array([[1.5, np.nan, -np.inf], [line_breaks, 0.1, 2.0**-1074]])
     raw = SyncRequest.matrix_bytes(matrix)
     assert raw == matrix.astype("<f8").tobytes() and b"\n" * 8 in raw
-    request = SyncRequest(
-        id="m1",
-        tenant="team-a",
-        protocol="v2",
-        model_name="churn",
-        model_version=1,
-        rows=raw,
-        deadline=1_800_000_000.5,
-        rows_total=2,
-        width=3,
-    )
+    request = matrix_request("m1", raw, rows_total=2, width=3)
     back = SyncRequest.from_entry(request.entry())
     assert back == request
     read = back.matrix()
@@ -71,20 +63,23 @@ def test_rows_kept_apart_leave_the_entry_small() -> None:
     """A request whose rows travel apart writes only its header and options in the entry; it
     reads back marked `apart`, with no rows until the claim fetches them from `rows_key`."""
     raw = SyncRequest.matrix_bytes(np.ones((5_000, 4)))
-    request = SyncRequest(
-        id="big1",
+    request = matrix_request("big1", raw, rows_total=5_000, width=4, apart=True)
+    entry = request.entry()
+    assert len(entry) < 300 and raw not in entry
+    back = SyncRequest.from_entry(entry)
+    assert back.apart and back.rows == b"" and back.width == 4 and back.rows_total == 5_000
+    assert back.rows_key == request.rows_key == "inferq:sync:rows:big1"
+
+
+def matrix_request(request_id: str, raw: bytes, **fields: Any) -> SyncRequest:
+    """A v2 request for `churn` v1 whose rows are a matrix's bytes."""
+    return SyncRequest(
+        id=request_id,
         tenant="team-a",
         protocol="v2",
         model_name="churn",
         model_version=1,
         rows=raw,
         deadline=1_800_000_000.5,
-        rows_total=5_000,
-        width=4,
-        apart=True,
+        **fields,
     )
-    entry = request.entry()
-    assert len(entry) < 300 and raw not in entry
-    back = SyncRequest.from_entry(entry)
-    assert back.apart and back.rows == b"" and back.width == 4 and back.rows_total == 5_000
-    assert back.rows_key == request.rows_key == "inferq:sync:rows:big1"
