@@ -177,10 +177,14 @@ def worker_argv(settings: Settings) -> list[str]:
     ]
 
 
+#: uvicorn's httptools protocol writing each response in one system call (api/http_protocol.py).
+HTTP_PROTOCOL = "api.http_protocol:HttpProtocol"
+
+
 def api_argv(settings: Settings) -> list[str]:
     """The command line of the API server."""
     return [
-        *(sys.executable, "-m", "uvicorn", "api.main:app"),
+        *(sys.executable, "-m", "uvicorn", "api.main:app", "--http", HTTP_PROTOCOL),
         *("--host", settings.host, "--port", str(settings.port)),
         *("--workers", str(settings.api_workers)),
         *(() if settings.access_log else ("--no-access-log",)),

@@ -17,6 +17,7 @@ from inferq.api_keys import new_key
 from inferq.children import ChildProcess
 from inferq.config import Settings
 from inferq.jobs.keys import WORKERS_ZSET
+from inferq.launcher import HTTP_PROTOCOL
 from inferq.queue import QUEUES
 from inferq.redis_server import RedisServer, free_port
 
@@ -144,7 +145,8 @@ class Stack:
         """Start uvicorn on `host` and `port` (0: a free one) and return its base URL once
         /healthz answers; `on` prefixes its command (`ip netns exec NS`)."""
         port = port or free_port()
-        argv = [*on, sys.executable, "-m", "uvicorn", "api.main:app", "--host", host]
+        argv = [*on, sys.executable, "-m", "uvicorn", "api.main:app", "--http", HTTP_PROTOCOL]
+        argv += ["--host", host]
         argv += ["--port", str(port), "--log-level", "warning", "--workers", str(workers)]
         self.api = ChildProcess("api", argv, env=self.env, output=self._log("api.log"))
         self.api.start()
