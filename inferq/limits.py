@@ -7,6 +7,8 @@ floods the service is slowed down without slowing anyone else.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 import redis
 import redis.asyncio as aioredis
@@ -27,10 +29,12 @@ LIMIT_NAMES = (
 
 # Token bucket: `burst` tokens, refilled at `rate` per second on Redis' clock (one clock for
 # every API process); the tenant's own rate and burst (`overrides`) replace the defaults. Answers
-# 0 when a token was taken, else the milliseconds until one is due, with the rate and burst. The
-# JSON job submission script shares the function: a submission takes its token in that call.
+# 0 when a token was taken, else the milliseconds until one is due, with the rate and burst, and
+# how many more tokens were leased to the caller's process: up to `extra` (at most 1% of a
+# second's rate), only while the bucket stays over half full after them (`TokenLeases`). The JSON
+# job submission and job read scripts share the function: they take their token in that call.
 TOKEN_LUA = """
-local function take_token(bucket, overrides, default_rate, default_burst)
+local function take_token(bucket, overrides, default_rate, default_burst, extra)
   local tuned = redis.call('HMGET', overrides, 'rate_limit_per_second', 'rate_limit_burst')
   local rate = tonumber(tuned[1]) or tonumber(default_rate)
   local burst = tonumber(tuned[2]) or tonumber(default_burst)
@@ -41,13 +45,23 @@ local function take_token(bucket, overrides, default_rate, default_burst)
   local at = tonumber(state[2]) or now
   tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
   local wait = 0
-  if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+  local leased = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    local lease = math.min(tonumber(extra) or 0, math.floor(rate / 100))
+    if lease > 0 and tokens - lease >= burst / 2 then
+      tokens = tokens - lease
+      leased = lease
+    end
+  else
+    wait = math.ceil((1 - tokens) / rate * 1000)
+  end
   redis.call('HSET', bucket, 'tokens', tostring(tokens), 'at', tostring(now))
   redis.call('PEXPIRE', bucket, math.ceil(burst / rate * 1000) + 1000)
-  return {wait, tostring(rate), tostring(burst)}
+  return {wait, tostring(rate), tostring(burst), leased}
 end
 """
-_TAKE_TOKEN = TOKEN_LUA + "return take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
+_TAKE_TOKEN = TOKEN_LUA + "return take_token(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])\n"
 
 # Admits a job in one step (a function the JSON job submission script shares), answering why
 # not: too many rows for the tenant ('rows'), too many small jobs queued overall ('queue', when
@@ -85,6 +99,56 @@ end
 _ADMIT_JOB = ADMIT_LUA + "return admit(KEYS[1], KEYS[2], {KEYS[3], KEYS[4], KEYS[5]}, ARGV)\n"
 
 
+#: Tokens a process asks to lease at once, and how long it may spend them.
+LEASE_TOKENS = 32
+LEASE_SECONDS = 1.0
+
+
+class TokenLeases:
+    """Request tokens an API process took from its tenants' buckets ahead of their requests.
+
+    A script that takes a request's token in Redis may take up to `LEASE_TOKENS` more for the
+    process (`wanted`), which its next requests of that tenant spend without a round trip
+    (`take`): most polls and submissions then leave the token bucket alone. The bucket stays
+    the one truth: a leased token is gone from it, so a tenant is never let over its rate; a
+    token not spent within `LEASE_SECONDS` is dropped, so it can at most go under it, by up
+    to `LEASE_TOKENS` per process per `LEASE_SECONDS`. Redis only leases while the bucket stays
+    over half full and at most 1% of a second's rate (none below 100 requests/s): a tenant near
+    its limit, or with a low one, is counted exactly.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._held: dict[str, tuple[int, float]] = {}
+        self._clock = clock
+
+    def take(self, tenant: str, keep: int = 0) -> bool:
+        """Spend one leased token of `tenant` (False: no more than `keep` left, or they ran
+        out of time). A caller that takes its token in a script anyway keeps half for the
+        requests that have none (polls), and refills the lease in that script."""
+        count, until = self._held.get(tenant, (0, 0.0))
+        if count <= keep or self._clock() > until:
+            return False
+        self._held[tenant] = (count - 1, until)
+        return True
+
+    def wanted(self, tenant: str) -> int:
+        """How many tokens to ask Redis to lease along with a request's own: a refill once
+        fewer than half are left, else none."""
+        count, until = self._held.get(tenant, (0, 0.0))
+        if count >= LEASE_TOKENS // 2 and self._clock() <= until:
+            return 0
+        return LEASE_TOKENS
+
+    def add(self, tenant: str, leased: int) -> None:
+        """Hold the tokens a script leased, for `LEASE_SECONDS` from now."""
+        if leased <= 0:
+            return
+        now = self._clock()
+        count, until = self._held.get(tenant, (0, 0.0))
+        count = count if now <= until else 0
+        self._held[tenant] = (count + leased, now + LEASE_SECONDS)
+
+
 class LimitExceeded(Exception):
     """A tenant went over a limit: 413 (too big) or 429 (too many, come back after a while)."""
 
@@ -107,18 +171,31 @@ class TenantLimits:
     ) -> None:
         self.redis = client
         self.settings = settings
+        self.leases = TokenLeases()
         self._take_token = client.register_script(_TAKE_TOKEN)
         self._admit_job = client.register_script(_ADMIT_JOB)
         if aclient is not None:  # the API's event loop checks requests without a thread hop
             self._take_token_async = aclient.register_script(_TAKE_TOKEN)
+
+    def take_leased(self, tenant: str) -> bool:
+        """Take a request token from this process's lease for `tenant` (False: none left)."""
+        return self.leases.take(tenant)
 
     def take_request(self, tenant: str) -> None:
         """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
         self.check_token(tenant, self._take_token(**self.token_call(tenant)))
 
     async def take_request_async(self, tenant: str) -> None:
-        """`take_request` on the async client."""
-        self.check_token(tenant, await self._take_token_async(**self.token_call(tenant)))
+        """`take_request` on the async client, from the process's lease when it holds one
+        (else the call refills it)."""
+        if self.leases.take(tenant):
+            return
+        call = self.token_call(tenant)
+        reply = await self._take_token_async(
+            keys=call["keys"], args=[*call["args"], self.leases.wanted(tenant)]
+        )
+        self.check_token(tenant, reply)
+        self.leases.add(tenant, int(reply[3]))
 
     def token_call(self, tenant: str) -> ScriptArgs:
         """The keys and arguments of `TOKEN_LUA`'s `take_token` for a tenant."""
@@ -130,7 +207,7 @@ class TenantLimits:
     @staticmethod
     def check_token(tenant: str, reply: list) -> None:
         """Raise LimitExceeded (429) for a `take_token` answer that found no token."""
-        wait_ms, rate, burst = reply
+        wait_ms, rate, burst = reply[:3]
         if int(wait_ms) > 0:
             raise LimitExceeded(
                 429,

@@ -28,22 +28,35 @@ async def read_job(
     """The caller's job (404 for another tenant's); with `wait` > 0, once it has ended or
     `wait` seconds (at most `max_wait_seconds`) have passed.
 
-    Unless `counted` (the route's dependency took it), the request's rate token is taken in the
-    round trip that reads the job. The first look always reads Redis, so a job deleted a moment
-    ago is a 404 at once; only a wait is answered from the watcher's ending.
+    Unless `counted` (the route's dependency took it), the request's rate token is taken: from
+    the process's lease, or in the round trip that reads the job. A wait on a job the watcher
+    knows (created here, or heard ending, within the last two seconds, and not deleted since)
+    begins without that read: the usual poll after a submission, or of a job that has just
+    ended, costs no round trip. Any other first look reads Redis, so a job deleted a moment ago
+    is a 404 at once.
     """
     state = request.app.state
     tenant = principal.tenant
-    with_result = include == "results"
-    record, result = await state.reader.read(tenant, job_id, with_result, not counted)
-    read_result = with_result
-    record = _own(record, job_id, tenant)
     wait = min(wait, state.settings.max_wait_seconds)
-    if wait > 0 and not record.terminal:
+    if (
+        wait > 0
+        and state.watcher.knows(job_id, tenant)
+        and (counted or state.limits.take_leased(tenant))
+    ):
         record, result = await wait_for_end(
-            state.watcher, state.store, job_id, tenant, wait, known=record
+            state.watcher, state.store, job_id, tenant, wait, unread=True
         )
         read_result = False
+    else:
+        with_result = include == "results"
+        record, result = await state.reader.read(tenant, job_id, with_result, not counted)
+        read_result = with_result
+        record = _own(record, job_id, tenant)
+        if wait > 0 and not record.terminal:
+            record, result = await wait_for_end(
+                state.watcher, state.store, job_id, tenant, wait, known=record
+            )
+            read_result = False
     url = base_url(request)
     return await present(state.store, record, url, include, result, read_result)
 
@@ -86,18 +99,20 @@ async def wait_for_end(
     tenant: str,
     wait: float,
     known: JobRecord | None = None,
+    unread: bool = False,
 ) -> tuple[JobRecord, bytes | None]:
     """The job and its inline result once it has ended (or the time is up).
 
     The watcher wakes only at terminal statuses, and hands over the ended record and rows it
     heard published (else the job is read). A caller that has just read or created the job
-    passes it as `known`, which saves the first read.
+    passes it as `known`, which saves the first read; one that has not read it but knows the
+    watcher knows it (`JobWatcher.knows`) says `unread`: the wait comes first there too.
     """
     event = watcher.register(job_id)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     try:
-        if known is not None and not known.terminal:
+        if unread or (known is not None and not known.terminal):
             await _woken(event, min(wait, 1.0))
         while True:
             heard = watcher.ending(job_id)

@@ -16,7 +16,7 @@ from collections import OrderedDict, defaultdict
 import orjson
 import redis.asyncio as aioredis
 
-from inferq.jobs.keys import EVENTS_CHANNEL
+from inferq.jobs.keys import DELETED, EVENTS_CHANNEL
 from inferq.jobs.record import TERMINAL_STATUSES, JobRecord
 from inferq.jobs.sync import ANSWERS
 from inferq.redis_multiplex import MultiplexedRedis
@@ -41,6 +41,8 @@ class JobWatcher:
         # before its POST has returned) is woken at once and still answers without a read.
         self._ended: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._ended_bytes = 0
+        # Jobs this process created lately, with their tenant (`created`).
+        self._created: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._answers: dict[str, asyncio.Future[tuple[str, bytes]]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -82,6 +84,30 @@ class JobWatcher:
         """Stop waiting for a sync request's answer (a late one is then ignored)."""
         self._answers.pop(request_id, None)
 
+    def created(self, job_id: str, tenant: str) -> None:
+        """Note a job this process has just stored for `tenant`."""
+        self._created[job_id] = (time.monotonic(), tenant)
+        while len(self._created) > _REMEMBERED_ENDINGS:
+            self._created.popitem(last=False)
+
+    def knows(self, job_id: str, tenant: str) -> bool:
+        """Whether a wait on the job may begin without reading it: this process created it
+        for `tenant`, or heard it end, within the last `_FRESH_SECONDS` and not deleted since
+        (a heard ending's tenant is checked when it is read)."""
+        now = time.monotonic()
+        heard_at, published = self._ended.get(job_id, (0.0, b""))
+        if published and now - heard_at <= _FRESH_SECONDS:
+            return True
+        created_at, owner = self._created.get(job_id, (0.0, ""))
+        return owner == tenant and now - created_at <= _FRESH_SECONDS
+
+    def forget(self, job_id: str) -> None:
+        """Drop what is known of a deleted job and wake its waiters (they read it: 404)."""
+        self._created.pop(job_id, None)
+        self._ended_bytes -= len(self._ended.pop(job_id, (0.0, b""))[1])
+        for event in self._waiters.get(job_id, ()):
+            event.set()
+
     def ending(self, job_id: str) -> tuple[JobRecord, bytes | None] | None:
         """The ended record and scored rows (None: over 64 KB) of a job heard ending just now."""
         heard_at, published = self._ended.get(job_id, (0.0, b""))
@@ -120,6 +146,9 @@ class JobWatcher:
             future = self._answers.pop(job_id, None)
             if future is not None and not future.done():
                 future.set_result((status, published))
+            return
+        if status == DELETED:
+            self.forget(job_id)
             return
         if status not in _ENDINGS:
             return  # a waiter only cares about the end

@@ -238,7 +238,7 @@ async def cancel_job(
     responses=problem_responses(404),
 )
 async def delete_job(
-    job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep
+    job_id: str, principal: JobsWrite, store: StoreDep, storage: StorageDep, request: Request
 ) -> Response:
     """Cancel the job if it still runs, then remove its record, rows and files."""
     await load_job(store, job_id, principal.tenant)
@@ -249,6 +249,7 @@ async def delete_job(
         storage.delete_prefix(layout.job_prefix(job_id))
 
     await run_in_threadpool(remove)
+    request.app.state.watcher.forget(job_id)  # its deletion is published to the other processes
     return Response(status_code=204)
 
 

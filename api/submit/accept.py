@@ -7,7 +7,8 @@ so the two answer alike. The steps, in order:
    tenant's limits;
 2. a JSON body (rows or `input_uri`) goes to `api.submit.json_job`, a raw file or a form to
    `api.submit.upload`; each stores the job and queues its work;
-3. with `wait`, `api.reads.jobs.wait_for_end`; then `present` builds the job object.
+3. the watcher notes the new job (`JobWatcher.created`: a poll of it waits without a read);
+4. with `wait`, `api.reads.jobs.wait_for_end`; then `present` builds the job object.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ async def accept_job(
     state = request.app.state
     async with admitted(request, principal) as admission:
         record, created = await take_in(request, admission, idempotency_key)
-    if created and record.input_kind != "inline":  # a small job counts in its script
-        tally = state.usage_tally
-        tally.add(record.tenant, record.model_name, jobs=1, bytes_in=admission.received)
+    if created:
+        state.watcher.created(record.id, record.tenant)  # a poll of it then waits at once
+        if record.input_kind != "inline":  # a small job counts in its script
+            tally = state.usage_tally
+            tally.add(record.tenant, record.model_name, jobs=1, bytes_in=admission.received)
     result = None
     if wait > 0:
         wait = min(wait, state.settings.max_wait_seconds)

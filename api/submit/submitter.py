@@ -23,7 +23,7 @@ from inferq.jobs.idempotency import IdempotencyMark, IdempotencyTaken
 from inferq.jobs.record import JobRecord
 from inferq.jobs.store import JobStore
 from inferq.jobs.store_scripts import CREATE_LUA
-from inferq.limits import ADMIT_LUA, TOKEN_LUA, TenantLimits
+from inferq.limits import ADMIT_LUA, LEASE_TOKENS, TOKEN_LUA, TenantLimits
 from inferq.redis_multiplex import MultiplexedRedis, NotReplicated, Script
 from inferq.usage import keys as usage_keys
 from inferq.usage.counting import USAGE_LUA, UsageMeter
@@ -31,11 +31,11 @@ from models.registry import RESOLVE_LUA, resolve_call, resolved
 from models.routing import Route, route_from_reply
 
 # KEYS: take_token's 2, resolve's 4, admit's 5, the tenants' row totals, then create's. ARGV:
-# '1' to take the caller's request token, take_token's 2, resolve's 3, the expected route's
-# signature (version|split), admit's 7, the job's usage entry (JSON, '' for none) and its TTL,
-# then create's. The usage is added only when the job is created. Answers {'rate', wait, rate,
-# burst}, resolve's refusal, {'changed', record, split, canary record}, admit's refusal, or
-# {'created', create's answer}.
+# the tokens to lease beyond the request's own ('' to take none: the caller holds it), take_token's
+# 2, resolve's 3, the expected route's signature (version|split), admit's 7, the job's usage
+# entry (JSON, '' for none) and its TTL, then create's. The usage is added only when the job is
+# created. Answers {'rate', wait, rate, burst}, resolve's refusal, {'changed', record, split,
+# canary record}, admit's refusal, or {'created', create's answer, tokens leased}.
 _SUBMIT = (
     TOKEN_LUA
     + RESOLVE_LUA
@@ -43,9 +43,11 @@ _SUBMIT = (
     + CREATE_LUA
     + USAGE_LUA
     + """
-if ARGV[1] == '1' then
-  local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
+local leased = 0
+if ARGV[1] ~= '' then
+  local token = take_token(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[1])
   if token[1] > 0 then return {'rate', token[1], token[2], token[3]} end
+  leased = token[4]
 end
 local model = resolve(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[4], ARGV[5], ARGV[6])
 if model[1] ~= 'ok' then return model end
@@ -54,7 +56,7 @@ local admitted = admit(KEYS[7], KEYS[8], {KEYS[9], KEYS[10], KEYS[11]}, {unpack(
 if admitted[1] ~= 'ok' then return admitted end
 local created = create({unpack(KEYS, 13)}, {unpack(ARGV, 17)})
 if created == 1 then usage_count(ARGV[15], ARGV[16], KEYS[12]) end
-return {'created', created}
+return {'created', created, leased}
 """
 )
 _REMEMBERED_REFS = 1024
@@ -113,11 +115,18 @@ class JobSubmitter:
     ) -> None:
         """Store and queue `record`, built for a version `route` chose, if the tenant's limits
         admit it and `ref` still means that route; first take the tenant's request token if
-        asked. A job stored counts as one, with its body's `bytes_in`, in the tenant's usage.
+        asked (from the process's lease while it holds more than half its size, else in the
+        script, which refills the lease). A job stored counts as one, with its body's
+        `bytes_in`, in the tenant's usage.
 
         Raises ModelNotFound, ModelChanged, LimitExceeded or IdempotencyTaken (nothing stored).
         """
-        token = self.limits.token_call(record.tenant)
+        tenant = record.tenant
+        token = self.limits.token_call(tenant)
+        leasing = ""
+        leases = self.limits.leases
+        if take_token and not leases.take(tenant, keep=LEASE_TOKENS // 2):
+            leasing = str(leases.wanted(tenant))
         resolution = resolve_call(ref)
         admission = self.limits.admission_call(
             record.tenant, record.id, record.rows_total or 0, queue_limit
@@ -133,7 +142,7 @@ class JobSubmitter:
                 *creation["keys"],
             ],
             args=[
-                "1" if take_token else "",
+                leasing,
                 *token["args"],
                 *resolution["args"],
                 route.signature(),
@@ -157,6 +166,7 @@ class JobSubmitter:
         if kind != b"created":
             self.limits.check_admission(record.tenant, reply)
             raise RuntimeError(f"unexpected answer of the submission script: {reply!r}")
+        self.limits.leases.add(tenant, int(reply[2]))
         if not reply[1]:
             raise IdempotencyTaken
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 PREFIX = "inferq"
 EVENTS_CHANNEL = f"{PREFIX}:events"
+#: Published on `EVENTS_CHANNEL` as "<job id> deleted" when a job is deleted: API processes then
+#: forget what they heard of it.
+DELETED = "deleted"
 WORKERS_ZSET = f"{PREFIX}:workers"
 DEADLINES_ZSET = f"{PREFIX}:deadlines"
 EXPIRY_ZSET = f"{PREFIX}:expiry"

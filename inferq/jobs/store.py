@@ -408,6 +408,7 @@ class JobStore:
         pipe.zrem(keys.EXPIRY_ZSET, job_id)
         pipe.zrem(keys.FORGET_ZSET, forget_member(job_id, tenant))
         pipe.srem(keys.tenant_inflight(tenant), job_id)
+        pipe.publish(keys.EVENTS_CHANNEL, f"{job_id} {keys.DELETED}")
         pipe.execute()
 
     def expire(self, job_ids: list[str], forget_at: float) -> list[str]:

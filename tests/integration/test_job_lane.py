@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
+from api.reads import reader
 from tests.helpers import TenantClients, assert_problem, demo_rows, submit, wait_for
+from tests.stack import Stack
 
 JOB = {"model": "iris", "instances": demo_rows("iris", 2, seed=4).to_numpy().tolist()}
 
@@ -73,3 +77,33 @@ def test_a_deeper_path_is_left_to_its_route(api: httpx.Client) -> None:
     job_id = wait_for(api, submit(api, JOB)["id"])["id"]
     assert api.get(f"/v1/jobs/{job_id}/errors").status_code == 200
     assert_problem(api.get(f"/v1/jobs/{job_id}/nothing"), 404)
+
+
+def test_a_poll_of_a_job_submitted_here_reads_nothing_from_redis(
+    stack: Stack, api: httpx.Client
+) -> None:
+    """The poll that follows a submission waits on the watcher at once (its rate token from
+    the process's lease): Redis runs no read script for it. A read without `wait` still does."""
+    client = stack.redis()
+    read_script = hashlib.sha1(reader._READ.encode()).hexdigest().encode()
+    kept = client.config_get("slowlog-*")
+    client.config_set("slowlog-log-slower-than", 0)
+    client.config_set("slowlog-max-len", 100_000)
+    client.slowlog_reset()
+    try:
+        job_id = submit(api, JOB)["id"]
+        polled = api.get(f"/v1/jobs/{job_id}", params={"wait": 30, "include": "results"})
+        read = api.get(f"/v1/jobs/{job_id}", params={"include": "results"})
+        logged = client.slowlog_get(100_000)
+    finally:
+        client.config_set("slowlog-log-slower-than", kept["slowlog-log-slower-than"])
+        client.config_set("slowlog-max-len", kept["slowlog-max-len"])
+    assert polled.status_code == 200 and polled.json()["status"] == "succeeded"
+    assert read.json() == polled.json()
+    reads = [
+        entry
+        for entry in logged
+        if entry["command"].startswith(b"EVALSHA " + read_script)
+        and job_id.encode() in entry["command"]
+    ]
+    assert len(reads) == 1  # the plain read's

@@ -73,3 +73,36 @@ def test_an_ending_answers_only_while_fresh(monkeypatch: pytest.MonkeyPatch) -> 
     assert watcher.ending("job_e") is not None
     clock[0] += 2.5
     assert watcher.ending("job_e") is None and watcher.register("job_e").is_set()
+
+
+def test_a_job_created_here_is_known_to_its_tenant_only() -> None:
+    """A job this process created may be waited on without a read, by its own tenant."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    watcher.created("job_new", "t1")
+    assert watcher.knows("job_new", "t1")
+    assert not watcher.knows("job_new", "t2")
+    assert not watcher.knows("job_other", "t1")
+
+
+def test_a_heard_ending_is_known_and_its_tenant_checked_when_read() -> None:
+    """An ending heard lately is known; a bare one (no record to check the tenant) is not."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    watcher._dispatch(_ending("job_e", "succeeded", None))
+    watcher._dispatch(b"job_bare failed")
+    assert watcher.knows("job_e", "t2")  # read_job then answers 404 from the record's tenant
+    assert watcher.ending("job_e")[0].tenant == "t1"
+    assert not watcher.knows("job_bare", "t1")
+
+
+def test_a_published_deletion_forgets_the_job_and_wakes_its_waiters() -> None:
+    """After "<id> deleted" (from any API process) the job is read again: 404 at once."""
+    watcher = JobWatcher(client=None)  # type: ignore[arg-type]
+    watcher.created("job_f", "t1")
+    watcher._dispatch(_ending("job_g", "succeeded", b"rows"))
+    waiting = watcher.register("job_f")
+    watcher._dispatch(b"job_f deleted")
+    watcher._dispatch(b"job_g deleted")
+    assert waiting.is_set()
+    assert not watcher.knows("job_f", "t1") and not watcher.knows("job_g", "t1")
+    assert watcher.ending("job_g") is None
+    assert watcher._ended_bytes == 0
