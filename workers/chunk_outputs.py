@@ -81,6 +81,7 @@ def watch_chunk(
     columns = {name: rows[name].to_numpy() for name in names}
     predictions = scored["prediction"].to_numpy() if "prediction" in scored else None
     ctx.monitor.observe(loaded, columns, predictions)
+    ctx.monitor.send_provisional(force=True)
     ctx.monitor.send(ctx.monitor.flush_write(force=True))
 
 

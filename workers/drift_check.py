@@ -43,6 +43,7 @@ class DriftCheck:
     def run_if_due(self) -> None:
         """Check when this process's period has passed and no other process checked meanwhile."""
         settings = self.ctx.settings
+        self.ctx.monitor.send_provisional()  # rows held for a provisional sample, when due
         self.ctx.monitor.send(self.ctx.monitor.flush_write())  # counts held while idle
         now = time.monotonic()
         if not settings.monitoring or now < self._next:

@@ -39,6 +39,10 @@ from workers.scoring import features_frame, predict_table
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
 """Batches' counts are added up in the process and sent at most this often (chunks at once)."""
+PROVISIONAL_SEND_ROWS = 1_000
+"""Rows held for a version's provisional sample that are sent without waiting `FLUSH_SECONDS`:
+one round trip per batch had cost the batcher a third of its CPU per one-row job until the
+first 10,000 rows of a version were collected."""
 
 # Append a block of rows to a version's provisional sample while it is short of the limit.
 # KEYS: rows counter, sample list, reference, build lease. ARGV: block, its rows, limit, ttl.
@@ -71,20 +75,21 @@ class ServingMonitor:
         self._cache: dict[tuple[str, int], tuple[float, Reference | None]] = {}
         self._pending: dict[tuple[str, int, str, int, int], tuple[Layout, np.ndarray]] = {}
         self._next_flush = 0.0
+        # Rows scored before a version has a reference, held for its provisional sample.
+        self._provisional: dict[tuple[str, int], _HeldRows] = {}
         self._lock = threading.Lock()  # the batcher thread and chunk tasks share a process
 
     def observe(self, loaded: LoadedModel, columns: dict[str, Any], predictions: Any) -> None:
-        """Count one batch's rows (sent by the next due `flush_write`); never raises."""
+        """Count one batch's rows (sent by the next due `flush_write`), or hold them for the
+        version's provisional sample while it has no reference (sent by `send_provisional`);
+        never raises."""
         if not self.settings.monitoring:
             return
         try:
             ref = self.reference(loaded)
             if ref is None:
-                if not self._collect_provisional(loaded, columns):
-                    return
-                ref = self.reference(loaded, fresh=True)  # one was set since: count against it
-                if ref is None:
-                    return
+                self._hold_provisional(loaded, columns, predictions)
+                return
             layout = layout_of(ref)
             first = next(iter(columns.values()), predictions)
             vector = layout.fold({**columns, PREDICTION: predictions}, len(first))
@@ -96,6 +101,38 @@ class ServingMonitor:
                 self._pending[key] = (layout, vector if held is None else held[1] + vector)
         except Exception:  # monitoring must never fail the scoring it watches
             log.exception("monitoring %s@%s failed", loaded.meta.name, loaded.meta.version)
+
+    def send_provisional(self, force: bool = False) -> None:
+        """Add the rows held for provisional samples to them in Redis: a version's once
+        `FLUSH_SECONDS` have passed since its first held batch or `PROVISIONAL_SEND_ROWS` are
+        held (all at once with `force`); never raises."""
+        now = time.monotonic()
+        with self._lock:
+            due = [
+                key
+                for key, held in self._provisional.items()
+                if force or held.rows >= PROVISIONAL_SEND_ROWS or now >= held.since + FLUSH_SECONDS
+            ]
+            sending = [self._provisional.pop(key) for key in due]
+        for held in sending:
+            loaded = held.loaded
+            try:
+                columns, predictions = held.joined()
+                if self._collect_provisional(loaded, columns):
+                    self.reference(loaded, fresh=True)  # one was set since: count against it
+                    self.observe(loaded, columns, predictions)
+            except Exception:
+                log.exception("monitoring %s@%s failed", loaded.meta.name, loaded.meta.version)
+
+    def _hold_provisional(
+        self, loaded: LoadedModel, columns: dict[str, Any], predictions: Any
+    ) -> None:
+        key = (loaded.meta.name, loaded.meta.version)
+        with self._lock:
+            held = self._provisional.get(key)
+            if held is None:
+                held = self._provisional[key] = _HeldRows(loaded, time.monotonic())
+            held.add(columns, predictions)
 
     def flush_write(self, force: bool = False) -> Write | None:
         """The counts held since the last flush, as one write, once `FLUSH_SECONDS` have passed
@@ -193,6 +230,37 @@ class ServingMonitor:
         columns = {n: frame[n].to_numpy() for n in meta.schema.feature_names}
         self.observe(loaded, columns, predicted)
         self.send(self.flush_write(force=True))
+
+
+class _HeldRows:
+    """A version's scored batches held for its provisional sample: columns and predictions."""
+
+    def __init__(self, loaded: LoadedModel, since: float) -> None:
+        self.loaded = loaded
+        self.since = since
+        self.rows = 0
+        self.batches: list[tuple[dict[str, Any], Any]] = []
+
+    def add(self, columns: dict[str, Any], predictions: Any) -> None:
+        self.batches.append((columns, predictions))
+        self.rows += len(next(iter(columns.values()), ()))
+
+    def joined(self) -> tuple[dict[str, Any], Any]:
+        """The batches as one: each column (and the predictions) end to end."""
+        if len(self.batches) == 1:
+            return self.batches[0]
+        columns = {
+            name: _joined([batch[0][name] for batch in self.batches]) for name in self.batches[0][0]
+        }
+        predictions = [batch[1] for batch in self.batches]
+        return columns, None if predictions[0] is None else _joined(predictions)
+
+
+def _joined(parts: list[Any]) -> Any:
+    """Arrays end to end as one array; anything else (tuples of strings) as one list."""
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return np.concatenate(parts)
+    return [value for part in parts for value in part]
 
 
 def batch_columns(values: list[list[Any]] | np.ndarray, schema: ModelSchema) -> dict[str, Any]:

@@ -84,8 +84,13 @@ def test_the_first_10000_rows_become_a_provisional_reference(mapi: httpx.Client)
     assert empty["rows"] == 0 and empty["reference"] is None
     assert empty["features"]["x"]["psi"] is None and empty["prediction"]["psi"] is None
     score_json(mapi, name, traffic(4_000, seed=4)[["x", "y"]])
-    collecting = monitoring(mapi, name, 1)
-    assert collecting["reference"] is None and collecting["provisional_rows_collected"] == 4_000
+    collecting = eventually(  # a worker sends the rows it holds within FLUSH_SECONDS
+        lambda: (
+            (answer := monitoring(mapi, name, 1))["provisional_rows_collected"] == 4_000 and answer
+        ),
+        "the 4,000 rows collected",
+    )
+    assert collecting["reference"] is None
     score_json(mapi, name, traffic(6_000, seed=5)[["x", "y"]])
     provisional = counted(mapi, name, 1, 10_000)
     assert provisional["reference"]["provisional"] is True

@@ -12,6 +12,7 @@ from inferq.monitoring.reference import PREDICTION, build_reference
 from inferq.monitoring.report import column_report
 from inferq.monitoring.serving import _slots, fold_counts, layout_of
 from inferq.schema import Feature, ModelSchema
+from workers.monitoring import _HeldRows
 
 SCHEMA = ModelSchema([Feature("x"), Feature("plan", "string")], task="regression")
 
@@ -119,3 +120,20 @@ def test_numeric_columns_folded_together_count_as_each_column_alone() -> None:
     folded = layout.fold({**columns, PREDICTION: None}, 999)
     assert np.array_equal(folded, expected)
     assert folded[layout.fields.index("n0|o")] > 0, "values beyond the reference's range"
+
+
+def test_held_batches_join_into_one_block_of_columns_and_predictions() -> None:
+    """Batches held for a provisional sample are sent as one: numbers end to end as one
+    array, category tuples as one list, predictions likewise (None stays None)."""
+    held = _HeldRows(loaded=None, since=0.0)  # type: ignore[arg-type]
+    held.add({"x": np.array([1.0, np.nan]), "plan": ("a", "b")}, np.array([0, 1]))
+    held.add({"x": np.array([3.0]), "plan": ("c",)}, np.array([1]))
+    columns, predictions = held.joined()
+    assert held.rows == 3
+    assert np.array_equal(columns["x"], [1.0, np.nan, 3.0], equal_nan=True)
+    assert columns["plan"] == ["a", "b", "c"]
+    assert predictions.tolist() == [0, 1, 1]
+    bare = _HeldRows(loaded=None, since=0.0)  # type: ignore[arg-type]
+    bare.add({"x": np.array([1.0])}, None)
+    bare.add({"x": np.array([2.0])}, None)
+    assert bare.joined()[1] is None and bare.joined()[0]["x"].tolist() == [1.0, 2.0]
