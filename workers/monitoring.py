@@ -41,7 +41,7 @@ FLUSH_SECONDS = 1.0
 """Batches' counts are added up in the process and sent at most this often (chunks at once)."""
 PROVISIONAL_SEND_ROWS = 1_000
 """Rows held for a version's provisional sample that are sent without waiting `FLUSH_SECONDS`:
-one round trip per batch had cost the batcher a third of its CPU per one-row job until the
+one round trip per batch had cost the worker about a third more CPU per one-row job until the
 first 10,000 rows of a version were collected."""
 
 # Append a block of rows to a version's provisional sample while it is short of the limit.
