@@ -177,10 +177,6 @@ class TenantLimits:
         if aclient is not None:  # the API's event loop checks requests without a thread hop
             self._take_token_async = aclient.register_script(_TAKE_TOKEN)
 
-    def take_leased(self, tenant: str) -> bool:
-        """Take a request token from this process's lease for `tenant` (False: none left)."""
-        return self.leases.take(tenant)
-
     def take_request(self, tenant: str) -> None:
         """Count one request; LimitExceeded (429) when the tenant is over its request rate."""
         self.check_token(tenant, self._take_token(**self.token_call(tenant)))

@@ -41,7 +41,7 @@ async def read_job(
     if (
         wait > 0
         and state.watcher.knows(job_id, tenant)
-        and (counted or state.limits.take_leased(tenant))
+        and (counted or state.limits.leases.take(tenant))
     ):
         record, result = await wait_for_end(
             state.watcher, state.store, job_id, tenant, wait, unread=True

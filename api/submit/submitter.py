@@ -129,10 +129,10 @@ class JobSubmitter:
             leasing = str(leases.wanted(tenant))
         resolution = resolve_call(ref)
         admission = self.limits.admission_call(
-            record.tenant, record.id, record.rows_total or 0, queue_limit
+            tenant, record.id, record.rows_total or 0, queue_limit
         )
         creation = self.store.create_call(record, inline_input, enqueue, idempotency)
-        usage = self.meter.entry(record.tenant, record.model_name, jobs=1, bytes_in=bytes_in)
+        usage = self.meter.entry(tenant, record.model_name, jobs=1, bytes_in=bytes_in)
         reply = await self._replicated(
             keys=[
                 *token["keys"],
@@ -154,7 +154,7 @@ class JobSubmitter:
         )
         kind = reply[0]
         if kind == b"rate":
-            self.limits.check_token(record.tenant, reply[1:])
+            self.limits.check_token(tenant, reply[1:])
         if kind == b"changed":
             changed = route_from_reply(ref, reply[1], reply[2], reply[3])
             self._remember(ref, changed)
@@ -164,7 +164,7 @@ class JobSubmitter:
             resolved(ref, reply)  # raises ModelNotFound saying what is missing
         self._remember(ref, route)
         if kind != b"created":
-            self.limits.check_admission(record.tenant, reply)
+            self.limits.check_admission(tenant, reply)
             raise RuntimeError(f"unexpected answer of the submission script: {reply!r}")
         self.limits.leases.add(tenant, int(reply[2]))
         if not reply[1]:

@@ -76,7 +76,7 @@ class Layout:
         if step > 1:
             present = {name: values[::step] for name, values in present.items()}
         binned = self._binned_of(frozenset(present))
-        vector += binned.fold(present, len(self.fields))
+        binned.count(present, vector)
         for column in self.columns:
             values = present.get(column.name)
             if values is not None and column.name not in binned.names:
@@ -121,17 +121,15 @@ class _NumberBins:
         self.starts = np.array([c.start for c in columns], dtype=np.int64)
         self.missing = self.starts + np.array([c.bins for c in columns], dtype=np.int64)
 
-    def fold(self, present: dict[str, Any], size: int) -> np.ndarray:
-        """The columns' slots of a count vector of `size` slots."""
-        vector = np.zeros(size, dtype=np.int64)
+    def count(self, present: dict[str, Any], vector: np.ndarray) -> None:
+        """Add the columns' values to their slots of the count vector `vector`."""
         if not self.columns:
-            return vector
+            return
         # Imported here: only processes that count (workers) pay for numba.
         from inferq.monitoring.fold_kernel import count_numbers
 
         numbers = np.column_stack([as_numbers(present[c.name]) for c in self.columns])
         count_numbers(numbers, self.edges, self.low, self.high, self.starts, self.missing, vector)
-        return vector
 
 
 def _slots(column: Column, values: Any) -> np.ndarray:
