@@ -73,6 +73,24 @@ def measure_pattern(name: str, url: str, key: str, protocol: str, load: Load) ->
     )
 
 
+def mean_measure(measures: list[Measure]) -> Measure:
+    """The mean of rounds of one measure (throughputs and latencies alike), named as the
+    first; a single measure is itself."""
+    if not measures:
+        raise ValueError("no measures to average")
+    if len(measures) == 1:
+        return measures[0]
+    return Measure(
+        name=measures[0].name,
+        per_second=float(np.mean([m.per_second for m in measures])),
+        p50_ms=float(np.mean([m.p50_ms for m in measures])),
+        p99_ms=float(np.mean([m.p99_ms for m in measures])),
+        unit=measures[0].unit,
+        loaded_p99_ms=float(np.mean([m.loaded_p99_ms for m in measures])),
+        rows=measures[0].rows,
+    )
+
+
 @dataclass(frozen=True)
 class Target:
     """One row of the targets table: a measured ratio and the bound it should meet."""

@@ -2,13 +2,15 @@
 
 Run: `.venv/bin/python -m bench.peers` (or `make bench BENCH=peers`). In one run it:
   - measures the in-process baseline (one `predict` per row), before and after the servers;
+  - installs MLServer and mlserver-sklearn into their own venv (once), serves the same fitted
+    model (joblib) with adaptive batching, and measures one-row v2 infer for each
+    `--parallel-workers` setting, one server at a time, to find its best setting;
   - starts inferq as `make run` does (`python -m inferq.launcher`, its defaults), uploads the
     HistGradientBoosting model over HTTP, and measures submit-and-poll (`POST /v1/jobs`, then
     long-poll `GET /v1/jobs/{id}`) and the one-request path (`POST /v1/jobs?wait=`): jobs/s with
     `--concurrency` keep-alive connections, p50 and p99 with one client; then stops it;
-  - installs MLServer and mlserver-sklearn into their own venv (once), serves the same fitted
-    model (joblib) with adaptive batching, and measures one-row v2 infer the same way for each
-    `--parallel-workers` setting, one server at a time; the best setting stands for MLServer;
+  - measures MLServer's best setting again, then a second inferq round (the job patterns in the
+    opposite order): the ratios divide inferq's mean by that fresh peer measure (A-B-A);
   - on both servers, v2 infer requests of `--big-rows` rows each (rows/s, `--big-concurrency`
     connections), against the in-process `predict` of the same many-row frames;
   - prints every measure and the ratios of the issue's targets table (issue 16).
@@ -20,6 +22,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,7 @@ from bench.measures import (
     Measure,
     best,
     big_v2_targets,
+    mean_measure,
     measure_pattern,
     peer_targets,
     v2_targets,
@@ -133,57 +137,91 @@ def print_cpu_per_request(before: dict[str, float], after: dict[str, float], big
     print(f"inferq CPU per many-row request: {parts}", flush=True)
 
 
+class InferqRound(NamedTuple):
+    """What one inferq service measured."""
+
+    submit_poll: Measure
+    one_request: Measure
+    v2: Measure
+    many: Measure
+
+
 def measure_inferq(
-    base: Path, model: object, load: Load, big: Load
-) -> tuple[Measure, Measure, Measure, Measure]:
+    base: Path, model: object, load: Load, big: Load, one_request_first: bool = False
+) -> InferqRound:
     """Submit-and-poll, one-request, one-row and many-row v2 infer (issue 19) on a `make run`
-    inferq, then stop it."""
+    inferq, then stop it. The two job patterns run in the order asked, so that two rounds in
+    opposite orders cancel the host's drift between them."""
     service = LaunchedService(base)
     try:
         url = service.start()
         service.upload_model(MODEL, model)
-        submit_poll = measure_pattern(
-            "inferq submit-and-poll", url, service.key, "submit-poll", load
-        )
-        one_request = measure_pattern("inferq one-request", url, service.key, "one-request", load)
+        jobs = [
+            ("submit_poll", "inferq submit-and-poll", "submit-poll"),
+            ("one_request", "inferq one-request", "one-request"),
+        ]
+        measured = {
+            field: measure_pattern(name, url, service.key, protocol, load)
+            for field, name, protocol in (reversed(jobs) if one_request_first else jobs)
+        }
         v2 = measure_pattern("inferq v2 infer", url, service.key, "v2-infer", load)
         before = service.cpu_seconds()
         many = measure_pattern("inferq many-row v2 infer", url, service.key, "v2-infer", big)
         print_cpu_per_request(before, service.cpu_seconds(), big)
     finally:
         service.stop()
-    return submit_poll, one_request, v2, many
+    measures = InferqRound(measured["submit_poll"], measured["one_request"], v2, many)
+    print(*(measure.line() for measure in measures), sep="\n", flush=True)
+    return measures
 
 
-def measure_mlserver(
-    base: Path, model: object, load: Load, big: Load, args: argparse.Namespace
-) -> tuple[list[Measure], list[Measure]]:
-    """One-row and many-row v2 infer on MLServer for each `parallel_workers` setting, one server
+class PeerServer:
+    """MLServer from its own venv, serving the bench's model, one `parallel_workers` setting
     at a time."""
-    command = ensure_venv(args.peer_venv)
-    batching = Batching(args.max_batch_size, args.max_batch_time)
-    write_repository(base, MODEL, model, batching)
-    print(
-        f"MLServer {MLSERVER_VERSION}: adaptive batching {batching}, "
-        f"OMP_NUM_THREADS={args.peer_threads or 'default'}, access logs off",
-        flush=True,
-    )
-    measures, many = [], []
-    for workers in (int(value) for value in args.parallel_workers.split(",")):
-        peer = MLServerPeer(command, base, MODEL, workers, args.peer_threads)
+
+    def __init__(self, base: Path, model: object, args: argparse.Namespace) -> None:
+        self.base = base
+        self.args = args
+        self.command = ensure_venv(args.peer_venv)
+        batching = Batching(args.max_batch_size, args.max_batch_time)
+        write_repository(base, MODEL, model, batching)
+        print(
+            f"MLServer {MLSERVER_VERSION}: adaptive batching {batching}, "
+            f"OMP_NUM_THREADS={args.peer_threads or 'default'}, access logs off",
+            flush=True,
+        )
+
+    def measure(self, workers: int, loads: dict[str, Load]) -> dict[str, Measure]:
+        """One-row (`one`) and/or many-row (`many`) v2 infer on one setting."""
+        peer = MLServerPeer(self.command, self.base, MODEL, workers, self.args.peer_threads)
         try:
             url = peer.start()
             name = f"MLServer (parallel_workers={workers})"
-            measures.append(measure_pattern(name, url, "", "v2-infer", load))
-            many.append(measure_pattern(f"{name}, many-row", url, "", "v2-infer", big))
+            titles = {"one": name, "many": f"{name}, many-row"}
+            measures = {
+                kind: measure_pattern(titles[kind], url, "", "v2-infer", load)
+                for kind, load in loads.items()
+            }
         finally:
             peer.stop()
-        print(measures[-1].line(), many[-1].line(), sep="\n", flush=True)
-    return measures, many
+        print(*(measure.line() for measure in measures.values()), sep="\n", flush=True)
+        return measures
+
+
+def workers_of(measure: Measure) -> int:
+    """The `parallel_workers` setting a peer measure was taken with."""
+    return int(measure.name.split("parallel_workers=")[1].split(")")[0])
 
 
 def main() -> None:
-    """Run the benchmark; print the measures and the ratios of the targets table."""
+    """Run the benchmark; print the measures and the ratios of the targets table.
+
+    With the peer, the order is: MLServer once per `parallel_workers` setting (to find its best),
+    inferq, MLServer's best setting again, inferq again. The ratios divide the mean of inferq's
+    two rounds by that second peer measure: the best of several tries of a noisy rate is biased
+    up, and a host whose speed drifts within a run favours whichever server ran first; the
+    A-B-A order cancels a steady drift, and the peer keeps its best setting.
+    """
     args = parse_args()
     model, rows = train_model()
     load, big = make_load(rows, args), make_big_load(rows, args)
@@ -191,33 +229,45 @@ def main() -> None:
     print(f"in-process predict per row: {before:,.0f} rows/s", flush=True)
     many_rows = in_process_many_rows(model, rows, args.big_rows)
     print(f"in-process predict of {args.big_rows:,} rows: {many_rows:,.0f} rows/s", flush=True)
-    if not args.skip_peer:
-        ensure_venv(args.peer_venv)  # installed before any server runs, never during a run
     with tempfile.TemporaryDirectory(prefix="inferq-bench-peers-") as tmp:
-        measured = measure_inferq(Path(tmp) / "inferq", model, load, big)
-        submit_poll, one_request, v2, many = measured
-        print(*(measure.line() for measure in measured), sep="\n", flush=True)
-        peers, peers_many = (
-            ([], [])
-            if args.skip_peer
-            else measure_mlserver(Path(tmp) / "mlserver", model, load, big, args)
-        )
+        if args.skip_peer:
+            rounds = [measure_inferq(Path(tmp) / "inferq", model, load, big)]
+        else:
+            server = PeerServer(Path(tmp) / "mlserver", model, args)  # installed before any run
+            tried = [
+                server.measure(int(workers), {"one": load, "many": big})
+                for workers in args.parallel_workers.split(",")
+            ]
+            one_setting = workers_of(best([measures["one"] for measures in tried]))
+            many_setting = workers_of(best([measures["many"] for measures in tried]))
+            print(f"MLServer's best settings: {one_setting} (one row), {many_setting} (many rows)")
+            rounds = [measure_inferq(Path(tmp) / "inferq-1", model, load, big)]
+            again = server.measure(one_setting, {"one": load, "many": big})
+            if many_setting != one_setting:
+                again.update(server.measure(many_setting, {"many": big}))
+            rounds.append(
+                measure_inferq(Path(tmp) / "inferq-2", model, load, big, one_request_first=True)
+            )
     after = in_process_rows_per_second(model, rows.iloc[:2000])
     baseline = max(before, after)
     print(f"in-process predict per row, again after the servers: {after:,.0f} rows/s")
-    print(f"\n{args.jobs:,} jobs per loaded run, {args.concurrency} connections; ratios:")
-    if not peers:
+    submit_poll, one_request, v2, many = (
+        mean_measure(list(measures)) for measures in zip(*rounds, strict=True)
+    )
+    print(f"\n{args.jobs:,} jobs per loaded run, {args.concurrency} connections", end="")
+    print(f"; inferq's means over {len(rounds)} rounds:" if len(rounds) > 1 else ":")
+    print(*(measure.line() for measure in (submit_poll, one_request, v2, many)), sep="\n")
+    if args.skip_peer:
         print(
             f"submit-and-poll / one-request: {submit_poll.per_second / one_request.per_second:.2f}x"
         )
         return
-    peer = best(peers)
-    print(f"MLServer's best setting: {peer.name}")
+    peer, peer_many = again["one"], again["many"]
+    print(f"MLServer's best setting, measured again between inferq's rounds: {peer.name}")
     for target in peer_targets(submit_poll, one_request, baseline, peer):
         print(target.line())
     for target in v2_targets(v2, peer):
         print(target.line())
-    peer_many = best(peers_many)
     print(f"MLServer's best setting for {args.big_rows:,}-row requests: {peer_many.name}")
     for target in big_v2_targets(many, peer_many):
         print(target.line())

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from bench.measures import Measure, Target, best, peer_targets, percentile_ms
+from bench.measures import Measure, Target, best, mean_measure, peer_targets, percentile_ms
 from bench.mlserver_peer import without_feature_names
 
 
@@ -91,3 +91,16 @@ def test_v2_targets_compare_inferqs_v2_infer_with_the_peer() -> None:
     (big,) = big_v2_targets(Measure("inferq", 60.0, 15.0, 25.0, unit="req/s", rows=1000), big_peer)
     assert abs(big.value - 1.2) < 1e-9 and not big.met and "1,000-row" in big.name
     assert "60,000 rows/s" in Measure("inferq", 60.0, 15.0, 25.0, rows=1000).line()
+
+
+def test_rounds_of_a_measure_are_averaged_field_by_field() -> None:
+    """Two rounds give the mean rate and the mean latencies; one round is itself; none is an
+    error rather than a made-up measure."""
+    first = Measure("inferq", 1000, 4.0, 8.0, loaded_p99_ms=40.0)
+    second = Measure("inferq, again", 1400, 6.0, 12.0, loaded_p99_ms=60.0)
+    mean = mean_measure([first, second])
+    assert (mean.name, mean.per_second, mean.p50_ms) == ("inferq", 1200, 5.0)
+    assert (mean.p99_ms, mean.loaded_p99_ms, mean.unit) == (10.0, 50.0, "jobs/s")
+    assert mean_measure([first]) is first
+    with pytest.raises(ValueError):
+        mean_measure([])
