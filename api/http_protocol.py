@@ -7,23 +7,53 @@ connection's writes made in one turn of the event loop are held and leave togeth
 (`writelines`: one `writev`, no copy), so a head and the body sent right after it are one
 segment. Nothing waits longer: the turn ends before the loop next polls the sockets.
 
+It also hands the lanes' requests (job submissions and reads, the protocols' scoring POSTs)
+straight to them, past the app's middleware stack (`api.direct`).
+
 Start uvicorn with `--http api.http_protocol:HttpProtocol` (the launcher and the Dockerfile
-do); without it the API answers the same, one more system call per response.
+do); without it the API answers the same, with one more system call per response and the
+middleware stack on every request.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import ASGIApp, Scope
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from api.direct import Direct
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol writing through a `TurnWriter`."""
+    """HttpToolsProtocol writing through a `TurnWriter`, the lanes' requests going to `Direct`."""
+
+    _direct: Direct | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(TurnWriter(transport))  # type: ignore[arg-type]
+        direct = direct_for(cast(ASGIApp, self.app))
+        # Telemetry switched on at run time is seen by the connections opened after it.
+        self._direct = None if direct is None or direct.instrumented() else direct
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        direct = self._direct
+        if app is self.app and direct is not None and direct.takes(cast(Scope, cycle.scope)):
+            app = cast(ASGI3Application, direct)  # not uvicorn's 503 (concurrency limit)
+        super()._start_asgi_task(cycle, app)
+
+
+_DIRECT: dict[int, tuple[ASGIApp, Direct | None]] = {}
+
+
+def direct_for(app: ASGIApp) -> Direct | None:
+    """The `Direct` lanes of the app the server loaded, made once per app."""
+    made = _DIRECT.get(id(app))
+    if made is None or made[0] is not app:
+        made = _DIRECT[id(app)] = (app, Direct.of(app))
+    return made[1]
 
 
 class TurnWriter:

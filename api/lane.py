@@ -20,7 +20,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import Principal, authenticate, bearer, in_scope
+from api.deps import Principal, authenticate, bearer_key, in_scope
 from api.reads.jobs import read_job
 from api.submit.accept import accept_job
 
@@ -36,21 +36,28 @@ class JobLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        job_id = _lane_of(scope)
+        answer = await self.answer(scope, receive)
+        if answer is None:
+            await self.app(scope, receive, send)
+        else:
+            await answer(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> ASGIApp | None:
+        """The lane's answer to the request, its errors answered by the app's handlers; None
+        when the request is not the lane's (FastAPI answers it). An unexpected error is raised,
+        as from a route."""
+        job_id = lane_of(scope)
         query = simple_query(scope["query_string"]) if job_id is not None else None
         if query is None:
-            await self.app(scope, receive, send)
-            return
+            return None
         request = Request(scope, receive)
-        answer: ASGIApp
         try:
-            answer = await self._answer(request, job_id or None, *query)
+            return await self._answer(request, job_id or None, *query)
         except Exception as exc:
             handled = await _handled(request, exc)
             if handled is None:
                 raise
-            answer = handled
-        await answer(scope, receive, send)
+            return handled
 
     async def _answer(
         self, request: Request, job_id: str | None, wait: float, include: str | None
@@ -66,7 +73,7 @@ class JobLane:
         return _JsonAnswer(200, orjson.dumps(job))
 
 
-def _lane_of(scope: Scope) -> str | None:
+def lane_of(scope: Scope) -> str | None:
     """'' for a submission, the job id for a read, None for any other request."""
     if scope["type"] != "http":
         return None
@@ -82,8 +89,7 @@ def _lane_of(scope: Scope) -> str | None:
 async def _caller(request: Request, scope: str) -> Principal:
     """The caller named by the request's key, if it carries `scope` (401 or 403 otherwise)."""
     state = request.app.state
-    credentials = await bearer(request)
-    key = credentials.credentials if credentials else None
+    key = bearer_key(request)
     return in_scope(await authenticate(key, state.settings, state.keys), scope)
 
 

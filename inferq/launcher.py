@@ -177,7 +177,8 @@ def worker_argv(settings: Settings) -> list[str]:
     ]
 
 
-#: uvicorn's httptools protocol writing each response in one system call (api/http_protocol.py).
+#: uvicorn's httptools protocol writing each response in one system call and handing the lanes'
+#: requests straight to them (api/http_protocol.py, api/direct.py).
 HTTP_PROTOCOL = "api.http_protocol:HttpProtocol"
 
 

@@ -28,14 +28,20 @@ class ProtocolLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(scope, receive)
+        if response is None:
+            await self.app(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> Response | None:
+        """The endpoint's answer to a scoring POST; None for any other request."""
         endpoint = None
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = endpoint_of(scope["path"])
         if endpoint is None:
-            await self.app(scope, receive, send)
-            return
-        response = await endpoint(Request(scope, receive))
-        await response(scope, receive, send)
+            return None
+        return await endpoint(Request(scope, receive))
 
 
 def endpoint_of(path: str) -> Endpoint | None:

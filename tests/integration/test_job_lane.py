@@ -107,3 +107,18 @@ def test_a_poll_of_a_job_submitted_here_reads_nothing_from_redis(
         and job_id.encode() in entry["command"]
     ]
     assert len(reads) == 1  # the plain read's
+
+
+def test_a_submission_through_a_proxy_links_with_the_scheme_it_forwards(api: httpx.Client) -> None:
+    """A request from a trusted proxy (uvicorn trusts 127.0.0.1) with `X-Forwarded-Proto` gets
+    links in that scheme: such requests take the proxy-headers middleware the direct lanes
+    skip (api.direct); a request without it keeps the server's own scheme."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    job = api.post("/v1/jobs", json=JOB, headers=forwarded)
+    assert job.status_code == 202, job.text
+    assert job.json()["links"]["self"].startswith("https://")
+    assert job.headers["location"].startswith("https://")
+    polled = api.get(f"/v1/jobs/{job.json()['id']}", params={"wait": 10}, headers=forwarded)
+    assert polled.json()["links"]["self"].startswith("https://")
+    direct = submit(api, JOB)
+    assert direct["links"]["self"].startswith("http://")
