@@ -100,6 +100,18 @@ bearer = HTTPBearer(
 )
 
 
+def bearer_key(request: Request) -> str | None:
+    """The key of the request's `Authorization: Bearer` header, None without one: what
+    `bearer` reads, without building its credentials model (the lanes read it on every
+    request; the routes keep `bearer`, which also documents the scheme in /openapi.json)."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    key = key.strip()
+    return key if key and scheme.lower() == "bearer" else None
+
+
 async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(get_app_settings)],

@@ -13,6 +13,7 @@ once by the process that revoked it). Unknown keys are not kept, so a new key wo
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -74,7 +75,13 @@ def is_admin_key(presented: str, admin_key: str | None) -> bool:
     """Whether `presented` is the bootstrap admin key (compared in constant time)."""
     if not admin_key:
         return False
-    return hmac.compare_digest(digest(presented), digest(admin_key))
+    return hmac.compare_digest(digest(presented), _admin_digest(admin_key))
+
+
+@functools.lru_cache(maxsize=4)
+def _admin_digest(admin_key: str) -> str:
+    """The admin key's digest, hashed once per process rather than on every request."""
+    return digest(admin_key)
 
 
 class KeyStore:

@@ -29,7 +29,7 @@ from redis.commands.core import AsyncScript
 from starlette.requests import Request
 
 from api.admission import admitted
-from api.deps import Principal, authenticate, bearer, in_scope
+from api.deps import Principal, authenticate, bearer_key, in_scope
 from api.errors import Problem
 from api.reads.watch import JobWatcher
 from inferq.config import Settings
@@ -168,8 +168,7 @@ class SyncInference:
         """The caller named by the request's key (401), with `scope` if given (403). Without
         a scope (a metadata read) the request's rate token is taken here; an inference's is
         taken on admission."""
-        credentials = await bearer(request)
-        key = credentials.credentials if credentials else None
+        key = bearer_key(request)
         principal = await authenticate(key, self.settings, request.app.state.keys)
         if scope is None:
             await self.limits.take_request_async(principal.tenant)
