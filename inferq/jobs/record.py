@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -114,25 +114,32 @@ class JobRecord:
 
     @classmethod
     def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> JobRecord:
-        """Decode a record read with HGETALL."""
-        fields = {decoded(k): decoded(v) for k, v in raw.items()}
+        """Decode a record read with HGETALL (fields it does not know, as `owner`, are left)."""
         values: dict[str, Any] = {}
-        for name in cls.__dataclass_fields__:
-            if name not in fields:
-                continue
-            text = fields[name]
-            if name in _JSON_FIELDS:
-                values[name] = orjson.loads(text)
-            elif name in _INT_FIELDS:
-                values[name] = int(text)
-            elif name in _FLOAT_FIELDS:
-                values[name] = float(text)
-            elif name in ("rows_total", "chunks_total"):
-                values[name] = int(text)
-            elif name == "canary":
-                values[name] = text == "True"
-            elif name == "status":
-                values[name] = JobStatus(text)
-            else:
-                values[name] = text
+        for key, value in raw.items():
+            name = decoded(key)
+            decode = _DECODERS.get(name)
+            if decode is not None:
+                values[name] = decode(decoded(value))
         return cls(**values)
+
+
+def _decoder(name: str) -> Callable[[str], Any]:
+    """How a record field's hash value reads back."""
+    if name in _JSON_FIELDS:
+        return orjson.loads
+    if name in _INT_FIELDS or name in ("rows_total", "chunks_total"):
+        return int
+    if name in _FLOAT_FIELDS:
+        return float
+    if name == "canary":
+        return lambda text: text == "True"
+    if name == "status":
+        return JobStatus
+    return str
+
+
+#: Each field's decoder, by name: a record is read per job by the API and the batchers.
+_DECODERS: dict[str, Callable[[str], Any]] = {
+    name: _decoder(name) for name in JobRecord.__dataclass_fields__
+}

@@ -34,10 +34,28 @@ def test_record_round_trips_through_a_redis_hash() -> None:
         rows_done=4,
         max_error_rate=0.5,
         error={"code": "x", "message": "y"},
+        webhook={"url": "https://example.com/hook"},
+        chunks_total=3,
+        contributions_method="approximate",
+        deadline_at=1767225600.25,
+        expires_at=1767312000.5,
+        attempts=2,
+        model_alias="prod",
+        canary=True,
+        shadow_version=4,
     )
     encoded = {k.encode(): v.encode() for k, v in record.to_hash().items()}
     assert JobRecord.from_hash(encoded) == record
     assert "finished_at" not in record.to_hash()
+    # Fields the record does not know (the claim's `owner`) are left; str keys read the same.
+    with_owner = {**record.to_hash(), "owner": "worker-1"}
+    assert JobRecord.from_hash(with_owner) == record
+    assert (
+        JobRecord.from_hash(
+            {"id": "j", "tenant": "t", "model_name": "m", "model_version": "1", "created_at": "c"}
+        ).canary
+        is False
+    )
 
 
 def test_model_references() -> None:
