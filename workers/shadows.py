@@ -43,6 +43,23 @@ LOOK_SECONDS = 0.05
 IDLE_LOOK_SECONDS = 0.5
 
 
+class Looks:
+    """When the shadow thread looks at its lane next: at once after taking a batch, then
+    `LOOK_SECONDS` after finding nothing, twice as long after each further look that found
+    nothing, up to `IDLE_LOOK_SECONDS`."""
+
+    def __init__(self) -> None:
+        self._wait = LOOK_SECONDS
+
+    def after(self, found: bool) -> float:
+        """Seconds to wait after a look that `found` a batch (0) or did not."""
+        if found:
+            self._wait = LOOK_SECONDS
+            return 0.0
+        wait, self._wait = self._wait, min(self._wait * 2, IDLE_LOOK_SECONDS)
+        return wait
+
+
 class ShadowRunner:
     """Takes and scores small jobs' shadow work in one worker process (its own thread)."""
 
@@ -59,14 +76,12 @@ class ShadowRunner:
     def run_forever(self, stop: threading.Event) -> None:
         """Score shadow work until `stop` is set; Redis outages are waited out."""
         lower_task_thread_priority(self.ctx.settings.bulk_niceness)
-        look = LOOK_SECONDS
+        looks = Looks()
         while not stop.is_set():
             try:
-                if self.run_once():
-                    look = LOOK_SECONDS
-                else:
-                    stop.wait(look)
-                    look = min(look * 2, IDLE_LOOK_SECONDS)
+                wait = looks.after(found=self.run_once())
+                if wait:
+                    stop.wait(wait)
             except REDIS_UNAVAILABLE as exc:
                 log.warning("shadow work waiting for Redis: %s", exc)
                 stop.wait(1.0)
