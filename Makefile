@@ -31,7 +31,7 @@ help:  ## List the targets.
 	@echo "  make run        start Redis, the demo models, a worker and the API on http://127.0.0.1:8000"
 	@echo "  make test       run the test suite (PYTEST_ARGS='-k name' to pick tests)"
 	@echo "  make lint       ruff check, ruff format --check and mypy"
-	@echo "  make bench      run a benchmark: BENCH=small_jobs|peers|bulk_csv|chaos|chaos_hosts|redis_memory|capacity|shadow_cost, BENCH_ARGS=..."
+	@echo "  make bench      run a benchmark: BENCH=small_jobs|peers|bulk_csv|chaos|chaos_hosts|redis_memory|capacity|shadow_cost|commits_ab, BENCH_ARGS=..."
 	@echo "  make venv       create .venv with the runtime requirements (done by run)"
 	@echo "  make venv-dev   add the test and lint tools (done by test and lint)"
 	@echo "  make mlflow-venv  create .venv-mlflow with MLflow's server for the import tests (done by test)"
@@ -103,7 +103,7 @@ lint: venv-dev  ## Check style.
 	$(VENV_PYTHON) -m ruff format --check .
 	$(VENV_PYTHON) -m mypy
 
-bench: venv  ## Run a benchmark: BENCH=small_jobs|peers|bulk_csv|chaos|chaos_hosts|redis_memory|capacity|shadow_cost (BENCH_ARGS passed through).
+bench: venv  ## Run a benchmark: BENCH=small_jobs|peers|bulk_csv|chaos|chaos_hosts|redis_memory|capacity|shadow_cost|commits_ab (BENCH_ARGS passed through).
 	$(VENV_PYTHON) -m bench.$(BENCH) $(BENCH_ARGS)
 
 clean:  ## Remove local state and install stamps (not .venv).

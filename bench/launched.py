@@ -35,8 +35,12 @@ STOP_TIMEOUT = 60.0
 class LaunchedService:
     """One `make run` inferq in its own temporary var folder; started and stopped by PID."""
 
-    def __init__(self, base: Path, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base: Path, settings: dict[str, str] | None = None, root: Path = ROOT
+    ) -> None:
         self.base = base
+        # The checkout whose code runs (another commit's, to compare two: bench/commits_ab.py).
+        self.root = root
         # What a bench must change: {"api_workers": "3"} is INFERQ_API_WORKERS=3.
         self.settings = settings or {}
         self.base.mkdir(parents=True, exist_ok=True)
@@ -51,14 +55,17 @@ class LaunchedService:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INFERQ_")}
         env.update(INFERQ_PORT=str(self.port), INFERQ_VAR_DIR=str(self.base / "var"))
         env.update({f"INFERQ_{name.upper()}": value for name, value in self.settings.items()})
-        env["PYTHONPATH"] = str(ROOT)  # the children import `api.main` and `tasks.app`
+        env["PYTHONPATH"] = str(self.root)  # the children import `api.main` and `tasks.app`
         return env
 
     def start(self) -> str:
         """Start the launcher, wait until /readyz answers, and read the admin key it made."""
         self._log = open(self.base / "launcher.log", "ab")  # noqa: SIM115 - closed in stop()
         argv = [sys.executable, "-m", "inferq.launcher"]
-        self._launcher = ChildProcess("launcher", argv, env=self.env(), output=self._log)
+        # Started in `root`: `python -m` puts the working folder first on the import path.
+        self._launcher = ChildProcess(
+            "launcher", argv, env=self.env(), output=self._log, cwd=str(self.root)
+        )
         self._launcher.start()
         self._wait_ready()
         self.key = (self.base / "var" / "admin.key").read_text().strip()

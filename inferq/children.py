@@ -19,11 +19,13 @@ class ChildProcess:
         argv: Sequence[str],
         env: Mapping[str, str] | None = None,
         output: IO[bytes] | None = None,
+        cwd: str | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
         self.output = output
+        self.cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -32,6 +34,7 @@ class ChildProcess:
         self._proc = subprocess.Popen(
             self.argv,
             env=self.env,
+            cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             stdout=self.output,
             stderr=stderr,
