@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="inferq-bench-ab-") as tmp:
         base = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
-                        args.base], check=True, capture_output=True)  # fmt: skip
+                        args.base], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         services = {
             "base": LaunchedService(Path(tmp) / "run-base", root=base),
             "this": LaunchedService(Path(tmp) / "run-this"),
