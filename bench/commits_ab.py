@@ -34,7 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--base", required=True, help="the commit to compare with (git rev)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=6000, help="one-row jobs per run")
-    parser.add_argument("--warmup-jobs", type=int, default=2000)
+    parser.add_argument(
+        "--warmup-jobs", type=int, default=5000, help="per pattern: past the first 10,000 rows"
+    )
     parser.add_argument("--patterns", default="submit-poll,one-request")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--client-processes", type=int, default=2)
