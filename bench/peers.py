@@ -57,7 +57,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=30_000, help="one-row jobs per loaded run")
     parser.add_argument("--light-jobs", type=int, default=300, help="jobs in each latency run")
-    parser.add_argument("--warmup-jobs", type=int, default=300)
+    parser.add_argument(
+        "--warmup-jobs",
+        type=int,
+        default=11_000,
+        help="per pattern and server; past a model version's first 10,000 rows, which inferq "
+        "samples for the version's drift reference at a higher cost (steady state is measured)",
+    )
     parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--parallel-workers", default="0,1,2", help="MLServer settings to try")
