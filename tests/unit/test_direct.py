@@ -179,3 +179,5 @@ def test_only_an_app_wrapped_in_proxy_headers_at_most_has_direct_lanes(app: Fast
     assert proxied is not None and proxied.behind_proxy_headers
     assert Direct.of(Marked(app)) is None
     assert not plain.instrumented()  # no OpenTelemetry provider is configured here
+    # `instrumented` reads FastAPI's own switch: an upgrade that renames it must revisit it.
+    assert hasattr(app, "_native_telemetry")
