@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.lane import JobLane, lane_of
+from api.lane import JobLane, Lane, lane_of
 from api.protocols.lane import ProtocolLane, endpoint_of
 
 _FORWARDED = b"x-forwarded-"
@@ -43,8 +43,7 @@ class Direct:
         self.fastapi = fastapi
         self.app = app
         self.behind_proxy_headers = behind_proxy_headers
-        self.jobs = JobLane(app)
-        self.protocols = ProtocolLane(app)
+        self.lanes: tuple[Lane, ...] = (JobLane(app), ProtocolLane(app))
 
     @classmethod
     def of(cls, loaded: ASGIApp) -> Direct | None:
@@ -66,11 +65,9 @@ class Direct:
 
     def takes(self, scope: Scope) -> bool:
         """Whether the request is a lane's and nothing skipped here would have changed it."""
-        method = scope["method"]
-        if method == "GET" or (method == "POST" and scope["path"] == "/v1/jobs"):
-            if lane_of(scope) is None:
-                return False
-        elif method != "POST" or endpoint_of(scope["path"]) is None:
+        if lane_of(scope) is None and (
+            scope["method"] != "POST" or endpoint_of(scope["path"]) is None
+        ):
             return False
         if self.behind_proxy_headers:
             return not any(name.startswith(_FORWARDED) for name, _ in scope["headers"])
@@ -81,10 +78,12 @@ class Direct:
         scope["app"] = fastapi
         if fastapi.root_path:
             scope["root_path"] = fastapi.root_path
+        answer = None
         try:
-            answer = await self.jobs.answer(scope, receive)
-            if answer is None:
-                answer = await self.protocols.answer(scope, receive)
+            for lane in self.lanes:
+                answer = await lane.answer(scope, receive)
+                if answer is not None:
+                    break
         except Exception as exc:
             handler = fastapi.exception_handlers.get(Exception)
             if handler is not None:

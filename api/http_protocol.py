@@ -18,6 +18,7 @@ middleware stack on every request.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, cast
 
 from starlette.types import ASGIApp, Scope
@@ -45,15 +46,10 @@ class HttpProtocol(HttpToolsProtocol):
         super()._start_asgi_task(cycle, app)
 
 
-_DIRECT: dict[int, tuple[ASGIApp, Direct | None]] = {}
-
-
+@functools.cache
 def direct_for(app: ASGIApp) -> Direct | None:
     """The `Direct` lanes of the app the server loaded, made once per app."""
-    made = _DIRECT.get(id(app))
-    if made is None or made[0] is not app:
-        made = _DIRECT[id(app)] = (app, Direct.of(app))
-    return made[1]
+    return Direct.of(app)
 
 
 class TurnWriter:

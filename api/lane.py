@@ -29,8 +29,8 @@ PATH = "/v1/jobs"
 _PREFIX = PATH + "/"
 
 
-class JobLane:
-    """ASGI middleware that takes job submissions and job reads off FastAPI's path."""
+class Lane:
+    """ASGI middleware answering some requests itself (`answer`) and passing the rest on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,6 +41,14 @@ class JobLane:
             await self.app(scope, receive, send)
         else:
             await answer(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> ASGIApp | None:
+        """The lane's answer to the request; None when it is not the lane's."""
+        raise NotImplementedError
+
+
+class JobLane(Lane):
+    """Takes job submissions and job reads off FastAPI's path."""
 
     async def answer(self, scope: Scope, receive: Receive) -> ASGIApp | None:
         """The lane's answer to the request, its errors answered by the app's handlers; None

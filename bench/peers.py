@@ -214,9 +214,10 @@ class PeerServer:
         return measures
 
 
-def workers_of(measure: Measure) -> int:
-    """The `parallel_workers` setting a peer measure was taken with."""
-    return int(measure.name.split("parallel_workers=")[1].split(")")[0])
+def best_setting(tried: dict[int, dict[str, Measure]], kind: str) -> int:
+    """The `parallel_workers` setting whose `kind` measure is the `best`."""
+    top = best([measures[kind] for measures in tried.values()])
+    return next(workers for workers, measures in tried.items() if measures[kind] is top)
 
 
 def main() -> None:
@@ -240,12 +241,11 @@ def main() -> None:
             rounds = [measure_inferq(Path(tmp) / "inferq", model, load, big)]
         else:
             server = PeerServer(Path(tmp) / "mlserver", model, args)  # installed before any run
-            tried = [
-                server.measure(int(workers), {"one": load, "many": big})
-                for workers in args.parallel_workers.split(",")
-            ]
-            one_setting = workers_of(best([measures["one"] for measures in tried]))
-            many_setting = workers_of(best([measures["many"] for measures in tried]))
+            tried = {
+                workers: server.measure(workers, {"one": load, "many": big})
+                for workers in (int(value) for value in args.parallel_workers.split(","))
+            }
+            one_setting, many_setting = best_setting(tried, "one"), best_setting(tried, "many")
             print(f"MLServer's best settings: {one_setting} (one row), {many_setting} (many rows)")
             rounds = [measure_inferq(Path(tmp) / "inferq-1", model, load, big)]
             again = server.measure(one_setting, {"one": load, "many": big})

@@ -14,25 +14,16 @@ from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
+from api.lane import Lane
 from api.protocols.endpoints import mlflow_invoke, tfserving_verb, v2_infer
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class ProtocolLane:
+class ProtocolLane(Lane):
     """ASGI middleware answering `POST` v2 infer, TF Serving/KServe verbs and invocations."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.answer(scope, receive)
-        if response is None:
-            await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
 
     async def answer(self, scope: Scope, receive: Receive) -> Response | None:
         """The endpoint's answer to a scoring POST; None for any other request."""
